@@ -1,0 +1,331 @@
+/*
+ * pfetch.h -- the public API of libpfetch, a parallel HTTP downloader.
+ *
+ * This file is the whole API: anything not declared here is internal and
+ * may change without notice.  Three layers, each usable on its own:
+ *
+ *   1. Jobs (pf_crawler_*): the engine behind the pfetch(1) command.
+ *      Configure, add URLs, run to completion, get one result per URL.
+ *   2. Coroutines (pf_sched_*, pf_spawn, pf_join, pf_sleep, pf_fetch):
+ *      gevent's model in C.  Stackful coroutines on one loop thread that
+ *      drives libcurl's multi-socket interface with epoll; every wait
+ *      yields to the scheduler.
+ *   3. (Executor and futures: added by a later version.)
+ *
+ * Conventions, for every function below unless its comment says otherwise:
+ *   - Functions returning int return 0 on success and a negative PF_E*
+ *     code on failure; pf_strerror() turns a code into static text.
+ *   - Objects are created through an out-parameter marked OUT, which is
+ *     left untouched on failure.  pf_*_free(NULL) is a harmless no-op.
+ *   - Strings passed in are copied when kept; pointers handed to a
+ *     callback are valid only for the duration of that callback.
+ *   - The library never exits, aborts or prints: messages go to the
+ *     optional log callback of the config.
+ *   - A handle is used from one thread at a time; the exceptions are named
+ *     ("Any thread.").
+ *
+ * See pfetch(3) for the overview and one manual page per function.
+ */
+#ifndef PFETCH_H
+#define PFETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <curl/curl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define PF_EXPORT __attribute__((visibility("default")))
+#else
+#define PF_EXPORT
+#endif
+
+#define PF_VERSION_MAJOR 0
+#define PF_VERSION_MINOR 1
+#define PF_VERSION_PATCH 0
+#define PF_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Every error code, its value and its text.  Codes are append-only: a
+ * value, once published, never changes meaning.
+ */
+#define PF_ERR_MAP(XX)                                                   \
+    XX(EINVAL, -1, "invalid argument")                                   \
+    XX(ENOMEM, -2, "out of memory")                                      \
+    XX(EIO, -3, "input/output error")                                    \
+    XX(EURL, -4, "bad or unsupported URL")                               \
+    XX(ECURL, -5, "libcurl error")                                       \
+    XX(EDB, -6, "log database error")                                    \
+    XX(ECANCELED, -7, "operation canceled")                              \
+    XX(ESTATE, -8, "call not allowed in this state")                     \
+    XX(ETIMEDOUT, -9, "timed out")                                       \
+    XX(ESYS, -10, "system call failed")                                  \
+    XX(EOUTDIR, -11, "output directory unusable")                        \
+    XX(EDUPLICATE, -12, "URL already added")                             \
+    XX(EDISKFULL, -13, "no space left on device")
+
+enum pf_err {
+    PF_OK = 0,
+#define PF_ERR_ENUM_(name, val, text) PF_##name = (val),
+    PF_ERR_MAP(PF_ERR_ENUM_)
+#undef PF_ERR_ENUM_
+};
+
+/* Static text for an error code; never NULL, also for unknown codes. */
+PF_EXPORT const char *pf_strerror(int err);
+
+/* "0.1.0": the version of the library actually linked. */
+PF_EXPORT const char *pf_version(void);
+
+/*
+ * Process-wide initialisation: libcurl's curl_global_init and libxml2's
+ * parser initialisation.  Call once from the main thread before any other
+ * thread exists and before any other pf_ call; call pf_global_cleanup()
+ * once at the end.  Calls are counted, so nested init/cleanup pairs are
+ * harmless.
+ */
+PF_EXPORT int pf_global_init(void);
+PF_EXPORT void pf_global_cleanup(void);
+
+/* ------------------------------------------------------------------ */
+/* Coroutines                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A scheduler owns one event loop (epoll), one libcurl multi handle and
+ * every coroutine spawned on it.  It runs on the thread that calls
+ * pf_sched_run(), pf_join(), pf_joinall() or pf_sleep() from outside a
+ * coroutine: that thread is the loop thread.  Coroutines never run in
+ * parallel; they switch only when they wait (sleep, join, fetch).
+ */
+typedef struct pf_sched pf_sched;
+typedef struct pf_co pf_co;
+
+typedef void pf_co_fn(void *arg);
+typedef void pf_post_fn(void *arg);
+
+/* Default stack size of a coroutine, without its guard page. */
+#define PF_STACK_DEFAULT (256u * 1024u)
+
+/*
+ * Create a scheduler whose coroutines get stacks of stack_size bytes
+ * (rounded up to pages; 0 means PF_STACK_DEFAULT).  Each stack is mmap'd
+ * with an inaccessible guard page below it, so an overflow faults instead
+ * of corrupting memory.
+ */
+PF_EXPORT int pf_sched_new(pf_sched **out /* OUT */, size_t stack_size);
+
+/*
+ * Free the scheduler.  Coroutines still alive are abandoned without
+ * running further (their stacks are released); finish them first with
+ * pf_sched_run() when that matters.  Loop thread, outside coroutines.
+ */
+PF_EXPORT void pf_sched_free(pf_sched *s);
+
+/*
+ * Run until no coroutine is left (or pf_sched_stop() is called).  Returns
+ * 0, or PF_ECANCELED when stopped.  Loop thread, outside coroutines.
+ */
+PF_EXPORT int pf_sched_run(pf_sched *s);
+
+/*
+ * Make pf_sched_run() return soon.  Any thread; async-signal-safe.
+ */
+PF_EXPORT void pf_sched_stop(pf_sched *s);
+
+/*
+ * Spawn fn(arg) as a new coroutine.  It starts at the next scheduling
+ * point, not inside this call.  With out non-NULL the caller gets a handle
+ * it must pass to pf_join() (or pf_joinall()) exactly once, even after the
+ * coroutine has finished; with out NULL the coroutine is detached and
+ * cleans up after itself.  Loop thread (inside or outside a coroutine).
+ */
+PF_EXPORT int pf_spawn(pf_sched *s, pf_co_fn *fn, void *arg,
+                       pf_co **out /* OUT */);
+
+/*
+ * Wait until co has finished, then release the handle.  Inside a
+ * coroutine the caller yields; outside, the loop runs until co is done.
+ * Returns 0, or PF_EINVAL when a coroutine joins itself.
+ */
+PF_EXPORT int pf_join(pf_sched *s, pf_co *co);
+
+/* pf_join() every handle of cos[0..n), in any order of completion. */
+PF_EXPORT int pf_joinall(pf_sched *s, pf_co **cos, size_t n);
+
+/*
+ * Sleep for ms milliseconds (0 yields once to the other ready
+ * coroutines).  Inside a coroutine only that coroutine sleeps; outside,
+ * the loop runs for that long.  Returns 0 or PF_EINVAL (ms < 0).
+ */
+PF_EXPORT int pf_sleep(pf_sched *s, int64_t ms);
+
+/*
+ * Perform the transfer configured on easy, as curl_easy_perform() would,
+ * but yielding to other coroutines until it completes.  The transfer's
+ * own result (CURLE_OK, CURLE_OPERATION_TIMEDOUT, ...) is stored in
+ * *result.  The caller keeps ownership of easy and must not touch it from
+ * elsewhere while the call runs; do not set CURLOPT_PRIVATE on it.
+ * Returns 0 when the transfer ran (whatever its result), PF_ECURL when
+ * libcurl refused it, PF_ECANCELED when the scheduler stopped first.
+ */
+PF_EXPORT int pf_fetch(pf_sched *s, CURL *easy, CURLcode *result /* OUT */);
+
+/*
+ * Run fn(arg) on the loop thread at its next iteration.  Any thread; the
+ * post is queued in order and wakes the loop.  Returns PF_ENOMEM when the
+ * post could not be queued.
+ */
+PF_EXPORT int pf_sched_post(pf_sched *s, pf_post_fn *fn, void *arg);
+
+/* ------------------------------------------------------------------ */
+/* Jobs: downloading lists of URLs                                     */
+/* ------------------------------------------------------------------ */
+
+typedef struct pf_crawler pf_crawler;
+
+enum pf_layout {
+    PF_LAYOUT_TREE = 0, /* DIR/host[:port]/path, index.html for "/" */
+    PF_LAYOUT_FLAT = 1  /* DIR/name, made unique */
+};
+
+enum pf_log_level { PF_LOG_ERROR = 0, PF_LOG_WARN, PF_LOG_INFO, PF_LOG_DEBUG };
+
+/*
+ * The final outcome of one URL: the same fields as its row in the log's
+ * fetches table (see pfetch(5)).  Read-only, valid during the callback.
+ */
+struct pf_result {
+    const char *url;          /* the URL as accepted (normalised) */
+    const char *final_url;    /* URL of the last response; = url if none */
+    long status;              /* HTTP status of the last response, or 0 */
+    int64_t bytes;            /* body bytes saved */
+    const char *path;         /* relative to out_dir; NULL if not saved */
+    const char *content_type; /* NULL when the server sent none */
+    const char *error;        /* NULL on success, else a readable reason */
+    int err;                  /* 0 on success, else a PF_E* code */
+    int curl_code;            /* CURLcode of the last attempt */
+    int attempts;             /* requests made */
+    int depth;                /* 0 for URLs given by the user */
+    const char *parent_url;   /* the page that linked here, or NULL */
+    int64_t elapsed_ms;       /* from first attempt start to the end */
+    int64_t started_at_ms;    /* wall clock, ms since the Unix epoch */
+};
+
+typedef void pf_done_fn(pf_crawler *c, const struct pf_result *r,
+                        void *userdata);
+typedef void pf_log_fn(int level, const char *msg, void *userdata);
+struct pf_stats;
+typedef void pf_progress_fn(pf_crawler *c, const struct pf_stats *st,
+                            void *userdata);
+
+/*
+ * Everything a job can be told.  Fill it with pf_config_init(), change
+ * what you need, pass it to pf_crawler_new(), which copies it (and every
+ * string it points to).  Fields are only ever appended.
+ */
+struct pf_config {
+    const char *out_dir;         /* default "." ; created if missing */
+    const char *db_path;         /* default out_dir/pfetch.db; "" = none */
+    unsigned jobs;               /* transfers in flight; default 16 */
+    unsigned per_host;           /* per host:port; 0 = no cap but jobs */
+    unsigned retries;            /* retries of transient failures; 3 */
+    int64_t timeout_ms;          /* whole attempt; 0 = none */
+    int64_t connect_timeout_ms;  /* default 30000 */
+    int64_t stall_timeout_ms;    /* no byte received for this; 60000 */
+    int64_t rate;                /* overall bytes/s cap; 0 = none */
+    int64_t max_filesize;        /* decoded body cap; 0 = none */
+    const char *user_agent;      /* default "pfetch/VERSION" */
+    const char *const *headers;  /* extra "Name: value" request headers */
+    size_t nheaders;
+    enum pf_layout layout;
+    int resume;                  /* -c: skip done URLs, resume .part */
+    const char *argv;            /* recorded in the runs table */
+    size_t stack_size;           /* per coroutine; 0 = default */
+    int64_t retry_base_ms;       /* first backoff; default 1000 */
+    int64_t retry_max_ms;        /* backoff cap; default 60000 */
+    pf_done_fn *on_done;         /* each URL's final result; loop thread */
+    pf_log_fn *on_log;           /* messages; loop thread; may be NULL */
+    void *userdata;              /* passed to every callback */
+    pf_progress_fn *on_progress; /* every progress_ms while running */
+    int64_t progress_ms;         /* default 250 */
+};
+
+struct pf_stats {
+    uint64_t accepted;  /* URLs accepted (each gets one result) */
+    uint64_t done;      /* results delivered, successes and failures */
+    uint64_t failed;    /* of which failures */
+    uint64_t bytes;     /* body bytes received so far */
+    uint64_t in_flight; /* transfers running now */
+    uint64_t queued;    /* accepted, not yet started or waiting to retry */
+    int64_t elapsed_ms; /* since pf_crawler_run() began */
+};
+
+PF_EXPORT void pf_config_init(struct pf_config *cfg);
+
+/*
+ * Create a job from cfg: checks the values (PF_EINVAL for out-of-range
+ * ones), creates the output directory (PF_EOUTDIR) and opens the log
+ * (PF_EDB).  The calling thread becomes the job's loop thread.
+ */
+PF_EXPORT int pf_crawler_new(pf_crawler **out /* OUT */,
+                             const struct pf_config *cfg);
+
+/*
+ * Accept one URL.  It is parsed and normalised with libcurl's URL API;
+ * only http and https are accepted (PF_EURL otherwise).  A URL already
+ * accepted by this job returns PF_EDUPLICATE and is not fetched again.
+ * Loop thread, before or during pf_crawler_run() (from on_done, too).
+ */
+PF_EXPORT int pf_crawler_add_url(pf_crawler *c, const char *url);
+
+/*
+ * Accept the URLs of a list: one per line, blank lines and lines starting
+ * with '#' ignored.  The list is read lazily while the job runs, never
+ * loaded whole.  A bad line is reported through on_log as
+ * "NAME:LINE: reason" and skipped.  pf_crawler_add_list() opens path
+ * ("-" is standard input) at once and returns PF_EIO if it cannot;
+ * pf_crawler_add_stream() reads fp, which stays the caller's and must stay
+ * open until pf_crawler_run() returns; name labels its messages.
+ */
+PF_EXPORT int pf_crawler_add_list(pf_crawler *c, const char *path);
+PF_EXPORT int pf_crawler_add_stream(pf_crawler *c, FILE *fp,
+                                    const char *name);
+
+/*
+ * Fetch everything accepted, until done or stopped.  Returns 0 when every
+ * URL has its result (failures included: see pf_stats.failed),
+ * PF_ECANCELED when pf_crawler_stop() ended it early (every URL accepted
+ * so far still got its result, marked interrupted), or a fatal error
+ * (PF_EDB, PF_EDISKFULL, PF_EOUTDIR...).  Loop thread; once per job.
+ */
+PF_EXPORT int pf_crawler_run(pf_crawler *c);
+
+/*
+ * Ask a running job to stop: no new transfers start, transfers in flight
+ * are aborted (their .part files kept for a later resume), the log is
+ * committed and pf_crawler_run() returns.  Any thread; async-signal-safe.
+ */
+PF_EXPORT void pf_crawler_stop(pf_crawler *c);
+
+/* A snapshot of the counters.  Loop thread (e.g. from on_done). */
+PF_EXPORT void pf_crawler_stats(const pf_crawler *c, struct pf_stats *st);
+
+/* The run's id in the log's runs table, or 0 without a log. */
+PF_EXPORT int64_t pf_crawler_run_id(const pf_crawler *c);
+
+PF_EXPORT void pf_crawler_free(pf_crawler *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PFETCH_H */

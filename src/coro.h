@@ -1,0 +1,114 @@
+/*
+ * coro.h -- internal interface of the coroutine scheduler and of its
+ * libcurl multi-socket glue (fetch.c).  Loop thread only, except
+ * pf_sched_stop() and pf_sched_post().
+ *
+ * A coroutine is always in exactly one state:
+ *
+ *   READY ---resume---> RUNNING ---pf__sched_suspend---> WAITING
+ *     ^                   |                                 |
+ *     +---pf__sched_wake--+-------------(cancel hook)-------+
+ *                         |
+ *                         +---fn returns---> DONE
+ *
+ * Coroutines switch only to the scheduler (the loop's own stack) and the
+ * scheduler picks the next one: two switches per resume, but every curl
+ * callback and every epoll dispatch then runs on the big main stack.
+ */
+#ifndef PF_CORO_H
+#define PF_CORO_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <ucontext.h>
+
+#include "loop.h"
+
+enum pf__co_state { CO_READY, CO_RUNNING, CO_WAITING, CO_DONE };
+
+/* Called when a waiting coroutine is cancelled, before it is woken. */
+typedef void pf__cancel_fn(struct pf_co *co, void *arg);
+
+struct pf_co {
+    void *sp;                 /* saved stack pointer while switched out */
+    char *map;                /* mmap'd region: guard page + stack */
+    size_t map_size;
+    pf_co_fn *fn;
+    void *arg;
+    struct pf_sched *s;
+    struct pf__queue ready;   /* link in s->ready */
+    struct pf__queue all;     /* link in s->all */
+    enum pf__co_state state;
+    int detached;
+    int wake_value;           /* what pf__sched_suspend returns */
+    struct pf_co *joiner;     /* coroutine blocked in pf_join on us */
+    int joined_from_main;     /* the loop thread waits outside coroutines */
+    pf__cancel_fn *cancel;    /* set while waiting on something */
+    void *cancel_arg;
+    struct pf__timer timer;   /* sleeps */
+    unsigned valgrind_id;
+#if !defined(__x86_64__)
+    ucontext_t uc;
+#endif
+    void *tsan_fiber;
+};
+
+struct pf_sched {
+    struct pf__loop loop;
+    size_t stack_size;        /* usable bytes, page multiple */
+    size_t page;
+    struct pf__queue ready;   /* READY coroutines, FIFO */
+    struct pf__queue all;     /* every coroutine not yet released */
+    size_t live;              /* coroutines not DONE */
+    struct pf_co *current;    /* RUNNING one, NULL on the main stack */
+    void *main_sp;
+#if !defined(__x86_64__)
+    ucontext_t main_uc;
+#endif
+    void *main_tsan_fiber;
+    const void *main_stack_bottom; /* ASan: the loop's own stack */
+    size_t main_stack_size;
+    char **stack_cache;       /* released mappings, reused by spawn */
+    size_t ncache;
+    int canceling;            /* every wait fails with PF_ECANCELED */
+    atomic_int stop;          /* pf_sched_stop() was called */
+
+    /* fetch.c: libcurl multi glue */
+    CURLM *multi;
+    struct pf__timer curl_timer;
+    int running;              /* transfers curl reports as running */
+    struct pf__queue xfers;   /* transfers in flight (pf__xfer.link) */
+};
+
+/* A transfer in flight; lives on the waiting coroutine's stack. */
+struct pf__xfer {
+    struct pf__queue link;
+    CURL *easy;
+    struct pf_co *co;         /* NULL when waited on from the main stack */
+    CURLcode result;
+    int done;
+};
+
+/* Suspend the running coroutine until pf__sched_wake(); returns its value. */
+int pf__sched_suspend(struct pf_sched *s);
+
+/* Make a WAITING coroutine READY; value is what its suspend returns. */
+void pf__sched_wake(struct pf_sched *s, struct pf_co *co, int value);
+
+/*
+ * Poll the loop (blocking only when block and nothing is ready), then run
+ * the coroutines that are ready.  Returns PF_ESYS on a loop failure.
+ */
+int pf__sched_step(struct pf_sched *s, int block);
+
+/*
+ * Cancel every waiting coroutine (their waits return PF_ECANCELED) and
+ * make every later wait fail at once.  Used when a run is stopped.
+ */
+void pf__sched_cancel_all(struct pf_sched *s);
+
+/* fetch.c */
+int pf__fetch_init(struct pf_sched *s);
+void pf__fetch_cleanup(struct pf_sched *s);
+
+#endif /* PF_CORO_H */

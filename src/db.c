@@ -1,0 +1,503 @@
+/*
+ * db.c -- the log database: the schema of pfetch(5), one runs row per run
+ * and one fetches row per URL outcome, written through one SQLite
+ * connection in WAL mode with statements prepared once and inserts batched
+ * in transactions.
+ *
+ * This module owns every line of SQL and the connection; the rest of the
+ * library sees rows only as struct pf_result.  It must never be used from
+ * two threads (the connection is opened SQLITE_OPEN_NOMUTEX for the loop
+ * thread alone), never change the meaning of a column (users query the
+ * file with sqlite3: the schema only grows, and user_version numbers each
+ * step), and never lose a queued row silently: every failure comes back
+ * as PF_EDB, PF_EDISKFULL or PF_ENOMEM with its text in pf__db_errmsg().
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "util.h"
+
+/* The schema version this code writes; PRAGMA user_version holds it. */
+#define SCHEMA_VERSION 1
+
+/* How long a lock held by another connection is waited for, in ms. */
+#define BUSY_TIMEOUT_MS 5000
+
+/*
+ * BEGIN IMMEDIATE and COMMIT wait BUSY_TIMEOUT_MS in SQLite's busy handler;
+ * should they still meet SQLITE_BUSY (a busy handler can give up early to
+ * avoid a deadlock), they are retried this many times, RETRY_SLEEP_MS
+ * apart, before the run gives up with PF_EDB.
+ */
+#define BUSY_RETRIES 20
+#define RETRY_SLEEP_MS 100
+
+/* "2026-11-23T08:15:02.123Z" and its NUL. */
+#define TIMESTAMP_LEN 25
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS runs("
+    " id INTEGER PRIMARY KEY,"
+    " started_at TEXT,"
+    " finished_at TEXT,"
+    " argv TEXT,"
+    " version TEXT);"
+    "CREATE TABLE IF NOT EXISTS fetches("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER REFERENCES runs(id),"
+    " url TEXT NOT NULL,"
+    " final_url TEXT,"
+    " status INTEGER,"
+    " bytes INTEGER,"
+    " path TEXT,"
+    " content_type TEXT,"
+    " error TEXT,"
+    " attempts INTEGER,"
+    " depth INTEGER,"
+    " parent_url TEXT,"
+    " elapsed_ms INTEGER,"
+    " started_at TEXT);"
+    "CREATE INDEX IF NOT EXISTS fetches_url ON fetches(url);"
+    "CREATE INDEX IF NOT EXISTS fetches_run_id ON fetches(run_id);";
+
+static const char insert_run_sql[] =
+    "INSERT INTO runs(started_at, argv, version) VALUES(?1, ?2, ?3)";
+
+static const char insert_fetch_sql[] =
+    "INSERT INTO fetches(run_id, url, final_url, status, bytes, path,"
+    " content_type, error, attempts, depth, parent_url, elapsed_ms,"
+    " started_at)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+static const char is_done_sql[] =
+    "SELECT 1 FROM fetches"
+    " WHERE url = ?1 AND error IS NULL AND run_id <> ?2 LIMIT 1";
+
+static const char finish_run_sql[] =
+    "UPDATE runs SET finished_at = ?1 WHERE id = ?2";
+
+struct pf__db {
+    sqlite3 *h;
+    char *path; /* for messages */
+    int64_t run_id;
+    sqlite3_stmt *begin; /* BEGIN IMMEDIATE */
+    sqlite3_stmt *commit;
+    sqlite3_stmt *insert_fetch;
+    sqlite3_stmt *is_done;
+    sqlite3_stmt *finish_run;
+    int in_txn;       /* a batch transaction is open */
+    unsigned pending; /* rows in it */
+    char errmsg[512]; /* the last failure, "" when none */
+};
+
+/* The PF_E* code of a failed SQLite call. */
+static int pf_code(int src)
+{
+    switch (src & 0xff) {
+    case SQLITE_FULL:
+        return PF_EDISKFULL;
+    case SQLITE_NOMEM:
+        return PF_ENOMEM;
+    default:
+        return PF_EDB;
+    }
+}
+
+/*
+ * Record the connection's error (SQLite's text, overwritten by the next
+ * call, is copied now) and return its PF_E* code.
+ */
+static int fail(struct pf__db *db, int src)
+{
+    snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", db->path,
+             sqlite3_errmsg(db->h));
+    return pf_code(src);
+}
+
+/*
+ * A batch that failed half-way may have been rolled back by SQLite itself
+ * (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM do that): believe the
+ * connection, not our flag, about whether a transaction is still open.
+ */
+static void resync(struct pf__db *db)
+{
+    if (db->in_txn && sqlite3_get_autocommit(db->h)) {
+        db->in_txn = 0;
+        db->pending = 0;
+    }
+}
+
+/* Write ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC). */
+static void format_time(char buf[TIMESTAMP_LEN], int64_t ms)
+{
+    time_t secs = (time_t)(ms / 1000);
+    int frac = (int)(ms % 1000);
+    struct tm tm;
+
+    if (frac < 0) {
+        frac += 1000;
+        secs--;
+    }
+    if (gmtime_r(&secs, &tm) == NULL ||
+        snprintf(buf, TIMESTAMP_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec, frac) >= TIMESTAMP_LEN)
+        snprintf(buf, TIMESTAMP_LEN, "invalid time");
+}
+
+/*
+ * Step a BEGIN or COMMIT statement to completion, retrying SQLITE_BUSY a
+ * bounded number of times beyond what the busy handler waited.
+ */
+static int step_retry(sqlite3_stmt *st)
+{
+    int tries = 0;
+    int src;
+
+    for (;;) {
+        src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if ((src & 0xff) != SQLITE_BUSY || tries++ >= BUSY_RETRIES)
+            return src;
+        sqlite3_sleep(RETRY_SLEEP_MS);
+    }
+}
+
+static int exec(struct pf__db *db, const char *sql)
+{
+    int src = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+
+    return src == SQLITE_OK ? 0 : fail(db, src);
+}
+
+static int prepare(struct pf__db *db, const char *sql, sqlite3_stmt **st)
+{
+    int src =
+        sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+
+    return src == SQLITE_OK ? 0 : fail(db, src);
+}
+
+/* Read PRAGMA user_version into *version. */
+static int user_version(struct pf__db *db, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(db, "PRAGMA user_version", &st);
+    int src;
+
+    if (rc < 0)
+        return rc;
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    else
+        rc = fail(db, src);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * Create the schema in a new file, or check the version of an existing
+ * one, in one write transaction so that two pfetch starting at once on a
+ * new file do not race.  Later versions migrate here, step by step.
+ */
+static int setup_schema(struct pf__db *db)
+{
+    int version = 0;
+    int rc = exec(db, "BEGIN IMMEDIATE");
+
+    if (rc < 0)
+        return rc;
+    rc = user_version(db, &version);
+    if (rc < 0)
+        goto rollback;
+    if (version > SCHEMA_VERSION) {
+        snprintf(db->errmsg, sizeof(db->errmsg),
+                 "%s: written by a newer pfetch (schema version %d; this "
+                 "one knows up to %d)",
+                 db->path, version, SCHEMA_VERSION);
+        rc = PF_EDB;
+        goto rollback;
+    }
+    if (version < SCHEMA_VERSION) {
+        char sql[64];
+
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+        rc = exec(db, schema_sql);
+        if (rc == 0)
+            rc = exec(db, sql);
+        if (rc < 0)
+            goto rollback;
+    }
+    return exec(db, "COMMIT");
+rollback:
+    sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* Insert the runs row of this run and learn its id. */
+static int start_run(struct pf__db *db, const char *argv)
+{
+    char now[TIMESTAMP_LEN];
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(db, insert_run_sql, &st);
+    int src;
+
+    if (rc < 0)
+        return rc;
+    format_time(now, pf__wall_ms());
+    sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+    if (argv != NULL)
+        sqlite3_bind_text(st, 2, argv, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, PF_VERSION_STRING, -1, SQLITE_STATIC);
+    src = sqlite3_step(st);
+    if (src == SQLITE_DONE)
+        db->run_id = sqlite3_last_insert_rowid(db->h);
+    else
+        rc = fail(db, src);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * Loop thread.  One exit path: on failure everything made so far is
+ * undone by pf__db_close(), which copes with a half-built handle.
+ */
+int pf__db_open(struct pf__db **out, const char *path, const char *argv,
+                int64_t *run_id, char **errmsg)
+{
+    struct pf__db *db;
+    int src;
+    int rc;
+
+    if (errmsg != NULL)
+        *errmsg = NULL;
+    if (out == NULL || path == NULL)
+        return PF_EINVAL;
+    db = pf__calloc(1, sizeof(*db));
+    if (db == NULL)
+        return PF_ENOMEM;
+    db->path = pf__strdup(path);
+    if (db->path == NULL) {
+        pf__free(db);
+        return PF_ENOMEM;
+    }
+    src = sqlite3_open_v2(
+        path, &db->h,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (src != SQLITE_OK) {
+        if (db->h != NULL)
+            rc = fail(db, src);
+        else
+            rc = PF_ENOMEM; /* SQLite could not allocate the handle */
+        goto fail;
+    }
+    sqlite3_extended_result_codes(db->h, 1);
+    sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
+    /*
+     * A read-only file is opened read-only without complaint; say so now
+     * rather than at the first row.  The same holds for a file that is not
+     * a database, which the first statement finds out.
+     */
+    if (sqlite3_db_readonly(db->h, "main") == 1) {
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: the file is read-only",
+                 path);
+        rc = PF_EDB;
+        goto fail;
+    }
+    rc = exec(db, "PRAGMA journal_mode = WAL");
+    if (rc == 0)
+        rc = exec(db, "PRAGMA synchronous = NORMAL");
+    if (rc == 0)
+        rc = exec(db, "PRAGMA foreign_keys = ON");
+    if (rc == 0)
+        rc = setup_schema(db);
+    if (rc == 0)
+        rc = prepare(db, "BEGIN IMMEDIATE", &db->begin);
+    if (rc == 0)
+        rc = prepare(db, "COMMIT", &db->commit);
+    if (rc == 0)
+        rc = prepare(db, insert_fetch_sql, &db->insert_fetch);
+    if (rc == 0)
+        rc = prepare(db, is_done_sql, &db->is_done);
+    if (rc == 0)
+        rc = prepare(db, finish_run_sql, &db->finish_run);
+    if (rc == 0)
+        rc = start_run(db, argv);
+    if (rc < 0)
+        goto fail;
+    if (run_id != NULL)
+        *run_id = db->run_id;
+    *out = db;
+    return 0;
+fail:
+    if (errmsg != NULL) {
+        if (db->errmsg[0] != '\0')
+            *errmsg =
+                pf__asprintf("cannot open the log database %s", db->errmsg);
+        else
+            *errmsg = pf__asprintf("cannot open the log database %s: %s", path,
+                                   pf_strerror(rc));
+    }
+    pf__db_close(db);
+    return rc;
+}
+
+/* Loop thread. */
+int pf__db_log_fetch(struct pf__db *db, const struct pf_result *r)
+{
+    sqlite3_stmt *st;
+    char started[TIMESTAMP_LEN];
+    int src;
+    int rc = 0;
+
+    if (db == NULL || r == NULL || r->url == NULL)
+        return PF_EINVAL;
+    if (!db->in_txn) {
+        src = step_retry(db->begin);
+        if (src != SQLITE_DONE)
+            return fail(db, src);
+        db->in_txn = 1;
+        db->pending = 0;
+    }
+    /*
+     * SQLITE_STATIC is safe: the strings outlive the step, and the
+     * bindings are cleared before this function returns.
+     */
+    st = db->insert_fetch;
+    sqlite3_bind_int64(st, 1, db->run_id);
+    sqlite3_bind_text(st, 2, r->url, -1, SQLITE_STATIC);
+    if (r->final_url != NULL)
+        sqlite3_bind_text(st, 3, r->final_url, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, r->status);
+    sqlite3_bind_int64(st, 5, r->bytes);
+    if (r->path != NULL)
+        sqlite3_bind_text(st, 6, r->path, -1, SQLITE_STATIC);
+    if (r->content_type != NULL)
+        sqlite3_bind_text(st, 7, r->content_type, -1, SQLITE_STATIC);
+    if (r->error != NULL)
+        sqlite3_bind_text(st, 8, r->error, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 9, r->attempts);
+    sqlite3_bind_int(st, 10, r->depth);
+    if (r->parent_url != NULL)
+        sqlite3_bind_text(st, 11, r->parent_url, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 12, r->elapsed_ms);
+    if (r->started_at_ms > 0) {
+        format_time(started, r->started_at_ms);
+        sqlite3_bind_text(st, 13, started, -1, SQLITE_STATIC);
+    }
+    src = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (src != SQLITE_DONE) {
+        rc = fail(db, src);
+        resync(db);
+        return rc;
+    }
+    db->pending++;
+    if (db->pending >= PF__DB_BATCH)
+        rc = pf__db_flush(db);
+    return rc;
+}
+
+/* Loop thread. */
+int pf__db_flush(struct pf__db *db)
+{
+    int src;
+
+    if (db == NULL)
+        return PF_EINVAL;
+    if (!db->in_txn)
+        return 0;
+    src = step_retry(db->commit);
+    if (src != SQLITE_DONE) {
+        int rc = fail(db, src);
+
+        resync(db);
+        return rc;
+    }
+    db->in_txn = 0;
+    db->pending = 0;
+    return 0;
+}
+
+/* Loop thread. */
+int pf__db_finish_run(struct pf__db *db)
+{
+    char now[TIMESTAMP_LEN];
+    int src;
+    int rc;
+
+    if (db == NULL)
+        return PF_EINVAL;
+    rc = pf__db_flush(db);
+    if (rc < 0)
+        return rc;
+    format_time(now, pf__wall_ms());
+    sqlite3_bind_text(db->finish_run, 1, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(db->finish_run, 2, db->run_id);
+    src = sqlite3_step(db->finish_run);
+    sqlite3_reset(db->finish_run);
+    sqlite3_clear_bindings(db->finish_run);
+    return src == SQLITE_DONE ? 0 : fail(db, src);
+}
+
+/*
+ * Loop thread.  Rows of the open batch count: this run's own rows are
+ * left out by run_id, so only earlier runs make a URL done.
+ */
+int pf__db_is_done(struct pf__db *db, const char *url)
+{
+    sqlite3_stmt *st;
+    int src;
+
+    if (db == NULL || url == NULL)
+        return PF_EINVAL;
+    st = db->is_done;
+    sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, db->run_id);
+    src = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (src == SQLITE_ROW)
+        return 1;
+    if (src == SQLITE_DONE)
+        return 0;
+    return fail(db, src);
+}
+
+/* Loop thread. */
+const char *pf__db_errmsg(struct pf__db *db)
+{
+    if (db == NULL)
+        return "no log database";
+    if (db->errmsg[0] != '\0')
+        return db->errmsg;
+    return sqlite3_errmsg(db->h);
+}
+
+/*
+ * Loop thread.  A commit that fails here is lost with the connection: a
+ * caller that cares calls pf__db_flush() first and looks at its result.
+ */
+void pf__db_close(struct pf__db *db)
+{
+    if (db == NULL)
+        return;
+    if (db->h != NULL) {
+        if (db->in_txn)
+            pf__db_flush(db);
+        sqlite3_finalize(db->begin);
+        sqlite3_finalize(db->commit);
+        sqlite3_finalize(db->insert_fetch);
+        sqlite3_finalize(db->is_done);
+        sqlite3_finalize(db->finish_run);
+        sqlite3_close(db->h);
+    }
+    pf__free(db->path);
+    pf__free(db);
+}

@@ -1,0 +1,50 @@
+/*
+ * db.h -- the SQLite log: one connection (SQLITE_OPEN_NOMUTEX) used from
+ * the loop thread only, WAL mode, statements prepared once, rows inserted
+ * in batched transactions.  Schema: pfetch(5).
+ */
+#ifndef PF_DB_H
+#define PF_DB_H
+
+#include <stdint.h>
+
+#include "pfetch.h"
+
+struct pf__db;
+
+/*
+ * Open or create the database at path, create the schema if missing,
+ * and start a run: a runs row with started_at, argv and version.
+ * *run_id receives its id.  PF_EDB on failure; *errmsg (may be NULL)
+ * then gets a pf__malloc'd message naming the file.
+ */
+int pf__db_open(struct pf__db **out, const char *path, const char *argv,
+                int64_t *run_id, char **errmsg);
+
+/*
+ * Queue the fetches row of one result.  The row joins the open batch
+ * transaction; the batch commits after PF__DB_BATCH rows or on
+ * pf__db_flush().  PF_EDB (PF_EDISKFULL when the disk is full).
+ */
+#define PF__DB_BATCH 512
+int pf__db_log_fetch(struct pf__db *db, const struct pf_result *r);
+
+/* Commit the open batch, if any. */
+int pf__db_flush(struct pf__db *db);
+
+/* Set the run's finished_at and commit. */
+int pf__db_finish_run(struct pf__db *db);
+
+/*
+ * For -c: 1 if an earlier run logged url as fetched successfully
+ * (error IS NULL), 0 if not, <0 on error.
+ */
+int pf__db_is_done(struct pf__db *db, const char *url);
+
+/* The last SQLite error text of this connection (static until next call). */
+const char *pf__db_errmsg(struct pf__db *db);
+
+/* Flush, then close.  NULL is a no-op. */
+void pf__db_close(struct pf__db *db);
+
+#endif /* PF_DB_H */

@@ -1,0 +1,1544 @@
+/*
+ * store.c -- the output directory: where each URL's body goes on disk.
+ *
+ * This module owns the output directory and everything pfetch creates in
+ * it: the mapping of a URL to a safe relative path, the names claimed in
+ * this run, a small cache of open directory file descriptors, and the
+ * NAME.part files bodies stream into.  It must never create, write, rename
+ * or remove anything outside the output directory, never follow a
+ * symbolic link found inside it, never leave an incomplete body at a
+ * final name, and never write over the log database.  Every path is
+ * walked one component at a time with openat(O_NOFOLLOW) and mkdirat()
+ * from the directory's file descriptor, so ".." in a URL, an absolute
+ * Content-Disposition file name or a planted symbolic link cannot lead
+ * out of it.  Loop thread only (the mapping functions are pure and may
+ * be called from any thread).
+ *
+ * The rules below are the on-disk contract; pfetch(5) repeats them.
+ *
+ * Names.  A URL maps, in the tree layout, to "host[:port]/seg/.../name":
+ * the port only when it is not the scheme's default, empty segments
+ * dropped, "index.html" for a URL whose path ends in "/", and the query,
+ * when there is one, kept as "name?query".  Each path segment is
+ * percent-decoded where the byte it gives is harmless in a file name
+ * (printable ASCII other than '/', '\\', '%' and '?', and bytes that form
+ * valid UTF-8); the query is kept as sent.  In the flat layout the name
+ * is the sanitised Content-Disposition file name when the server sent
+ * one, else the URL's last segment, else "index.html" (the query is not
+ * used).  Every component is then sanitised: '/', '\\', control bytes and
+ * bytes that are not valid UTF-8 become "%XX"; a component "." becomes
+ * "%2E", ".." becomes "%2E%2E", and an empty one "_".  A component longer
+ * than 255 bytes is cut and ends with "~" and the 16 hex digits of a
+ * 64-bit FNV-1a hash of the whole component, followed by its extension
+ * when that is at most 16 bytes, so distinct long names stay distinct.
+ *
+ * Uniqueness in one run.  The store remembers every path it gave out in
+ * this run.  A URL whose path is already taken in this run (two URLs
+ * named "file.txt" in the flat layout, "/a/" and "/a/index.html" in the
+ * tree layout) gets "NAME.1", then "NAME.2", and so on: ".N" is appended
+ * to the whole name, extension included.  A file left by an earlier run
+ * is overwritten, not renamed around; the log database and its -wal,
+ * -shm and -journal companions are the exception and are never used as
+ * a file or directory name (the body gets ".N", a directory ".d").
+ *
+ * File/directory clashes.  When a directory is needed where a file (or a
+ * name claimed for a file in this run) already is, the directory
+ * "NAME.d" is used instead, and "NAME.d.d" if that is a file too.  When a
+ * file is to be saved where a directory already is, the file gets the
+ * next free "NAME.N".  So "http://h/a" and "http://h/a/b" are both saved,
+ * as "h/a" and "h/a.d/b" when fetched in that order and as "h/a.1" and
+ * "h/a/b" in the other, and the log records each path.  A symbolic link
+ * met where a directory is needed is never followed: that URL fails with
+ * ELOOP.
+ *
+ * Temporary files.  A body is written to "NAME.part" (shortened with the
+ * hash rule when "NAME.part" would exceed 255 bytes) in the same
+ * directory and renamed to NAME when complete.  Without resume the .part
+ * file is always created afresh (O_EXCL, after removing whatever had that
+ * name), so a FIFO, a hard link or a symbolic link planted at that name
+ * is never opened.  Known limit: a file of an earlier run whose name ends
+ * in ".part" may be replaced when another URL's temporary file needs
+ * that name; in one run the store keeps them apart.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* The longest file name component most file systems accept. */
+#define NAME_MAX_BYTES 255
+
+/* Longest extension kept by a shortened name, its dot included. */
+#define EXT_MAX 16
+
+/* "~" and 16 hex digits. */
+#define HASH_TAG_LEN 17
+
+/* Room for a suffix appended to a name: ".part", ".d", ".N". */
+#define SUFFIX_MAX 24
+
+/* A component and its NUL. */
+#define NAME_BUF (NAME_MAX_BYTES + 1)
+
+/*
+ * Directories kept open between files.  Each slot holds one directory and
+ * is lent to every sink writing into it; 32 covers a crawl's working set
+ * of directories and costs 32 descriptors at most.
+ */
+#define DIR_CACHE_SLOTS 32
+
+/* Bounds on the search for a free name; reaching one fails the URL. */
+#define MAX_NAME_TRIES 100000
+#define MAX_DIR_TRIES 64
+
+/*
+ * What a path in the claims map stands for.  The map's values are these
+ * small integers disguised as pointers (never NULL, never dereferenced).
+ */
+enum claim {
+    CLAIM_FILE = 1, /* a final name given to a sink in this run */
+    CLAIM_PART,     /* a shortened .part name in use in this run */
+    CLAIM_DIR,      /* a directory walked in this run */
+    CLAIM_RESERVED  /* the log database and its companions */
+};
+
+#define CLAIM_PTR(c) ((void *)(uintptr_t)(c))
+#define CLAIM_OF(p) ((enum claim)(uintptr_t)(p))
+
+/* One cached directory. */
+struct dir_slot {
+    char *key;     /* the directory's path as mapped from URLs */
+    char *phys;    /* where it really is (after ".d" renames) */
+    uint64_t hash; /* of key */
+    uint64_t used; /* store->clock at last use, for LRU eviction */
+    unsigned refs; /* sinks borrowing fd now; evictable at 0 */
+    int fd;        /* -1 when the slot is empty */
+};
+
+struct pf__store {
+    int dirfd; /* the output directory */
+    enum pf_layout layout;
+    struct pf__strmap claims; /* relative path -> enum claim */
+    struct pf__strmap next_n; /* base path -> unsigned long *, next ".N" */
+    struct dir_slot cache[DIR_CACHE_SLOTS];
+    uint64_t clock;
+    /* Scratch buffers for pf__sink_open (one call at a time). */
+    struct pf__buf phys; /* directory part of the path being built */
+    struct pf__buf key;  /* candidate relative path of the file */
+    struct pf__buf tmp;  /* any other path */
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static void buf_trunc(struct pf__buf *b, size_t n)
+{
+    b->len = n;
+    if (b->data != NULL)
+        b->data[n] = '\0';
+}
+
+static const char *buf_str(const struct pf__buf *b)
+{
+    return b->len > 0 ? b->data : "";
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int is_space(int c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Whether s[0..n) equals the lowercase word w, ignoring ASCII case. */
+static int word_is(const char *s, size_t n, const char *w)
+{
+    size_t i;
+
+    if (strlen(w) != n)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (lower((unsigned char)s[i]) != w[i])
+            return 0;
+    return 1;
+}
+
+static const char *last_byte(const char *s, size_t n, int c)
+{
+    while (n > 0) {
+        n--;
+        if (s[n] == c)
+            return s + n;
+    }
+    return NULL;
+}
+
+/* PF_EDISKFULL for a full disk or quota, PF_EIO for any other errno. */
+static int errno_code(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? PF_EDISKFULL : PF_EIO;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sanitising one component                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The length of the valid UTF-8 sequence at s (2 to 4 bytes), or 0 when
+ * s does not start one.  Overlong forms, surrogates, code points beyond
+ * U+10FFFF and the C1 controls U+0080..U+009F are not valid here.
+ */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned long cp;
+    size_t len, i;
+
+    if (s[0] < 0xC2)
+        return 0;
+    if (s[0] < 0xE0) {
+        len = 2;
+        cp = s[0] & 0x1Fu;
+    } else if (s[0] < 0xF0) {
+        len = 3;
+        cp = s[0] & 0x0Fu;
+    } else if (s[0] < 0xF5) {
+        len = 4;
+        cp = s[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0u) != 0x80u)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if ((len == 2 && cp < 0xA0) || (len == 3 && cp < 0x800) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* A byte that is copied as it is into a file name. */
+static int is_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7F && c != '/' && c != '\\';
+}
+
+/*
+ * Shorten the component full[0..len), len > NAME_MAX_BYTES, into out
+ * (NAME_BUF bytes): a prefix cut at a character boundary, "~", the hash
+ * of the whole component in hex, and its extension when short.  Returns
+ * the new length, at most NAME_MAX_BYTES; out is NUL-terminated.
+ */
+static size_t shorten(char *out, const char *full, size_t len)
+{
+    uint64_t h = pf__hash64(full, len);
+    const char *dot = last_byte(full, len, '.');
+    size_t ext = 0, keep;
+    char tag[HASH_TAG_LEN + 1];
+
+    if (dot != NULL && dot > full && (size_t)(full + len - dot) <= EXT_MAX)
+        ext = (size_t)(full + len - dot);
+    keep = NAME_MAX_BYTES - HASH_TAG_LEN - ext;
+    /* Do not cut a UTF-8 sequence or a %XX escape in two. */
+    while (keep > 0 && ((unsigned char)full[keep] & 0xC0u) == 0x80u)
+        keep--;
+    if (keep >= 1 && full[keep - 1] == '%')
+        keep -= 1;
+    else if (keep >= 2 && full[keep - 2] == '%')
+        keep -= 2;
+    memcpy(out, full, keep);
+    snprintf(tag, sizeof(tag), "~%016llx", (unsigned long long)h);
+    memcpy(out + keep, tag, HASH_TAG_LEN);
+    memcpy(out + keep + HASH_TAG_LEN, full + len - ext, ext);
+    out[keep + HASH_TAG_LEN + ext] = '\0';
+    return keep + HASH_TAG_LEN + ext;
+}
+
+/*
+ * Append the sanitised form of name[0..len) to b, as pf__store_sanitize_
+ * name() describes it.
+ */
+static int sanitize_into(struct pf__buf *b, const char *name, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = (const unsigned char *)name;
+    size_t start = b->len, i = 0;
+    int rc = 0;
+
+    if (len == 0)
+        return pf__buf_append(b, "_", 1);
+    if (len == 1 && s[0] == '.')
+        return pf__buf_append(b, "%2E", 3);
+    if (len == 2 && s[0] == '.' && s[1] == '.')
+        return pf__buf_append(b, "%2E%2E", 6);
+    while (rc == 0 && i < len) {
+        size_t j = i, n;
+
+        while (j < len && is_plain(s[j]))
+            j++;
+        if (j > i) {
+            rc = pf__buf_append(b, s + i, j - i);
+            i = j;
+            continue;
+        }
+        n = s[i] >= 0x80 ? utf8_len(s + i, len - i) : 0;
+        if (n > 0) {
+            rc = pf__buf_append(b, s + i, n);
+            i += n;
+        } else {
+            char esc[3];
+
+            esc[0] = '%';
+            esc[1] = hex[s[i] >> 4];
+            esc[2] = hex[s[i] & 0x0F];
+            rc = pf__buf_append(b, esc, 3);
+            i++;
+        }
+    }
+    if (rc == 0 && b->len - start > NAME_MAX_BYTES) {
+        char cut[NAME_BUF];
+        size_t n = shorten(cut, b->data + start, b->len - start);
+
+        buf_trunc(b, start);
+        rc = pf__buf_append(b, cut, n);
+    }
+    return rc;
+}
+
+int pf__store_sanitize_name(const char *name, size_t len, char **out)
+{
+    struct pf__buf b = {NULL, 0, 0};
+    int rc = sanitize_into(&b, name, len);
+
+    if (rc < 0) {
+        pf__buf_free(&b);
+        return rc;
+    }
+    *out = b.data;
+    return 0;
+}
+
+/*
+ * name + suffix as one component in out (NAME_BUF bytes), shortened when
+ * longer than NAME_MAX_BYTES.  nlen <= NAME_MAX_BYTES, slen <= SUFFIX_MAX;
+ * out may be name itself.  Returns the length.
+ */
+static size_t join_name(char *out, const char *name, size_t nlen,
+                        const char *suffix, size_t slen)
+{
+    char tmp[NAME_MAX_BYTES + SUFFIX_MAX + 1];
+    size_t n = nlen + slen;
+
+    memcpy(tmp, name, nlen);
+    memcpy(tmp + nlen, suffix, slen);
+    if (n <= NAME_MAX_BYTES) {
+        memcpy(out, tmp, n);
+        out[n] = '\0';
+        return n;
+    }
+    return shorten(out, tmp, n);
+}
+
+/* The temporary name of the component name, into out (NAME_BUF bytes). */
+static size_t part_name(char *out, const char *name, size_t nlen)
+{
+    return join_name(out, name, nlen, ".part", 5);
+}
+
+/* ------------------------------------------------------------------ */
+/* URLs to names                                                       */
+/* ------------------------------------------------------------------ */
+
+/* The pieces of an http or https URL, pointing into it. */
+struct url {
+    const char *host;
+    size_t host_len;
+    unsigned long port; /* 0 when absent or the scheme's default */
+    const char *path;   /* "" or starting with '/' */
+    size_t path_len;
+    const char *query; /* after '?', without the fragment */
+    size_t query_len;
+};
+
+/*
+ * Split url by hand: the mappers are fuzzed and must accept any string,
+ * and the input of the real program is already normalised by libcurl.
+ * PF_EURL unless it is "http://" or "https://" (any case) followed by a
+ * non-empty host and, when given, a numeric port up to 65535.
+ */
+static int parse_url(const char *url, struct url *u)
+{
+    const char *sep = strstr(url, "://");
+    const char *a, *end, *at, *port = NULL, *port_end = NULL;
+    unsigned long v = 0, dflt;
+
+    if (sep == NULL)
+        return PF_EURL;
+    if (word_is(url, (size_t)(sep - url), "http"))
+        dflt = 80;
+    else if (word_is(url, (size_t)(sep - url), "https"))
+        dflt = 443;
+    else
+        return PF_EURL;
+    a = sep + 3;
+    end = a + strcspn(a, "/?#");
+    at = last_byte(a, (size_t)(end - a), '@');
+    if (at != NULL)
+        a = at + 1;
+    if (*a == '[') {
+        const char *close = memchr(a, ']', (size_t)(end - a));
+
+        if (close == NULL)
+            return PF_EURL;
+        u->host = a;
+        u->host_len = (size_t)(close + 1 - a);
+        if (close + 1 < end) {
+            if (close[1] != ':')
+                return PF_EURL;
+            port = close + 2;
+        }
+    } else {
+        const char *colon = memchr(a, ':', (size_t)(end - a));
+
+        u->host = a;
+        u->host_len = (size_t)((colon != NULL ? colon : end) - a);
+        if (colon != NULL)
+            port = colon + 1;
+    }
+    if (u->host_len == 0)
+        return PF_EURL;
+    u->port = 0;
+    if (port != NULL) {
+        for (port_end = port; port_end < end; port_end++) {
+            if (*port_end < '0' || *port_end > '9')
+                return PF_EURL;
+            v = v * 10 + (unsigned long)(*port_end - '0');
+            if (v > 65535)
+                return PF_EURL;
+        }
+        if (port_end > port && v != dflt)
+            u->port = v;
+    }
+    u->path = end;
+    u->path_len = *end == '/' ? strcspn(end, "?#") : 0;
+    u->query = end + u->path_len;
+    u->query_len = 0;
+    if (*u->query == '?') {
+        u->query++;
+        u->query_len = strcspn(u->query, "#");
+    }
+    return 0;
+}
+
+/*
+ * A byte that %XX in a path segment is decoded to: what is harmless and
+ * readable in a file name.  '%' and '?' stay encoded so that a name keeps
+ * telling "a%3Fb" from the query of "a?b"; bytes >= 0x80 are decoded and
+ * re-encoded by sanitize_into() unless they form valid UTF-8.
+ */
+static int decodable(int c)
+{
+    return c >= 0x80 || (c >= 0x20 && c < 0x7F && c != '/' && c != '\\' &&
+                         c != '%' && c != '?');
+}
+
+/* Append the percent-decoded segment s[0..n) to b. */
+static int decode_into(struct pf__buf *b, const char *s, size_t n)
+{
+    size_t i = 0;
+    int rc = 0;
+
+    while (rc == 0 && i < n) {
+        if (s[i] == '%' && n - i >= 3) {
+            int hi = hexval((unsigned char)s[i + 1]);
+            int lo = hexval((unsigned char)s[i + 2]);
+
+            if (hi >= 0 && lo >= 0 && decodable(hi * 16 + lo)) {
+                rc = pf__buf_appendc(b, (char)(hi * 16 + lo));
+                i += 3;
+                continue;
+            }
+        }
+        rc = pf__buf_appendc(b, s[i]);
+        i++;
+    }
+    return rc;
+}
+
+/* The last segment of u's path: what follows its last '/'. */
+static void last_segment(const struct url *u, const char **seg, size_t *n)
+{
+    const char *end = u->path + u->path_len;
+    const char *slash = last_byte(u->path, u->path_len, '/');
+
+    *seg = slash != NULL ? slash + 1 : end;
+    *n = (size_t)(end - *seg);
+}
+
+int pf__store_tree_path(const char *url, char **out)
+{
+    struct url u;
+    struct pf__buf b = {NULL, 0, 0}, t = {NULL, 0, 0};
+    const char *p, *file;
+    size_t flen, i;
+    int rc;
+
+    rc = parse_url(url, &u);
+    if (rc < 0)
+        return rc;
+    /* host[:port], lowercase. */
+    for (i = 0; rc == 0 && i < u.host_len; i++)
+        rc = pf__buf_appendc(&t, (char)lower((unsigned char)u.host[i]));
+    if (rc == 0 && u.port != 0) {
+        char port[16];
+        int n = snprintf(port, sizeof(port), ":%lu", u.port);
+
+        rc = pf__buf_append(&t, port, (size_t)n);
+    }
+    if (rc == 0)
+        rc = sanitize_into(&b, t.data, t.len);
+    /* Directories: the non-empty segments before the last '/'. */
+    last_segment(&u, &file, &flen);
+    for (p = u.path; rc == 0 && p < file;) {
+        const char *s = memchr(p, '/', (size_t)(file - p));
+
+        if (s == NULL)
+            break;
+        if (s > p) {
+            buf_trunc(&t, 0);
+            rc = decode_into(&t, p, (size_t)(s - p));
+            if (rc == 0)
+                rc = pf__buf_appendc(&b, '/');
+            if (rc == 0)
+                rc = sanitize_into(&b, t.data, t.len);
+        }
+        p = s + 1;
+    }
+    /* The file: its name (or index.html), then ?query. */
+    buf_trunc(&t, 0);
+    if (rc == 0)
+        rc = flen == 0 ? pf__buf_append(&t, "index.html", 10)
+                       : decode_into(&t, file, flen);
+    if (rc == 0 && u.query_len > 0) {
+        rc = pf__buf_appendc(&t, '?');
+        if (rc == 0)
+            rc = pf__buf_append(&t, u.query, u.query_len);
+    }
+    if (rc == 0)
+        rc = pf__buf_appendc(&b, '/');
+    if (rc == 0)
+        rc = sanitize_into(&b, t.data, t.len);
+    pf__buf_free(&t);
+    if (rc < 0) {
+        pf__buf_free(&b);
+        return rc;
+    }
+    *out = b.data;
+    return 0;
+}
+
+int pf__store_flat_name(const char *url, const char *cd, char **out)
+{
+    struct url u;
+    struct pf__buf b = {NULL, 0, 0}, t = {NULL, 0, 0};
+    const char *file;
+    size_t flen;
+    int rc;
+
+    rc = parse_url(url, &u);
+    if (rc < 0)
+        return rc;
+    if (cd != NULL) {
+        char *name = NULL;
+
+        rc = pf__store_parse_content_disposition(cd, &name);
+        if (rc < 0)
+            return rc;
+        if (name != NULL) {
+            *out = name;
+            return 0;
+        }
+    }
+    last_segment(&u, &file, &flen);
+    rc = flen == 0 ? pf__buf_append(&t, "index.html", 10)
+                   : decode_into(&t, file, flen);
+    if (rc == 0)
+        rc = sanitize_into(&b, t.data, t.len);
+    pf__buf_free(&t);
+    if (rc < 0) {
+        pf__buf_free(&b);
+        return rc;
+    }
+    *out = b.data;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Content-Disposition                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Decode an RFC 8187 ext-value, charset'language'percent-encoded, into
+ * dst as UTF-8.  Returns 1 when decoded, 0 when malformed or in a charset
+ * other than UTF-8 and ISO-8859-1, or PF_ENOMEM.
+ */
+static int decode_ext_value(struct pf__buf *dst, const char *s, size_t n)
+{
+    const char *q1, *q2, *p, *end = s + n;
+    int latin1;
+    int rc = 0;
+
+    if (n == 0)
+        return 0;
+    q1 = memchr(s, '\'', n);
+    if (q1 == NULL)
+        return 0;
+    q2 = memchr(q1 + 1, '\'', (size_t)(end - q1 - 1));
+    if (q2 == NULL)
+        return 0;
+    if (word_is(s, (size_t)(q1 - s), "utf-8"))
+        latin1 = 0;
+    else if (word_is(s, (size_t)(q1 - s), "iso-8859-1"))
+        latin1 = 1;
+    else
+        return 0;
+    for (p = q2 + 1; rc == 0 && p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+
+        if (c == '%' && end - p > 2 && hexval((unsigned char)p[1]) >= 0 &&
+            hexval((unsigned char)p[2]) >= 0) {
+            c = (unsigned char)(hexval((unsigned char)p[1]) * 16 +
+                                hexval((unsigned char)p[2]));
+            p += 2;
+        }
+        if (latin1 && c >= 0x80) {
+            rc = pf__buf_appendc(dst, (char)(0xC0 | (c >> 6)));
+            if (rc == 0)
+                rc = pf__buf_appendc(dst, (char)(0x80 | (c & 0x3F)));
+        } else {
+            rc = pf__buf_appendc(dst, (char)c);
+        }
+    }
+    return rc < 0 ? rc : 1;
+}
+
+/*
+ * The last path component of the file name in b, trimmed of blanks, or
+ * 0 when there is none worth saving under (empty, "." or "..").
+ */
+static int base_name(const struct pf__buf *b, const char **s, size_t *n)
+{
+    const char *p = buf_str(b), *end = p + b->len;
+    const char *q;
+
+    for (q = end; q > p; q--) {
+        if (q[-1] == '/' || q[-1] == '\\') {
+            p = q;
+            break;
+        }
+    }
+    while (p < end && is_space((unsigned char)*p))
+        p++;
+    while (end > p && is_space((unsigned char)end[-1]))
+        end--;
+    *s = p;
+    *n = (size_t)(end - p);
+    if (*n == 0 || (*n == 1 && p[0] == '.') ||
+        (*n == 2 && p[0] == '.' && p[1] == '.'))
+        return 0;
+    return 1;
+}
+
+int pf__store_parse_content_disposition(const char *value, char **out)
+{
+    struct pf__buf val = {NULL, 0, 0}, plain = {NULL, 0, 0};
+    struct pf__buf ext = {NULL, 0, 0}, res = {NULL, 0, 0};
+    int have_plain = 0, have_ext = 0, rc = 0;
+    const char *p = value, *name = NULL;
+    size_t n = 0;
+
+    *out = NULL;
+    if (value == NULL)
+        return 0;
+    while (rc == 0 && *p != '\0') {
+        const char *ns, *ne;
+
+        while (*p == ';' || is_space((unsigned char)*p))
+            p++;
+        ns = p;
+        while (*p != '\0' && *p != '=' && *p != ';')
+            p++;
+        ne = p;
+        while (ne > ns && is_space((unsigned char)ne[-1]))
+            ne--;
+        if (*p != '=')
+            continue; /* the disposition type, or a bare word */
+        p++;
+        while (is_space((unsigned char)*p))
+            p++;
+        buf_trunc(&val, 0);
+        if (*p == '"') {
+            /* A quoted string: backslash quotes the next character. */
+            for (p++; rc == 0 && *p != '\0' && *p != '"'; p++) {
+                if (*p == '\\' && p[1] != '\0')
+                    p++;
+                rc = pf__buf_appendc(&val, *p);
+            }
+            if (*p == '"')
+                p++;
+            while (*p != '\0' && *p != ';')
+                p++;
+        } else {
+            const char *vs = p, *ve;
+
+            while (*p != '\0' && *p != ';')
+                p++;
+            ve = p;
+            while (ve > vs && is_space((unsigned char)ve[-1]))
+                ve--;
+            rc = pf__buf_append(&val, vs, (size_t)(ve - vs));
+        }
+        if (rc < 0)
+            break;
+        if (!have_ext && word_is(ns, (size_t)(ne - ns), "filename*")) {
+            rc = decode_ext_value(&ext, buf_str(&val), val.len);
+            if (rc > 0) {
+                have_ext = 1;
+                rc = 0;
+            }
+        } else if (!have_plain &&
+                   word_is(ns, (size_t)(ne - ns), "filename")) {
+            have_plain = 1;
+            rc = pf__buf_append(&plain, buf_str(&val), val.len);
+        }
+    }
+    /* filename* wins over filename (RFC 6266), when it names something. */
+    if (rc == 0 && !(have_ext && base_name(&ext, &name, &n)) &&
+        !(have_plain && base_name(&plain, &name, &n)))
+        name = NULL;
+    if (rc == 0 && name != NULL)
+        rc = sanitize_into(&res, name, n);
+    pf__buf_free(&val);
+    pf__buf_free(&plain);
+    pf__buf_free(&ext);
+    if (rc < 0) {
+        pf__buf_free(&res);
+        return rc;
+    }
+    *out = name != NULL ? res.data : NULL;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The store                                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * mkdir -p dir.  Errors are left to the open() that follows, except that
+ * the errno of the last mkdir() is returned (0 if it succeeded or the
+ * directory existed) so that a failure is reported by its real cause.
+ */
+static int make_dirs(const char *dir)
+{
+    size_t len = strlen(dir), i;
+    char *s = pf__strndup(dir, len);
+    int err = 0;
+
+    if (s == NULL)
+        return ENOMEM;
+    for (i = 1; i < len; i++) {
+        if (s[i] == '/' && s[i - 1] != '/') {
+            s[i] = '\0';
+            (void)mkdir(s, 0777);
+            s[i] = '/';
+        }
+    }
+    if (mkdir(s, 0777) < 0 && errno != EEXIST)
+        err = errno;
+    pf__free(s);
+    return err;
+}
+
+static int claim(struct pf__store *st, const char *path, enum claim c)
+{
+    int rc = pf__strmap_put(&st->claims, path, CLAIM_PTR(c));
+
+    return rc < 0 ? rc : 0;
+}
+
+/*
+ * Reserve the log database's name and its companions when db_path lies
+ * inside the output directory.  Both directories are resolved with
+ * realpath(), so "out/./x.db" or a symbolic link to out are recognised;
+ * the database itself need not exist yet, its directory must.
+ */
+static int reserve_db(struct pf__store *st, const char *dir,
+                      const char *db_path)
+{
+    static const char *const companions[] = {"", "-wal", "-shm",
+                                             "-journal"};
+    char *copy = pf__strdup(db_path);
+    char *dreal = pf__malloc(PATH_MAX);
+    char *preal = pf__malloc(PATH_MAX);
+    char *slash, *base, *rel = NULL;
+    const char *parent, *sub = NULL;
+    size_t len, i;
+    int rc = 0;
+
+    if (copy == NULL || dreal == NULL || preal == NULL) {
+        rc = PF_ENOMEM;
+        goto done;
+    }
+    len = strlen(copy);
+    while (len > 1 && copy[len - 1] == '/')
+        copy[--len] = '\0';
+    slash = strrchr(copy, '/');
+    if (slash == NULL) {
+        parent = ".";
+        base = copy;
+    } else if (slash == copy) {
+        parent = "/";
+        base = slash + 1;
+    } else {
+        *slash = '\0';
+        parent = copy;
+        base = slash + 1;
+    }
+    if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        goto done;
+    if (realpath(dir, dreal) == NULL || realpath(parent, preal) == NULL)
+        goto done; /* no directory, no database there */
+    len = strlen(dreal);
+    if (strcmp(dreal, preal) == 0)
+        sub = "";
+    else if (strcmp(dreal, "/") == 0)
+        sub = preal + 1;
+    else if (strncmp(preal, dreal, len) == 0 && preal[len] == '/')
+        sub = preal + len + 1;
+    else
+        goto done; /* the database lives elsewhere */
+    for (i = 0; rc == 0 && i < PF__ARRAY_LEN(companions); i++) {
+        rel = pf__asprintf("%s%s%s%s", sub, sub[0] != '\0' ? "/" : "", base,
+                           companions[i]);
+        rc = rel != NULL ? claim(st, rel, CLAIM_RESERVED) : PF_ENOMEM;
+        pf__free(rel);
+    }
+done:
+    pf__free(copy);
+    pf__free(dreal);
+    pf__free(preal);
+    return rc;
+}
+
+static void free_counter(void *p)
+{
+    pf__free(p);
+}
+
+int pf__store_open(struct pf__store **out, const char *dir,
+                   enum pf_layout layout, const char *db_path)
+{
+    struct pf__store *st;
+    int rc, err, mkerr, i;
+
+    if (dir == NULL || dir[0] == '\0')
+        dir = ".";
+    st = pf__calloc(1, sizeof(*st));
+    if (st == NULL) {
+        errno = ENOMEM;
+        return PF_ENOMEM;
+    }
+    st->layout = layout;
+    for (i = 0; i < DIR_CACHE_SLOTS; i++)
+        st->cache[i].fd = -1;
+    mkerr = make_dirs(dir);
+    if (mkerr == ENOMEM) {
+        rc = PF_ENOMEM;
+        err = ENOMEM;
+        goto fail;
+    }
+    st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (st->dirfd < 0) {
+        err = errno == ENOENT && mkerr != 0 ? mkerr : errno;
+        rc = PF_EOUTDIR;
+        goto fail;
+    }
+    if (db_path != NULL && db_path[0] != '\0') {
+        rc = reserve_db(st, dir, db_path);
+        if (rc < 0) {
+            err = ENOMEM;
+            goto fail;
+        }
+    }
+    *out = st;
+    return 0;
+fail:
+    pf__store_close(st);
+    errno = err;
+    return rc;
+}
+
+void pf__store_close(struct pf__store *st)
+{
+    int i;
+
+    if (st == NULL)
+        return;
+    for (i = 0; i < DIR_CACHE_SLOTS; i++) {
+        if (st->cache[i].fd >= 0)
+            close(st->cache[i].fd);
+        pf__free(st->cache[i].key);
+        pf__free(st->cache[i].phys);
+    }
+    if (st->dirfd >= 0)
+        close(st->dirfd);
+    pf__strmap_free(&st->claims, NULL);
+    pf__strmap_free(&st->next_n, free_counter);
+    pf__buf_free(&st->phys);
+    pf__buf_free(&st->key);
+    pf__buf_free(&st->tmp);
+    pf__free(st);
+}
+
+/* ------------------------------------------------------------------ */
+/* Directories                                                         */
+/* ------------------------------------------------------------------ */
+
+/* dst = phys + "/" + name (just name when phys is empty). */
+static int make_key(struct pf__buf *dst, const struct pf__buf *phys,
+                    const char *name, size_t n)
+{
+    int rc = 0;
+
+    buf_trunc(dst, 0);
+    if (phys->len > 0) {
+        rc = pf__buf_append(dst, phys->data, phys->len);
+        if (rc == 0)
+            rc = pf__buf_appendc(dst, '/');
+    }
+    if (rc == 0)
+        rc = pf__buf_append(dst, name, n);
+    return rc;
+}
+
+/*
+ * Enter (creating it if needed) the directory component name, of length
+ * *nlen, inside pfd, whose relative path is st->phys; on success *nfd is
+ * the new directory's fd and st->phys its relative path.  name has room
+ * for NAME_BUF bytes and is changed when the ".d" rule applies.
+ */
+static int enter_dir(struct pf__store *st, int pfd, char *name,
+                     size_t *nlen, int *nfd, int *err)
+{
+    size_t base = st->phys.len;
+    int tries, rc, fd, e;
+
+    for (tries = 0; tries < MAX_DIR_TRIES; tries++) {
+        void *tag;
+        struct stat sb;
+
+        buf_trunc(&st->phys, base);
+        if (base > 0)
+            rc = pf__buf_appendc(&st->phys, '/');
+        else
+            rc = 0;
+        if (rc == 0)
+            rc = pf__buf_append(&st->phys, name, *nlen);
+        if (rc < 0) {
+            *err = ENOMEM;
+            return rc;
+        }
+        tag = pf__strmap_get(&st->claims, st->phys.data);
+        if (tag != NULL && CLAIM_OF(tag) != CLAIM_DIR) {
+            *nlen = join_name(name, name, *nlen, ".d", 2);
+            continue;
+        }
+        fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                   O_CLOEXEC);
+        if (fd >= 0) {
+            rc = tag == NULL ? claim(st, st->phys.data, CLAIM_DIR) : 0;
+            if (rc < 0) {
+                close(fd);
+                *err = ENOMEM;
+                return rc;
+            }
+            *nfd = fd;
+            return 0;
+        }
+        e = errno;
+        if (e == ENOENT) {
+            if (mkdirat(pfd, name, 0777) < 0 && errno != EEXIST) {
+                *err = errno;
+                return errno_code(*err);
+            }
+            continue;
+        }
+        if (e != ENOTDIR) {
+            *err = e;
+            return errno_code(e);
+        }
+        /* Not a directory: a symbolic link fails, a file gets ".d". */
+        if (fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (S_ISLNK(sb.st_mode)) {
+                *err = ELOOP;
+                return PF_EIO;
+            }
+            if (S_ISDIR(sb.st_mode))
+                continue; /* replaced under us: look again */
+        }
+        *nlen = join_name(name, name, *nlen, ".d", 2);
+    }
+    *err = EEXIST;
+    return PF_EIO;
+}
+
+/*
+ * Walk (and create) the directory dir[0..len) from the output directory.
+ * *fd gets the last directory's fd (owned by the caller), st->phys its
+ * relative path.
+ */
+static int walk_dirs(struct pf__store *st, const char *dir, size_t len,
+                     int *fd, int *err)
+{
+    const char *p = dir, *end = dir + len;
+    int cur = st->dirfd, rc = 0;
+
+    buf_trunc(&st->phys, 0);
+    while (p < end) {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        const char *ce = slash != NULL ? slash : end;
+        size_t clen = (size_t)(ce - p);
+        char name[NAME_BUF];
+        int nfd;
+
+        if (clen == 0) {
+            p = ce + 1;
+            continue;
+        }
+        if (clen > NAME_MAX_BYTES) {
+            *err = ENAMETOOLONG;
+            rc = PF_EIO;
+            break;
+        }
+        memcpy(name, p, clen);
+        name[clen] = '\0';
+        rc = enter_dir(st, cur, name, &clen, &nfd, err);
+        if (rc < 0)
+            break;
+        if (cur != st->dirfd)
+            close(cur);
+        cur = nfd;
+        p = ce + 1;
+    }
+    if (rc < 0) {
+        if (cur != st->dirfd)
+            close(cur);
+        return rc;
+    }
+    *fd = cur;
+    return 0;
+}
+
+/*
+ * The fd of the directory dir[0..len) (mapped path), its real relative
+ * path left in st->phys.  The fd is the output directory's own for an
+ * empty dir, a cached one lent to the caller (its slot's refs counted),
+ * or, when every slot is lent out, a new one the caller owns; in every
+ * case release_dir() gives it back.
+ */
+static int acquire_dir(struct pf__store *st, const char *dir, size_t len,
+                       int *fd, int *err)
+{
+    uint64_t h;
+    struct dir_slot *s, *victim = NULL;
+    int i, rc, nfd;
+
+    if (len == 0) {
+        buf_trunc(&st->phys, 0);
+        *fd = st->dirfd;
+        return 0;
+    }
+    h = pf__hash64(dir, len);
+    for (i = 0; i < DIR_CACHE_SLOTS; i++) {
+        s = &st->cache[i];
+        if (s->fd >= 0 && s->hash == h && strncmp(s->key, dir, len) == 0 &&
+            s->key[len] == '\0') {
+            buf_trunc(&st->phys, 0);
+            rc = pf__buf_append(&st->phys, s->phys, strlen(s->phys));
+            if (rc < 0) {
+                *err = ENOMEM;
+                return rc;
+            }
+            s->refs++;
+            s->used = ++st->clock;
+            *fd = s->fd;
+            return 0;
+        }
+        if (s->refs == 0 && (victim == NULL || s->fd < 0 ||
+                             (victim->fd >= 0 && s->used < victim->used)))
+            victim = s;
+    }
+    rc = walk_dirs(st, dir, len, &nfd, err);
+    if (rc < 0)
+        return rc;
+    *fd = nfd;
+    if (victim == NULL)
+        return 0; /* every slot lent out: the caller owns nfd */
+    if (victim->fd >= 0)
+        close(victim->fd);
+    pf__free(victim->key);
+    pf__free(victim->phys);
+    victim->fd = -1;
+    victim->key = pf__strndup(dir, len);
+    victim->phys = pf__strdup(buf_str(&st->phys));
+    if (victim->key == NULL || victim->phys == NULL) {
+        pf__free(victim->key);
+        pf__free(victim->phys);
+        victim->key = NULL;
+        victim->phys = NULL;
+        return 0; /* not cached: the caller owns nfd */
+    }
+    victim->fd = nfd;
+    victim->hash = h;
+    victim->refs = 1;
+    victim->used = ++st->clock;
+    return 0;
+}
+
+/* Give back a directory fd from acquire_dir(). */
+static void release_dir(struct pf__store *st, int fd)
+{
+    int i;
+
+    if (fd < 0)
+        return;
+    if (st != NULL) {
+        if (fd == st->dirfd)
+            return;
+        for (i = 0; i < DIR_CACHE_SLOTS; i++) {
+            if (st->cache[i].fd == fd && st->cache[i].refs > 0) {
+                st->cache[i].refs--;
+                return;
+            }
+        }
+    }
+    close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Choosing a file name                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Whether the candidate st->key, whose last component is comp, may be
+ * given out: neither it nor its .part name is claimed in this run, and
+ * it is not itself the .part name of a file claimed in this run.
+ */
+static int available(struct pf__store *st, const char *comp, size_t clen)
+{
+    char part[NAME_BUF];
+    size_t plen = part_name(part, comp, clen);
+    size_t klen = st->key.len;
+    void *tag;
+    int rc;
+
+    if (pf__strmap_get(&st->claims, st->key.data) != NULL)
+        return 0;
+    rc = make_key(&st->tmp, &st->phys, part, plen);
+    if (rc < 0)
+        return rc;
+    if (pf__strmap_get(&st->claims, st->tmp.data) != NULL)
+        return 0;
+    if (klen > 5 && memcmp(st->key.data + klen - 5, ".part", 5) == 0) {
+        buf_trunc(&st->tmp, 0);
+        rc = pf__buf_append(&st->tmp, st->key.data, klen - 5);
+        if (rc < 0)
+            return rc;
+        tag = pf__strmap_get(&st->claims, st->tmp.data);
+        if (tag != NULL && CLAIM_OF(tag) == CLAIM_FILE)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Find the first free name for name[0..nlen) in the directory st->phys,
+ * trying name itself when *n is 0, then name.N from where earlier clashes
+ * on the same name left off.  On success st->key holds the relative path,
+ * comp (NAME_BUF bytes) the component and *n its suffix number.
+ */
+static int pick_name(struct pf__store *st, const char *name, size_t nlen,
+                     unsigned long *n, char *comp, size_t *clen)
+{
+    int tries, rc;
+
+    for (tries = 0; tries < MAX_NAME_TRIES; tries++) {
+        if (*n == 0) {
+            memcpy(comp, name, nlen);
+            comp[nlen] = '\0';
+            *clen = nlen;
+        } else {
+            char sfx[SUFFIX_MAX];
+            int sl = snprintf(sfx, sizeof(sfx), ".%lu", *n);
+
+            *clen = join_name(comp, name, nlen, sfx, (size_t)sl);
+        }
+        rc = make_key(&st->key, &st->phys, comp, *clen);
+        if (rc == 0)
+            rc = available(st, comp, *clen);
+        if (rc < 0)
+            return rc;
+        if (rc > 0)
+            return 0;
+        if (*n == 0) {
+            unsigned long *next = pf__strmap_get(&st->next_n, st->key.data);
+
+            *n = next != NULL ? *next : 1;
+        } else {
+            (*n)++;
+        }
+    }
+    return PF_EIO;
+}
+
+/* Remember that name's suffixes up to n are used up in st->phys. */
+static void note_suffix(struct pf__store *st, const char *name, size_t nlen,
+                        unsigned long n)
+{
+    unsigned long *next;
+
+    if (n == 0 || make_key(&st->tmp, &st->phys, name, nlen) < 0)
+        return;
+    next = pf__strmap_get(&st->next_n, st->tmp.data);
+    if (next == NULL) {
+        next = pf__malloc(sizeof(*next));
+        if (next == NULL)
+            return; /* only an optimisation: the search still works */
+        if (pf__strmap_put(&st->next_n, st->tmp.data, next) != 1) {
+            pf__free(next);
+            return;
+        }
+    }
+    *next = n + 1;
+}
+
+/*
+ * Claim st->key (component comp) for a file, and its .part name too when
+ * that was shortened (a plain NAME.part is recognised by available()).
+ */
+static int claim_file(struct pf__store *st, const char *comp, size_t clen)
+{
+    char part[NAME_BUF];
+    size_t plen;
+    int rc = claim(st, st->key.data, CLAIM_FILE);
+
+    if (rc < 0 || clen + 5 <= NAME_MAX_BYTES)
+        return rc;
+    plen = part_name(part, comp, clen);
+    rc = make_key(&st->tmp, &st->phys, part, plen);
+    if (rc == 0)
+        rc = claim(st, st->tmp.data, CLAIM_PART);
+    return rc;
+}
+
+/*
+ * Open the .part file part in dirfd.  With resume an existing plain file
+ * is reopened for appending and its size stored in *offset; anything
+ * else found there (a FIFO, a symbolic link, a file with other hard
+ * links) is removed and a new file created with O_EXCL, so only a file
+ * this call made, or a .part file of ours, is ever written.  Returns the
+ * fd, or -1 with errno set (EISDIR: a directory has that name).
+ */
+static int open_part_file(int dirfd, const char *part, int resume,
+                          int64_t *offset)
+{
+    int i, fd;
+
+    *offset = 0;
+    if (resume) {
+        struct stat sb;
+
+        fd = openat(dirfd, part, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
+                                     O_NONBLOCK | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+                sb.st_nlink == 1) {
+                *offset = (int64_t)sb.st_size;
+                return fd;
+            }
+            close(fd);
+        } else if (errno != ELOOP && errno != ENXIO) {
+            return -1;
+        }
+    }
+    for (i = 0; i < 3; i++) {
+        fd = openat(dirfd, part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+                                     O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+        if (unlinkat(dirfd, part, 0) < 0 && errno != ENOENT) {
+            if (errno == EISDIR || errno == EPERM)
+                errno = EISDIR;
+            return -1;
+        }
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sinks                                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A sink's file descriptors and strings:
+ *
+ *   dirfd    lent by the store (the output directory itself, or a cached
+ *            directory whose slot counts the loan) or, when every cache
+ *            slot is lent out, owned by the sink.  release_dir() tells
+ *            them apart, so commit, abort and free never need to know.
+ *            dirfd >= 0 also means "the .part file is ours to remove":
+ *            commit and abort give it back and set it to -1.
+ *   relpath  one allocation; name points at its last component.
+ *
+ * Every sink must be freed before pf__store_close().
+ */
+int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
+                  const char *cd, int resume)
+{
+    char *mapped = NULL;
+    const char *slash, *name;
+    char comp[NAME_BUF], part[NAME_BUF];
+    size_t dlen, nlen, clen = 0;
+    unsigned long n = 0;
+    int rc, fd = -1, tries;
+
+    memset(sk, 0, sizeof(*sk));
+    sk->st = st;
+    sk->fd = -1;
+    sk->dirfd = -1;
+    if (st->layout == PF_LAYOUT_FLAT)
+        rc = pf__store_flat_name(url, cd, &mapped);
+    else
+        rc = pf__store_tree_path(url, &mapped);
+    if (rc < 0) {
+        sk->sys_errno = rc == PF_ENOMEM ? ENOMEM : EINVAL;
+        return rc == PF_ENOMEM ? rc : PF_EIO;
+    }
+    slash = strrchr(mapped, '/');
+    dlen = slash != NULL ? (size_t)(slash - mapped) : 0;
+    name = slash != NULL ? slash + 1 : mapped;
+    nlen = strlen(name);
+    rc = acquire_dir(st, mapped, dlen, &sk->dirfd, &sk->sys_errno);
+    for (tries = 0; rc == 0; tries++) {
+        if (tries >= MAX_DIR_TRIES) {
+            sk->sys_errno = EEXIST;
+            rc = PF_EIO;
+            break;
+        }
+        rc = pick_name(st, name, nlen, &n, comp, &clen);
+        if (rc < 0) {
+            sk->sys_errno = rc == PF_ENOMEM ? ENOMEM : EEXIST;
+            break;
+        }
+        part_name(part, comp, clen);
+        fd = open_part_file(sk->dirfd, part, resume, &sk->offset);
+        if (fd >= 0)
+            break;
+        sk->sys_errno = errno;
+        if (errno != EISDIR) {
+            rc = errno_code(errno);
+            break;
+        }
+        n++; /* NAME.part is a directory: try the next name */
+    }
+    if (rc == 0) {
+        rc = claim_file(st, comp, clen);
+        if (rc == 0) {
+            sk->relpath = pf__strndup(st->key.data, st->key.len);
+            rc = sk->relpath != NULL ? 0 : PF_ENOMEM;
+        }
+        if (rc < 0) {
+            close(fd);
+            unlinkat(sk->dirfd, part, 0);
+            sk->sys_errno = ENOMEM;
+        }
+    }
+    if (rc < 0) {
+        release_dir(st, sk->dirfd);
+        sk->dirfd = -1;
+        sk->offset = 0;
+        sk->relpath = mapped; /* for the caller's message */
+        return rc;
+    }
+    note_suffix(st, name, nlen, n);
+    pf__free(mapped);
+    sk->fd = fd;
+    sk->name = sk->relpath + (st->key.len - clen);
+    return 0;
+}
+
+int pf__sink_write(struct pf__sink *sk, const void *buf, size_t n)
+{
+    const char *p = buf;
+
+    while (n > 0) {
+        ssize_t w = write(sk->fd, p, n);
+
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            sk->sys_errno = errno;
+            return errno_code(errno);
+        }
+        if (w == 0) {
+            sk->sys_errno = EIO;
+            return PF_EIO;
+        }
+        p += w;
+        n -= (size_t)w;
+        sk->bytes += w;
+    }
+    return 0;
+}
+
+int pf__sink_truncate(struct pf__sink *sk)
+{
+    if (ftruncate(sk->fd, 0) < 0 || lseek(sk->fd, 0, SEEK_SET) < 0) {
+        sk->sys_errno = errno;
+        return PF_EIO;
+    }
+    sk->offset = 0;
+    sk->bytes = 0;
+    return 0;
+}
+
+/*
+ * A directory took the final name since the sink opened (another URL of
+ * this run, or one left by an earlier run): move on to the next free
+ * NAME.N and make it the sink's path.
+ */
+static int next_final_name(struct pf__sink *sk)
+{
+    struct pf__store *st = sk->st;
+    size_t dlen = (size_t)(sk->name - sk->relpath);
+    char name[NAME_BUF], comp[NAME_BUF];
+    size_t nlen = strlen(sk->name), clen;
+    unsigned long n = 1;
+    char *rel;
+    int rc;
+
+    memcpy(name, sk->name, nlen + 1);
+    buf_trunc(&st->phys, 0);
+    rc = pf__buf_append(&st->phys, sk->relpath, dlen > 0 ? dlen - 1 : 0);
+    if (rc == 0)
+        rc = pick_name(st, name, nlen, &n, comp, &clen);
+    if (rc == 0)
+        rc = claim_file(st, comp, clen);
+    rel = rc == 0 ? pf__strndup(st->key.data, st->key.len) : NULL;
+    if (rel == NULL) {
+        sk->sys_errno = rc == PF_EIO ? EEXIST : ENOMEM;
+        return rc < 0 ? rc : PF_ENOMEM;
+    }
+    note_suffix(st, name, nlen, n);
+    pf__free(sk->relpath);
+    sk->relpath = rel;
+    sk->name = rel + (st->key.len - clen);
+    return 0;
+}
+
+int pf__sink_commit(struct pf__sink *sk)
+{
+    char part[NAME_BUF];
+    int tries, rc;
+
+    if (sk->fd < 0 || sk->dirfd < 0 || sk->name == NULL) {
+        sk->sys_errno = EBADF;
+        return PF_EIO;
+    }
+    part_name(part, sk->name, strlen(sk->name));
+    rc = close(sk->fd);
+    sk->fd = -1;
+    if (rc < 0 && errno != EINTR) {
+        sk->sys_errno = errno;
+        return errno_code(errno);
+    }
+    for (tries = 0;; tries++) {
+        int e;
+
+        if (renameat(sk->dirfd, part, sk->dirfd, sk->name) == 0)
+            break;
+        e = errno;
+        if ((e != EISDIR && e != ENOTEMPTY && e != EEXIST) ||
+            tries >= MAX_DIR_TRIES) {
+            sk->sys_errno = e;
+            return errno_code(e);
+        }
+        rc = next_final_name(sk);
+        if (rc < 0)
+            return rc;
+    }
+    release_dir(sk->st, sk->dirfd);
+    sk->dirfd = -1;
+    return 0;
+}
+
+void pf__sink_abort(struct pf__sink *sk, int keep_part)
+{
+    if (sk->fd >= 0) {
+        close(sk->fd);
+        sk->fd = -1;
+    }
+    if (sk->dirfd >= 0) {
+        if (!keep_part && sk->name != NULL) {
+            char part[NAME_BUF];
+
+            part_name(part, sk->name, strlen(sk->name));
+            unlinkat(sk->dirfd, part, 0);
+        }
+        release_dir(sk->st, sk->dirfd);
+        sk->dirfd = -1;
+    }
+}
+
+void pf__sink_free(struct pf__sink *sk)
+{
+    if (sk->fd >= 0) {
+        close(sk->fd);
+        sk->fd = -1;
+    }
+    release_dir(sk->st, sk->dirfd);
+    sk->dirfd = -1;
+    pf__free(sk->relpath);
+    sk->relpath = NULL;
+    sk->name = NULL;
+}

@@ -1,0 +1,101 @@
+/*
+ * store.h -- the output directory: URL -> safe relative path, and the
+ * write sink that streams a body to NAME.part and renames it to NAME only
+ * when complete.  Nothing is ever created outside the output directory:
+ * every path is walked component by component with openat(O_NOFOLLOW)
+ * from a directory fd, so neither "..", absolute paths nor symbolic links
+ * already in the directory can lead out of it.  Loop thread.
+ */
+#ifndef PF_STORE_H
+#define PF_STORE_H
+
+#include <stdint.h>
+
+#include "pfetch.h"
+
+struct pf__store;
+
+/*
+ * Open (creating it and its parents if missing) the output directory dir.
+ * db_path, when not NULL, names the log database: no body is ever saved
+ * over it or over its -wal, -shm and -journal companions.
+ * PF_EOUTDIR if the directory cannot be created or opened.
+ */
+int pf__store_open(struct pf__store **out, const char *dir,
+                   enum pf_layout layout, const char *db_path);
+void pf__store_close(struct pf__store *st);
+
+/*
+ * Pure mapping functions (no file system access; fuzzed):
+ *
+ * pf__store_tree_path: "http://Host:8080/a/b/?q=1" ->
+ * "host:8080/a/b/index.html?q=1"; the port is kept only when the URL
+ * names one that is not the scheme's default.  Each path segment is
+ * percent-decoded where the result is a safe character and sanitised with
+ * pf__store_sanitize_name().  *out is pf__malloc'd.
+ *
+ * pf__store_flat_name: the name for the flat layout, from the sanitised
+ * Content-Disposition file name when cd is not NULL and holds one,
+ * else the URL's last segment, else "index.html".
+ */
+int pf__store_tree_path(const char *url, char **out);
+int pf__store_flat_name(const char *url, const char *cd, char **out);
+
+/*
+ * Sanitise one file name component in place into a new string: no '/',
+ * '\\', NUL or control characters (percent-encoded), not "." or ".."
+ * (encoded as "%2E" / "%2E%2E"), not empty, at most 255 bytes (longer
+ * names are cut and given a hash of the whole name so they stay unique,
+ * keeping the extension when it is short).  *out is pf__malloc'd.
+ */
+int pf__store_sanitize_name(const char *name, size_t len, char **out);
+
+/*
+ * The file name carried by a Content-Disposition header value
+ * (filename*=UTF-8''..., else filename="..." or filename=...), reduced to
+ * its last path component and sanitised; NULL in *out when it has none.
+ */
+int pf__store_parse_content_disposition(const char *value, char **out);
+
+/* One body being written. */
+struct pf__sink {
+    struct pf__store *st;
+    int dirfd;       /* the directory holding the file (owned) */
+    int fd;          /* NAME.part, or -1 before open / after close */
+    char *name;      /* final file name inside dirfd */
+    char *relpath;   /* final path relative to the output directory */
+    int64_t bytes;   /* bytes written through this sink (after offset) */
+    int64_t offset;  /* size of a resumed .part file at open */
+    int sys_errno;   /* errno of the failed call, for messages */
+};
+
+/*
+ * Choose the final path of url (layout rules, uniqueness within the run,
+ * directory/file clashes, the database's name) and open its .part file.
+ * With resume set, an existing NAME.part is opened for appending and its
+ * size returned in sk->offset; otherwise it is truncated.  cd is the
+ * Content-Disposition header value or NULL (used by the flat layout).
+ * Errors: PF_EIO (sk->sys_errno says why), PF_EDISKFULL, PF_ENOMEM.
+ */
+int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
+                  const char *cd, int resume);
+
+/* Append n bytes.  PF_EIO or PF_EDISKFULL (ENOSPC, EDQUOT). */
+int pf__sink_write(struct pf__sink *sk, const void *buf, size_t n);
+
+/* Truncate the .part file back to empty (server ignored a Range). */
+int pf__sink_truncate(struct pf__sink *sk);
+
+/*
+ * Close NAME.part and rename it to NAME.  After this sk->relpath stays
+ * valid until pf__sink_free().
+ */
+int pf__sink_commit(struct pf__sink *sk);
+
+/* Close and, unless keep_part, unlink NAME.part.  Idempotent. */
+void pf__sink_abort(struct pf__sink *sk, int keep_part);
+
+/* Release what the sink holds (closes fds, frees strings); idempotent. */
+void pf__sink_free(struct pf__sink *sk);
+
+#endif /* PF_STORE_H */

@@ -1,0 +1,671 @@
+/*
+ * urllist.c -- turning text into URLs: normalisation of one absolute
+ * http(s) URL with libcurl's URL API, the host:port key of a URL, and the
+ * streaming reader of URL list files.
+ *
+ * This module owns the URL's canonical spelling (the key of every dedupe
+ * and of the log) and the rules of the list format: what a line is, which
+ * lines are skipped and what a bad line is told.  It must never hold more
+ * than PF__URL_MAX bytes of one line, never allocate per line beyond what
+ * curl's URL API needs, never print (bad lines go to the caller's callback)
+ * and never crash or read past its buffers, whatever bytes a list holds.
+ * Deduplication, scope and fetching are the engine's business, not this
+ * file's.
+ */
+#include <errno.h>
+#include <locale.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "urllist.h"
+#include "util.h"
+
+/* Passes of curl over one URL before it must have settled. */
+#define MAX_PASSES 4
+
+/* Longest scheme name quoted in a bad-line message. */
+#define SCHEME_QUOTE_MAX 32
+
+/*
+ * The reason pf__url_normalize() gives for a scheme other than http(s):
+ * the reader tells it apart by pointer, to quote the scheme.  The other
+ * reasons are plain string literals.
+ */
+static const char why_scheme[] = "unsupported scheme";
+
+struct pf__urllist {
+    FILE *fp;
+    char *name; /* our copy, for messages */
+    int own_fp;
+    pf__badline_fn *bad;
+    void *userdata;
+    CURLU *cu;              /* reused for every line */
+    char *line;             /* PF__URL_MAX + 1: the current line's head */
+    size_t line_len;        /* bytes of line kept, at most PF__URL_MAX */
+    int too_long;           /* the current line had more than that */
+    long lineno;            /* of the current line, 1-based */
+    int eof;                /* getc() said end of file */
+    int err;                /* a read error happened: sticky */
+    int saved_errno;        /* errno of that read error */
+    struct pf__buf scratch; /* the line, spaces encoded; a pass's URL */
+    struct pf__buf url;     /* the last URL returned */
+    char msg[128];          /* the bad-line message being reported */
+};
+
+/* ASCII classes, free of the locale and of signed-char pitfalls. */
+static int is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_hex(unsigned char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' ||
+           c == '\n';
+}
+
+static unsigned char to_upper(unsigned char c)
+{
+    return c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
+}
+
+/* 1 if s holds no '#', no space and no control character. */
+static int is_clean(const char *s)
+{
+    const unsigned char *p;
+
+    for (p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p <= 0x20 || *p == 0x7f || *p == '#')
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Length of the scheme that starts s and is followed by ':' (RFC 3986:
+ * ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )), or 0 when s starts with
+ * none.
+ */
+static size_t scheme_len(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 1;
+
+    if (!is_alpha(p[0]))
+        return 0;
+    while (is_alpha(p[i]) || is_digit(p[i]) || p[i] == '+' || p[i] == '-' ||
+           p[i] == '.')
+        i++;
+    return p[i] == ':' ? i : 0;
+}
+
+static int is_http_scheme(const char *s, size_t n)
+{
+    return (n == 4 && strncasecmp(s, "http", 4) == 0) ||
+           (n == 5 && strncasecmp(s, "https", 5) == 0);
+}
+
+/* Our reading of curl's complaint, for a bad-line message. */
+static const char *curl_why(CURLUcode uc)
+{
+    switch (uc) {
+    case CURLUE_BAD_PORT_NUMBER:
+        return "bad port number";
+    case CURLUE_NO_HOST:
+        return "no host";
+#if LIBCURL_VERSION_NUM >= 0x075100
+    /* The finer codes came with libcurl 7.81.0: before, MALFORMED_INPUT. */
+    case CURLUE_BAD_HOSTNAME:
+        return "bad host name";
+    case CURLUE_BAD_IPV6:
+        return "bad IPv6 address";
+    case CURLUE_BAD_SLASHES:
+        return "bad slashes after the scheme";
+    case CURLUE_BAD_LOGIN:
+    case CURLUE_BAD_USER:
+    case CURLUE_BAD_PASSWORD:
+        return "bad user name or password";
+    case CURLUE_BAD_PATH:
+        return "bad character in path";
+    case CURLUE_BAD_QUERY:
+        return "bad character in query";
+    case CURLUE_BAD_SCHEME:
+        return why_scheme;
+#endif
+    case CURLUE_UNSUPPORTED_SCHEME:
+        return why_scheme;
+    default:
+        return "malformed URL";
+    }
+}
+
+/* PF_ENOMEM for curl's out-of-memory, else PF_EURL with *why set. */
+static int curl_fail(CURLUcode uc, const char **why)
+{
+    if (uc == CURLUE_OUT_OF_MEMORY)
+        return PF_ENOMEM;
+    *why = curl_why(uc);
+    return PF_EURL;
+}
+
+#ifdef CURLU_PUNYCODE
+/*
+ * The host in punycode.  libcurl (7.88 at least) converts IDN host names
+ * with libidn2's idn2_lookup_ul(), which reads the host in the charset of
+ * LC_CTYPE: in the "C" locale every non-ASCII host fails.  Lists are UTF-8,
+ * so the conversion runs under a UTF-8 LC_CTYPE set for this thread only
+ * (uselocale), which leaves the process's locale alone.  Costs a newlocale()
+ * per non-ASCII host, which is rare.
+ */
+static CURLUcode get_punycode_host(CURLU *cu, char **host)
+{
+    locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t old = (locale_t)0;
+    CURLUcode uc;
+
+    if (loc == (locale_t)0)
+        loc = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
+    if (loc != (locale_t)0)
+        old = uselocale(loc);
+    uc = curl_url_get(cu, CURLUPART_HOST, host, CURLU_PUNYCODE);
+    if (loc != (locale_t)0) {
+        uselocale(old);
+        freelocale(loc);
+    }
+    return uc;
+}
+#endif
+
+/*
+ * Lowercase the host held by cu (ASCII letters only; IDN hosts are turned
+ * into punycode first, when curl can) and put it back if that changed it.
+ * Setting the host drops an IPv6 zone id, so the zone id is put back too.
+ */
+static int fix_host(CURLU *cu, const char **why)
+{
+    char *host = NULL;
+    char *zone = NULL;
+    int changed = 0;
+    int ascii = 1;
+    CURLUcode uc;
+    size_t i;
+    int rc = 0;
+
+    uc = curl_url_get(cu, CURLUPART_HOST, &host, 0);
+    if (uc != CURLUE_OK)
+        return curl_fail(uc, why);
+    for (i = 0; host[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)host[i];
+
+        if (c >= 0x80)
+            ascii = 0;
+        if (c <= 0x20 || c == 0x7f)
+            break; /* curl decodes "%7F" in a host and keeps it */
+    }
+    if (host[i] != '\0') {
+        *why = "bad host name";
+        rc = PF_EURL;
+        goto out;
+    }
+    if (i == 0) {
+        *why = "no host";
+        rc = PF_EURL;
+        goto out;
+    }
+#ifdef CURLU_PUNYCODE
+    if (!ascii) {
+        curl_free(host);
+        host = NULL;
+        uc = get_punycode_host(cu, &host);
+        if (uc != CURLUE_OK) {
+            *why = "bad international host name";
+            rc = PF_EURL;
+            goto out;
+        }
+        changed = 1;
+    }
+#endif
+    for (i = 0; host[i] != '\0'; i++) {
+        if (host[i] >= 'A' && host[i] <= 'Z') {
+            host[i] = (char)(host[i] - 'A' + 'a');
+            changed = 1;
+        }
+    }
+    if (!changed)
+        goto out;
+    if (host[0] == '[') {
+        uc = curl_url_get(cu, CURLUPART_ZONEID, &zone, 0);
+        if (uc == CURLUE_OUT_OF_MEMORY) {
+            rc = PF_ENOMEM;
+            goto out;
+        }
+    }
+    uc = curl_url_set(cu, CURLUPART_HOST, host, 0);
+    if (uc == CURLUE_OK && zone != NULL)
+        uc = curl_url_set(cu, CURLUPART_ZONEID, zone, 0);
+    if (uc != CURLUE_OK)
+        rc = curl_fail(uc, why);
+out:
+    curl_free(zone);
+    curl_free(host);
+    return rc;
+}
+
+/*
+ * Copy in to scratch with each space encoded as %20 (curl's own encoding
+ * would turn a space in the query into '+', which is not the same thing
+ * to every server), stopping at the fragment, which is dropped anyway and
+ * may hold anything.  Sets *src to the text to parse: in itself when it
+ * needs neither change.
+ */
+static int prepare(const char *in, struct pf__buf *scratch, const char **src)
+{
+    size_t span = strcspn(in, " #");
+    const char *p;
+    int rc;
+
+    *src = in;
+    if (in[span] == '\0')
+        return 0;
+    pf__buf_reset(scratch);
+    p = in;
+    while (*p != '\0' && *p != '#') {
+        span = strcspn(p, " #");
+        rc = pf__buf_append(scratch, p, span);
+        if (rc == 0 && p[span] == ' ') {
+            rc = pf__buf_append(scratch, "%20", 3);
+            span++;
+        }
+        if (rc < 0)
+            return rc;
+        p += span;
+    }
+    rc = pf__buf_append(scratch, "", 0); /* the empty URL "#x" */
+    if (rc < 0)
+        return rc;
+    *src = scratch->data;
+    return 0;
+}
+
+/*
+ * One pass of curl over src: parse, fix the host, print the URL into out
+ * with upper-case percent-encoding.  Clearing cu first matters because it
+ * is reused: a URL set on a handle that holds one is resolved against it.
+ * CURLU_URLENCODE encodes what the path and query cannot hold (bytes above
+ * 0x7f; spaces were done by prepare()).
+ */
+static int one_pass(CURLU *cu, const char *src, struct pf__buf *out,
+                    const char **why)
+{
+    char *url = NULL;
+    CURLUcode uc;
+    size_t n;
+    int rc;
+
+    curl_url_set(cu, CURLUPART_URL, NULL, 0);
+    uc = curl_url_set(cu, CURLUPART_URL, src, CURLU_URLENCODE);
+    if (uc != CURLUE_OK)
+        return curl_fail(uc, why);
+    rc = fix_host(cu, why);
+    if (rc < 0)
+        return rc;
+    uc = curl_url_get(cu, CURLUPART_URL, &url, CURLU_NO_DEFAULT_PORT);
+    if (uc != CURLUE_OK)
+        return curl_fail(uc, why);
+    /*
+     * Belts and braces: what we hand out is always http(s), with neither
+     * fragment nor white space nor control character.
+     */
+    n = scheme_len(url);
+    if (!is_http_scheme(url, n) || !is_clean(url)) {
+        curl_free(url);
+        *why = "malformed URL";
+        return PF_EURL;
+    }
+    pf__buf_reset(out);
+    rc = pf__buf_append(out, url, strlen(url));
+    curl_free(url);
+    if (rc < 0)
+        return rc;
+    /* %xx and %XX are the same octet (RFC 3986 6.2.2.1): pick upper. */
+    for (n = 0; n + 2 < out->len; n++) {
+        unsigned char *p = (unsigned char *)out->data + n;
+
+        if (p[0] == '%' && is_hex(p[1]) && is_hex(p[2])) {
+            p[1] = to_upper(p[1]);
+            p[2] = to_upper(p[2]);
+        }
+    }
+    return 0;
+}
+
+/*
+ * The work of pf__url_normalize() with the caller's curl handle and
+ * buffers, so that the list reader parses a million lines without
+ * allocating its own memory per line.  The URL lands in out.
+ *
+ * One pass of curl is not always a fixed point: curl reads a host as an
+ * IPv4 number before it decodes it ("%3112" becomes "112", which the next
+ * parse reads as 0.0.0.112), and IDN mapping can leave one
+ * ("0x7f.<U+FEFF>1").  A URL that pass changed is therefore passed again
+ * until it stays the same, so that normalising a normalised URL gives it
+ * back: the dedupe key must be stable.  An already normal URL costs one
+ * pass, others two (three for IDN hosts); one that never settles is
+ * refused.
+ */
+static int normalize(CURLU *cu, const char *in, struct pf__buf *scratch,
+                     struct pf__buf *out, const char **why)
+{
+    const char *src;
+    size_t len = strlen(in);
+    size_t n;
+    int pass;
+    int rc;
+
+    if (len == 0) {
+        *why = "empty URL";
+        return PF_EURL;
+    }
+    if (is_space((unsigned char)in[0]) ||
+        is_space((unsigned char)in[len - 1])) {
+        *why = "leading or trailing white space";
+        return PF_EURL;
+    }
+    n = scheme_len(in);
+    if (n == 0) {
+        *why = "no scheme";
+        return PF_EURL;
+    }
+    if (!is_http_scheme(in, n)) {
+        *why = why_scheme;
+        return PF_EURL;
+    }
+    rc = prepare(in, scratch, &src);
+    if (rc < 0)
+        return rc;
+    for (pass = 0; pass < MAX_PASSES; pass++) {
+        rc = one_pass(cu, src, out, why);
+        if (rc < 0)
+            return rc;
+        if (strcmp(out->data, src) == 0)
+            return 0;
+        pf__buf_reset(scratch);
+        rc = pf__buf_append(scratch, out->data, out->len);
+        if (rc < 0)
+            return rc;
+        src = scratch->data;
+    }
+    *why = "malformed URL";
+    return PF_EURL;
+}
+
+/*
+ * Any thread.  One curl handle per call: the reader keeps its own.
+ */
+int pf__url_normalize(const char *in, char **out, const char **why)
+{
+    struct pf__buf scratch = {NULL, 0, 0};
+    struct pf__buf buf = {NULL, 0, 0};
+    const char *w = "malformed URL";
+    CURLU *cu;
+    int rc;
+
+    if (in == NULL || out == NULL)
+        return PF_EINVAL;
+    cu = curl_url();
+    if (cu == NULL)
+        return PF_ENOMEM;
+    rc = normalize(cu, in, &scratch, &buf, &w);
+    curl_url_cleanup(cu);
+    pf__buf_free(&scratch);
+    if (rc < 0) {
+        pf__buf_free(&buf);
+        if (rc == PF_EURL && why != NULL)
+            *why = w;
+        return rc;
+    }
+    *out = buf.data;
+    return 0;
+}
+
+/*
+ * Any thread.  The host comes back as curl spells it: lowercase ASCII or
+ * punycode for a normalised URL, IPv6 in brackets (without a zone id).
+ */
+int pf__url_hostport(const char *url, char **out)
+{
+    CURLU *cu;
+    char *host = NULL;
+    char *port = NULL;
+    char *s;
+    CURLUcode uc;
+    int rc = 0;
+
+    if (url == NULL || out == NULL)
+        return PF_EINVAL;
+    cu = curl_url();
+    if (cu == NULL)
+        return PF_ENOMEM;
+    uc = curl_url_set(cu, CURLUPART_URL, url, 0);
+    if (uc == CURLUE_OK)
+        uc = curl_url_get(cu, CURLUPART_HOST, &host, 0);
+    if (uc == CURLUE_OK)
+        uc = curl_url_get(cu, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    if (uc != CURLUE_OK) {
+        rc = uc == CURLUE_OUT_OF_MEMORY ? PF_ENOMEM : PF_EURL;
+        goto out;
+    }
+    s = pf__asprintf("%s:%s", host, port);
+    if (s == NULL) {
+        rc = PF_ENOMEM;
+        goto out;
+    }
+    *out = s;
+out:
+    curl_free(port);
+    curl_free(host);
+    curl_url_cleanup(cu);
+    return rc;
+}
+
+/*
+ * The list reader.  A reader is used by one thread at a time (the loop
+ * thread, in the engine); readers are independent of each other.
+ */
+
+int pf__urllist_open(struct pf__urllist **out, FILE *fp, const char *name,
+                     int own_fp, pf__badline_fn *bad, void *userdata)
+{
+    struct pf__urllist *r;
+
+    if (out == NULL || fp == NULL)
+        return PF_EINVAL;
+    r = pf__calloc(1, sizeof(*r));
+    if (r == NULL)
+        return PF_ENOMEM;
+    r->name = pf__strdup(name != NULL ? name : "(list)");
+    if (r->name == NULL)
+        goto fail_name;
+    r->line = pf__malloc(PF__URL_MAX + 1);
+    if (r->line == NULL)
+        goto fail_line;
+    r->cu = curl_url();
+    if (r->cu == NULL)
+        goto fail_cu;
+    r->fp = fp;
+    r->own_fp = own_fp;
+    r->bad = bad;
+    r->userdata = userdata;
+    *out = r;
+    return 0;
+fail_cu:
+    pf__free(r->line);
+fail_line:
+    pf__free(r->name);
+fail_name:
+    pf__free(r);
+    return PF_ENOMEM;
+}
+
+/*
+ * Read the next line into r->line: its first PF__URL_MAX bytes, without
+ * the newline; the rest of a longer line is read and dropped, and the line
+ * marked too long (its head is kept so that a long comment is still known
+ * for one).  getc_unlocked() is a pointer bump in the stdio buffer and,
+ * unlike fread() of a big block, returns what a pipe has without waiting
+ * for more.  Returns 1 with a line, 0 at end of file, PF_EIO on a read
+ * error (errno kept in r->saved_errno).
+ */
+static int read_line(struct pf__urllist *r)
+{
+    int got = 0;
+    int c;
+
+    r->line_len = 0;
+    r->too_long = 0;
+    if (r->eof)
+        return 0;
+    flockfile(r->fp);
+    for (;;) {
+        c = getc_unlocked(r->fp);
+        if (c == EOF || c == '\n')
+            break;
+        got = 1;
+        if (r->line_len < PF__URL_MAX)
+            r->line[r->line_len++] = (char)c;
+        else
+            r->too_long = 1;
+    }
+    funlockfile(r->fp);
+    if (c == '\n')
+        return 1;
+    if (ferror(r->fp)) {
+        r->saved_errno = errno != 0 ? errno : EIO;
+        r->err = 1;
+        return PF_EIO;
+    }
+    r->eof = 1;
+    return got;
+}
+
+/* Report the current line as bad, for reason msg. */
+static void report(struct pf__urllist *r, const char *msg)
+{
+    if (r->bad != NULL)
+        r->bad(r->name, r->lineno, msg, r->userdata);
+}
+
+static void report_url(struct pf__urllist *r, const char *s, const char *why)
+{
+    size_t n = scheme_len(s);
+
+    if (why == why_scheme && n > 0 && n <= SCHEME_QUOTE_MAX)
+        snprintf(r->msg, sizeof(r->msg), "unsupported scheme \"%.*s\"", (int)n,
+                 s);
+    else if (why == why_scheme)
+        snprintf(r->msg, sizeof(r->msg), "%s", why);
+    else
+        snprintf(r->msg, sizeof(r->msg), "not a URL: %s", why);
+    report(r, r->msg);
+}
+
+/*
+ * Judge the current line: 1 and the URL in r->url when it holds a good
+ * one, 0 when it is skipped (blank, comment, or bad and reported), or
+ * PF_ENOMEM.
+ */
+static int take_line(struct pf__urllist *r)
+{
+    char *s = r->line;
+    size_t n = r->line_len;
+    const char *why = "malformed URL";
+    int rc;
+
+    if (r->lineno == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+        s += 3;
+        n -= 3;
+    }
+    while (n > 0 && is_space((unsigned char)s[0])) {
+        s++;
+        n--;
+    }
+    if (n > 0 && s[0] == '#')
+        return 0; /* a comment, however long, whatever it holds */
+    if (r->too_long) {
+        snprintf(r->msg, sizeof(r->msg), "line too long (over %d bytes)",
+                 PF__URL_MAX);
+        report(r, r->msg);
+        return 0;
+    }
+    while (n > 0 && is_space((unsigned char)s[n - 1]))
+        n--;
+    if (n == 0)
+        return 0;
+    if (memchr(s, '\0', n) != NULL) {
+        report(r, "NUL byte in line");
+        return 0;
+    }
+    s[n] = '\0'; /* fits: line has PF__URL_MAX + 1 bytes */
+    rc = normalize(r->cu, s, &r->scratch, &r->url, &why);
+    if (rc == PF_EURL) {
+        report_url(r, s, why);
+        return 0;
+    }
+    return rc < 0 ? rc : 1;
+}
+
+int pf__urllist_next(struct pf__urllist *r, const char **url, long *lineno)
+{
+    int rc;
+
+    if (r == NULL || url == NULL)
+        return PF_EINVAL;
+    if (r->err) {
+        errno = r->saved_errno;
+        return PF_EIO;
+    }
+    for (;;) {
+        rc = read_line(r);
+        if (rc == PF_EIO) {
+            errno = r->saved_errno;
+            return rc;
+        }
+        if (rc == 0)
+            return 0;
+        r->lineno++;
+        rc = take_line(r);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            break;
+    }
+    *url = r->url.data;
+    if (lineno != NULL)
+        *lineno = r->lineno;
+    return 1;
+}
+
+void pf__urllist_close(struct pf__urllist *r)
+{
+    if (r == NULL)
+        return;
+    if (r->own_fp)
+        fclose(r->fp);
+    curl_url_cleanup(r->cu);
+    pf__buf_free(&r->url);
+    pf__buf_free(&r->scratch);
+    pf__free(r->line);
+    pf__free(r->name);
+    pf__free(r);
+}

@@ -1,0 +1,55 @@
+/*
+ * urllist.h -- URL parsing/normalisation (libcurl's URL API) and the
+ * streaming reader of URL list files.  A list is read one line at a time;
+ * a line is never held beyond PF__URL_MAX bytes, however long it is.
+ */
+#ifndef PF_URLLIST_H
+#define PF_URLLIST_H
+
+#include <stdio.h>
+
+#define PF__URL_MAX 65536
+
+/*
+ * Parse and normalise an absolute http or https URL: scheme and host
+ * lowercased (IDN hosts converted to punycode), default port dropped,
+ * dot-segments removed, fragment removed, characters that must be
+ * percent-encoded encoded.  Leading/trailing white space is not accepted
+ * here (the list reader strips it).  On success *out is pf__malloc'd;
+ * on failure returns PF_EURL and *why (may be NULL) gets static text
+ * ("unsupported scheme \"ftp\"", "malformed URL", "no host", ...).
+ */
+int pf__url_normalize(const char *in, char **out, const char **why);
+
+/*
+ * host:port of a normalised URL, always with the port ("example.com:80",
+ * "[::1]:8080"); *out is pf__malloc'd.
+ */
+int pf__url_hostport(const char *url, char **out);
+
+struct pf__urllist;
+
+/* Called for each bad line: name, line number (1-based), the reason. */
+typedef void pf__badline_fn(const char *name, long lineno, const char *why,
+                            void *userdata);
+
+/*
+ * Read URLs from fp, labelled name in messages.  With own_fp the reader
+ * fcloses fp in pf__urllist_close().
+ */
+int pf__urllist_open(struct pf__urllist **out, FILE *fp, const char *name,
+                     int own_fp, pf__badline_fn *bad, void *userdata);
+
+/*
+ * The next good URL: returns 1 and sets *url (normalised; owned by the
+ * reader, valid until the next call) and *lineno; 0 at end of file; PF_EIO
+ * on a read error.  Blank lines and lines whose first non-blank character
+ * is '#' are skipped; leading and trailing white space (CR included) is
+ * stripped; a line holding a NUL byte, longer than PF__URL_MAX or not a
+ * good http(s) URL is reported through the bad-line callback and skipped.
+ */
+int pf__urllist_next(struct pf__urllist *r, const char **url, long *lineno);
+
+void pf__urllist_close(struct pf__urllist *r);
+
+#endif /* PF_URLLIST_H */

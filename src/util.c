@@ -1,0 +1,298 @@
+/*
+ * util.c -- allocation, clocks, buffers, hashing and the error table.
+ * Holds no state but the allocation fault countdown used by tests.
+ */
+
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/*
+ * Fault injection for the OOM tests.  Only single-threaded tests arm it,
+ * but every thread counts, hence the relaxed atomics: the count is a
+ * statistic, the countdown is only ever armed while one thread runs.
+ */
+static _Atomic long fail_countdown;
+static _Atomic long alloc_count;
+
+static int should_fail(void)
+{
+    atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed);
+    if (atomic_load_explicit(&fail_countdown, memory_order_relaxed) > 0 &&
+        atomic_fetch_sub_explicit(&fail_countdown, 1,
+                                  memory_order_relaxed) == 1)
+        return 1;
+    return 0;
+}
+
+long pf__malloc_fail_at(long nth)
+{
+    long n = atomic_exchange(&alloc_count, 0);
+
+    atomic_store(&fail_countdown, nth);
+    return n;
+}
+
+void *pf__malloc(size_t n)
+{
+    if (should_fail())
+        return NULL;
+    return malloc(n ? n : 1);
+}
+
+void *pf__calloc(size_t n, size_t size)
+{
+    if (should_fail())
+        return NULL;
+    return calloc(n ? n : 1, size ? size : 1);
+}
+
+void *pf__realloc(void *p, size_t n)
+{
+    if (should_fail())
+        return NULL;
+    return realloc(p, n ? n : 1);
+}
+
+char *pf__strndup(const char *s, size_t n)
+{
+    char *d = pf__malloc(n + 1);
+
+    if (d == NULL)
+        return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *pf__strdup(const char *s)
+{
+    return pf__strndup(s, strlen(s));
+}
+
+void pf__free(void *p)
+{
+    free(p);
+}
+
+char *pf__asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    char *s;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    s = pf__malloc((size_t)n + 1);
+    if (s == NULL)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+int64_t pf__now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t pf__now_ms(void)
+{
+    return pf__now_ns() / 1000000;
+}
+
+int64_t pf__wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int pf__buf_append(struct pf__buf *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        char *d;
+
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        d = pf__realloc(b->data, cap);
+        if (d == NULL)
+            return PF_ENOMEM;
+        b->data = d;
+        b->cap = cap;
+    }
+    if (n > 0)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int pf__buf_appendc(struct pf__buf *b, char c)
+{
+    return pf__buf_append(b, &c, 1);
+}
+
+void pf__buf_reset(struct pf__buf *b)
+{
+    b->len = 0;
+    if (b->data != NULL)
+        b->data[0] = '\0';
+}
+
+void pf__buf_free(struct pf__buf *b)
+{
+    pf__free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+uint64_t pf__hash64(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 14695981039346656037ULL;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The string map: linear probing, no deletion (not needed: sets grow). */
+struct pf__strmap_slot {
+    char *key;
+    void *value;
+    uint64_t hash;
+};
+
+static struct pf__strmap_slot *find_slot(struct pf__strmap_slot *slots,
+                                         size_t cap, const char *key,
+                                         uint64_t h)
+{
+    size_t i = (size_t)h & (cap - 1);
+
+    for (;;) {
+        struct pf__strmap_slot *s = &slots[i];
+
+        if (s->key == NULL || (s->hash == h && strcmp(s->key, key) == 0))
+            return s;
+        i = (i + 1) & (cap - 1);
+    }
+}
+
+void *pf__strmap_get(const struct pf__strmap *m, const char *key)
+{
+    struct pf__strmap_slot *s;
+
+    if (m->cap == 0)
+        return NULL;
+    s = find_slot(m->slots, m->cap, key, pf__hash64(key, strlen(key)));
+    return s->key ? s->value : NULL;
+}
+
+int pf__strmap_has(const struct pf__strmap *m, const char *key)
+{
+    struct pf__strmap_slot *s;
+
+    if (m->cap == 0)
+        return 0;
+    s = find_slot(m->slots, m->cap, key, pf__hash64(key, strlen(key)));
+    return s->key != NULL;
+}
+
+static int grow(struct pf__strmap *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    struct pf__strmap_slot *slots = pf__calloc(cap, sizeof(*slots));
+    size_t i;
+
+    if (slots == NULL)
+        return PF_ENOMEM;
+    for (i = 0; i < m->cap; i++) {
+        struct pf__strmap_slot *o = &m->slots[i];
+
+        if (o->key != NULL)
+            *find_slot(slots, cap, o->key, o->hash) = *o;
+    }
+    pf__free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    return 0;
+}
+
+int pf__strmap_put(struct pf__strmap *m, const char *key, void *value)
+{
+    uint64_t h = pf__hash64(key, strlen(key));
+    struct pf__strmap_slot *s;
+
+    if ((m->len + 1) * 4 > m->cap * 3) {
+        int rc = grow(m);
+
+        if (rc < 0)
+            return rc;
+    }
+    s = find_slot(m->slots, m->cap, key, h);
+    if (s->key != NULL)
+        return 0;
+    s->key = pf__strdup(key);
+    if (s->key == NULL)
+        return PF_ENOMEM;
+    s->value = value;
+    s->hash = h;
+    m->len++;
+    return 1;
+}
+
+void pf__strmap_free(struct pf__strmap *m, void (*free_value)(void *))
+{
+    size_t i;
+
+    for (i = 0; i < m->cap; i++) {
+        if (m->slots[i].key != NULL) {
+            pf__free(m->slots[i].key);
+            if (free_value != NULL)
+                free_value(m->slots[i].value);
+        }
+    }
+    pf__free(m->slots);
+    m->slots = NULL;
+    m->cap = 0;
+    m->len = 0;
+}
+
+const char *pf_strerror(int err)
+{
+    switch (err) {
+    case 0:
+        return "success";
+#define PF_ERR_CASE_(name, val, text)                                      \
+    case (val):                                                           \
+        return text;
+        PF_ERR_MAP(PF_ERR_CASE_)
+#undef PF_ERR_CASE_
+    default:
+        return "unknown error";
+    }
+}
+
+const char *pf_version(void)
+{
+    return PF_VERSION_STRING;
+}

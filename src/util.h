@@ -1,0 +1,124 @@
+/*
+ * util.h -- internal helpers shared by every module: allocation (with a
+ * fault-injection countdown for tests), clocks, an intrusive doubly linked
+ * queue, and a growable byte buffer.  Any thread.
+ */
+#ifndef PF_UTIL_H
+#define PF_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pfetch.h"
+
+#define PF__HIDDEN __attribute__((visibility("hidden")))
+
+#define pf__container_of(ptr, type, member)                              \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+#define PF__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation: every allocation of the library goes through these. */
+void *pf__malloc(size_t n);
+void *pf__calloc(size_t n, size_t size);
+void *pf__realloc(void *p, size_t n);
+char *pf__strdup(const char *s);
+char *pf__strndup(const char *s, size_t n);
+void pf__free(void *p);
+
+/*
+ * Tests only: make the nth pf__malloc/calloc/realloc/strdup from now fail
+ * (1 = the next one); 0 turns failures off.  Returns how many allocations
+ * were made since the last call.  Not thread-safe: single-threaded tests.
+ */
+long pf__malloc_fail_at(long nth);
+
+/* Monotonic clock in ms and in ns; wall clock in ms since the epoch. */
+int64_t pf__now_ms(void);
+int64_t pf__now_ns(void);
+int64_t pf__wall_ms(void);
+
+/* printf-style into a new pf__malloc'd string; NULL on failure. */
+char *pf__asprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Intrusive circular doubly linked queue (libuv uv__queue style). */
+struct pf__queue {
+    struct pf__queue *next;
+    struct pf__queue *prev;
+};
+
+static inline void pf__queue_init(struct pf__queue *q)
+{
+    q->next = q;
+    q->prev = q;
+}
+
+static inline int pf__queue_empty(const struct pf__queue *q)
+{
+    return q->next == q;
+}
+
+static inline void pf__queue_insert_tail(struct pf__queue *h,
+                                         struct pf__queue *q)
+{
+    q->next = h;
+    q->prev = h->prev;
+    q->prev->next = q;
+    h->prev = q;
+}
+
+static inline void pf__queue_insert_head(struct pf__queue *h,
+                                         struct pf__queue *q)
+{
+    q->next = h->next;
+    q->prev = h;
+    q->next->prev = q;
+    h->next = q;
+}
+
+static inline void pf__queue_remove(struct pf__queue *q)
+{
+    q->prev->next = q->next;
+    q->next->prev = q->prev;
+    q->next = q;
+    q->prev = q;
+}
+
+static inline struct pf__queue *pf__queue_head(const struct pf__queue *h)
+{
+    return h->next;
+}
+
+/* Growable byte buffer, always NUL-terminated when len > 0. */
+struct pf__buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+int pf__buf_append(struct pf__buf *b, const void *p, size_t n);
+int pf__buf_appendc(struct pf__buf *b, char c);
+void pf__buf_reset(struct pf__buf *b);
+void pf__buf_free(struct pf__buf *b);
+
+/* FNV-1a, 64 bits. */
+uint64_t pf__hash64(const void *p, size_t n);
+
+/*
+ * A string-keyed hash set/map with open addressing; keys are copied and
+ * owned by the table, values are borrowed pointers.  Loop thread.
+ */
+struct pf__strmap {
+    struct pf__strmap_slot *slots;
+    size_t cap; /* power of two, or 0 */
+    size_t len;
+};
+
+void *pf__strmap_get(const struct pf__strmap *m, const char *key);
+int pf__strmap_has(const struct pf__strmap *m, const char *key);
+/* 1 if inserted, 0 if the key was present (value left alone), <0 error. */
+int pf__strmap_put(struct pf__strmap *m, const char *key, void *value);
+void pf__strmap_free(struct pf__strmap *m, void (*free_value)(void *));
+
+#endif /* PF_UTIL_H */

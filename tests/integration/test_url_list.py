@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""URL lists: comments, blank lines, CRLF, bad lines reported with
+"<list>:<line>:" on stderr and skipped, duplicates fetched once."""
+
+import pftest as t
+
+
+@t.case
+def mixed_list(env):
+    good = [env.url("/_/bytes/%d/list%d" % (10 * i, i)) for i in range(1, 5)]
+    lines = [
+        b"# a comment",                              # 1
+        b"",                                         # 2
+        good[0].encode() + b"\r",                    # 3  CRLF
+        env.url("/x").replace("http", "ftp").encode(),  # 4  bad: ftp
+        b"garbage",                                  # 5  bad
+        b"    ",                                     # 6  blank
+        b"  " + good[1].encode() + b" \t",           # 7  padded
+        b"   # an indented comment",                 # 8
+        b"http://",                                  # 9  bad: no host
+        good[0].encode(),                            # 10 duplicate
+        good[2].encode() + b"\r",                    # 11 CRLF
+        b"\t",                                       # 12 blank
+        b"mailto:someone@example.com",               # 13 bad
+        b"file:///etc/passwd",                       # 14 bad: scheme
+        good[3].encode(),                            # 15 no final newline
+    ]
+    (env.tmp / "urls.txt").write_bytes(b"\n".join(lines))
+    r = env.pfetch("--progress", "none", "urls.txt")
+    t.check(r.rc in (0, 1), "exit status %s" % r.rc)
+    t.eq(r.stdout, "", "stdout")
+    for n in (4, 5, 9, 13, 14):
+        t.contains(r.stderr, "urls.txt:%d:" % n, "stderr (bad line %d)" % n)
+    for n in (1, 2, 3, 6, 7, 8, 10, 11, 12, 15):
+        t.check("urls.txt:%d:" % n not in r.stderr,
+                "line %d reported as bad:\n%s" % (n, r.stderr))
+
+    rows = env.db().by_url()
+    t.eq(sorted(rows), sorted(good), "URLs with a row")
+    for i, url in enumerate(good, 1):
+        t.check_ok_row(env.out, rows[url], t.pattern(10 * i, "list%d" % i))
+    t.eq(len(env.files()), 4, "files saved")
+    stats = env.srv.stats()
+    t.eq(stats.get("/_/bytes/10/list1"), 1, "requests of the duplicate")
+    t.eq(sum(stats.values()), 4, "requests in all")
+
+
+@t.case
+def standard_input(env):
+    good = env.url("/_/bytes/33/stdin")
+    data = ("# from stdin\n%s\nnot a url\n" % good).encode()
+    r = env.pfetch("--progress", "none", "-", input=data)
+    t.check(r.rc in (0, 1), "exit status %s" % r.rc)
+    t.contains(r.stderr, ":3:", "stderr (bad line 3 of stdin)")
+    rows = env.db().by_url()
+    t.eq(list(rows), [good], "URLs with a row")
+    t.check_ok_row(env.out, rows[good], t.pattern(33, "stdin"))
+
+
+@t.case
+def duplicate_operands(env):
+    url = env.url("/_/bytes/50/dup")
+    lst = env.write_list("urls.txt", [url, url])
+    r = env.pfetch("--progress", "none", url, lst, url)
+    t.eq(r.rc, 0, "exit status")
+    rows = env.db().fetches()
+    t.eq(len(rows), 1, "rows")
+    t.check_ok_row(env.out, rows[0], t.pattern(50, "dup"))
+    t.eq(env.srv.count("/_/bytes/50/dup"), 1, "requests")
+
+
+@t.case
+def normalised_duplicates(env):
+    url = env.url("/_/bytes/70/norm")
+    variants = [url,
+                url.replace("http://", "HTTP://"),
+                url.replace("/norm", "/./norm"),
+                url.replace("/_/bytes", "/_/x/../bytes"),
+                url + "#fragment"]
+    r = env.pfetch("--progress", "none", *variants)
+    t.eq(r.rc, 0, "exit status")
+    rows = env.db().fetches()
+    t.eq(len(rows), 1, "rows")
+    t.eq(rows[0]["url"], url, "normalised url")
+    t.check_ok_row(env.out, rows[0], t.pattern(70, "norm"))
+    t.eq(env.srv.total(), 1, "requests")
+
+
+t.run()

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Usage errors: exit 2, a message on stderr, nothing on stdout and no
+request made.  --help and --version: exit 0, text on stdout."""
+
+import re
+
+import pftest as t
+
+BAD = [
+    ["-j", "0"],
+    ["-j", "-1"],
+    ["-j", "abc"],
+    ["-j", "2000000000"],
+    ["--jobs", ""],
+    ["--timeout", "-1"],
+    ["--connect-timeout", "-1"],
+    ["--stall-timeout", "-1"],
+    ["--retries", "-1"],
+    ["-H", "X: a\r\nB: c"],
+    ["-H", "X: a\nB: c"],
+    ["-H", "X: a\rB: c"],
+    ["--no-such-option"],
+    ["--layout", "sideways"],
+    ["--progress", "fancy"],
+    ["--max-filesize", "lots"],
+    ["missing-list.txt"],
+]
+
+
+@t.case
+def usage_errors(env):
+    url = env.url("/_/bytes/10/usage")
+    problems = []
+    for args in BAD:
+        r = env.pfetch(*(args + [url]))
+        if r.rc != 2:
+            problems.append("%r: exit %s, want 2\n%s"
+                            % (args, r.rc, r.describe()))
+        elif not r.err.strip():
+            problems.append("%r: no message on stderr" % (args,))
+        elif r.out:
+            problems.append("%r: stdout %r" % (args, r.stdout))
+        n = env.srv.total()
+        if n:
+            problems.append("%r: %d request(s) made" % (args, n))
+            break
+    t.check(not problems, "\n".join(problems))
+    t.check(not (env.out / t.tree_path(env.srv.port, "/_/bytes/10/usage"))
+            .exists(), "a file was saved")
+
+
+@t.case
+def missing_list_named(env):
+    r = env.pfetch("missing-list.txt")
+    t.eq(r.rc, 2, "exit status")
+    t.contains(r.stderr, "missing-list.txt", "stderr")
+
+
+@t.case
+def directory_as_list(env):
+    (env.tmp / "adir").mkdir()
+    r = env.pfetch("adir")
+    t.eq(r.rc, 2, "exit status")
+    t.check(r.err.strip(), "no message on stderr")
+
+
+@t.case
+def help(env):
+    for opt in ("--help", "-h"):
+        r = env.pfetch(opt, out=False)
+        t.eq(r.rc, 0, "exit status of " + opt)
+        t.icontains(r.stdout, "usage", "stdout of " + opt)
+        for o in ("--output-dir", "--jobs", "--retries", "--layout"):
+            t.contains(r.stdout, o, "stdout of " + opt)
+    t.eq(env.srv.total(), 0, "requests")
+
+
+@t.case
+def version(env):
+    cmake = (t.SRC / "CMakeLists.txt").read_text()
+    want = re.search(r"project\(\s*pfetch\s+VERSION\s+([0-9.]+)", cmake)
+    r = env.pfetch("--version", out=False)
+    t.eq(r.rc, 0, "exit status")
+    t.contains(r.stdout, want.group(1), "stdout")
+
+
+t.run()

@@ -1,0 +1,582 @@
+#!/usr/bin/env python3
+"""pfetch's HTTP/1.1 test server: static files plus fault scenarios.
+
+Usage:
+    server.py [--root DIR] [--port N] [--fallback-bytes N] [--verbose]
+
+Binds 127.0.0.1 (port 0 unless --port), prints "PORT <n>" as its first line
+on stdout and serves until killed.  Python 3 standard library only.
+Responses carry Content-Length (or chunked encoding where said) and
+connections are kept alive (HTTP/1.1) unless a scenario closes them.
+The server exits by itself when its parent process goes away.
+
+Normal paths are files under --root (404 without one).  A file named
+".generated" at the root lists virtual files, one "PATH SIZE" per line
+(e.g. "downloads/data.bin 1048576"): each is served as SIZE pattern bytes
+seeded with PATH, so large binaries need not be committed.  With
+--fallback-bytes N, any other path that would be a 404 answers 200 with N
+pattern bytes seeded with the raw request target instead.
+
+Pattern bytes: pattern(n, seed) below; 64 KiB block i is
+shake_256(f"{seed}:{i}").digest(65536), the body is the first n bytes of
+the blocks' concatenation.  Tests import this module to compute bodies.
+
+Fault scenarios live under /_/; <seed> is the rest of the path as sent
+(still percent-encoded), "" when absent.  Query options in [?...].
+
+  /_/status/<code>[/<any>]        that status, body "<code> <reason>\\n"
+  /_/redirect/<n>/<any>[?to=URL]  n chained 302s: .../<n-1>/<any> ...,
+                                  the last to URL (default /_/bytes/16)
+  /_/redirect-loop[/<any>]        302 to itself, forever
+  /_/redirect-to?url=URL[&code=C] one redirect (302 or C) to URL, raw
+  /_/bytes/<n>[/<seed>]           n pattern bytes [?type=CT&fill=zeros]
+  /_/slow/<n>/<ms>[/<seed>]       n pattern bytes, chunk by chunk with ms
+                                  between chunks [?chunk=BYTES, default 1]
+  /_/stall[/<n>]                  headers (Content-Length 1000), n bytes
+                                  (default 0), then nothing until the
+                                  client goes away
+  /_/hang                         reads the request, never answers
+  /_/reset                        Content-Length 1000, 100 bytes, then RST
+  /_/short                        Content-Length 1000, 500 bytes, then FIN
+  /_/gzip/<n>[/<seed>]            Content-Encoding: gzip of n pattern bytes
+                                  [?fill=zeros: n zero bytes, tiny on wire]
+  /_/chunked/<n>[/<seed>]         n pattern bytes, chunked [?chunk=4096]
+  /_/flaky/<k>/<key>              503 for the first k requests of key,
+                                  then 200 with pattern(64, key)
+                                  [?status=C instead of 503]
+  /_/retry-after/<secs>/<key>     first request of key: 503 with
+                                  Retry-After: secs [?date=1: an HTTP-date],
+                                  then 200 with pattern(64, key)
+  /_/disposition?name=RAW         Content-Disposition: attachment;
+                                  filename="RAW" (RAW unsanitised), body
+                                  pattern(64, RAW) [?value=V: whole header
+                                  value V instead; ?size=N]
+  /_/header-big[/<bytes>]         a response header line X-Big of that
+                                  many bytes (default 102400), body "ok\\n"
+  /_/echo-headers[/<any>]         body: the request's header lines as
+                                  "Name: value\\r\\n", text/plain
+  /_/stats                        JSON {request target: count} of every
+                                  request so far except /_/stats and
+                                  /_/requests themselves
+  /_/requests                     JSON list of {"t": monotonic seconds,
+                                  "method", "path"} in arrival order
+
+Adding a scenario: write a function taking (handler, args, query) and
+decorate it with @scenario("name"); args are the path segments after the
+name, query a dict of the last value of each query parameter.
+"""
+
+import argparse
+import email.utils
+import fcntl
+import gzip
+import hashlib
+import http.server
+import io
+import json
+import os
+import select
+import signal
+import socket
+import socketserver
+import struct
+import sys
+import termios
+import threading
+import time
+import urllib.parse
+
+BLOCK = 65536
+STOP = threading.Event()  # set when the server is going down
+
+
+def pattern_chunks(n, seed=""):
+    """Yield the n pattern bytes of seed in blocks of at most 64 KiB."""
+    i = 0
+    while n > 0:
+        block = hashlib.shake_256(f"{seed}:{i}".encode()).digest(BLOCK)
+        yield block[:n]
+        n -= len(block[:n])
+        i += 1
+
+
+def pattern(n, seed=""):
+    """The n deterministic bytes the server sends for seed."""
+    return b"".join(pattern_chunks(n, seed))
+
+
+def gzip_body(decoded):
+    """What /_/gzip sends on the wire for a decoded body (deterministic)."""
+    return gzip.compress(decoded, mtime=0)
+
+
+# ---------------------------------------------------------------------------
+# Shared state: request counts and the flaky counters.
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts = {}
+        self.log = []
+        self.keys = {}
+
+    def record(self, method, target):
+        with self.lock:
+            self.counts[target] = self.counts.get(target, 0) + 1
+            self.log.append({"t": time.monotonic(), "method": method,
+                             "path": target})
+
+    def bump(self, key):
+        """Count one request for key; returns how many came before."""
+        with self.lock:
+            seen = self.keys.get(key, 0)
+            self.keys[key] = seen + 1
+            return seen
+
+
+STATE = State()
+SCENARIOS = {}
+
+
+def scenario(name):
+    def register(fn):
+        SCENARIOS[name] = fn
+        return fn
+    return register
+
+
+def int_arg(args, i, default=None):
+    try:
+        return int(args[i])
+    except (IndexError, ValueError):
+        if default is None:
+            raise BadRequest(f"segment {i + 1} must be an integer")
+        return default
+
+
+class BadRequest(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# The handler.
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "pfetch-test-server/1"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, directory=self.server_root(), **kwargs)
+
+    def server_root(self):
+        return ROOT or os.devnull
+
+    def version_string(self):
+        return self.server_version
+
+    # -- plumbing --------------------------------------------------------
+
+    def log_message(self, fmt, *args):
+        if VERBOSE:
+            sys.stderr.write("%s - %s\n" % (self.address_string(), fmt % args))
+
+    def do_GET(self):
+        self.dispatch()
+
+    def do_HEAD(self):
+        self.dispatch()
+
+    def dispatch(self):
+        target = self.path
+        path, _, qs = target.partition("?")
+        if path not in ("/_/stats", "/_/requests"):
+            STATE.record(self.command, target)
+        query = {k: v[-1] for k, v in
+                 urllib.parse.parse_qs(qs, keep_blank_values=True,
+                                       encoding="latin-1").items()}
+        if path.startswith("/_/"):
+            parts = path[3:].split("/")
+            fn = SCENARIOS.get(parts[0])
+            if fn is None:
+                self.reply(404, b"unknown scenario\n", ctype="text/plain")
+                return
+            try:
+                fn(self, parts[1:], query)
+            except BadRequest as e:
+                self.reply(400, f"{e}\n".encode(), ctype="text/plain")
+            except (ConnectionError, BrokenPipeError, OSError):
+                self.close_connection = True
+            return
+        self.serve_normal(path, target)
+
+    def serve_normal(self, path, target):
+        rel = urllib.parse.unquote(path).lstrip("/")
+        if rel in GENERATED:
+            self.send_pattern(200, GENERATED[rel], rel)
+            return
+        if ROOT is not None:
+            local = self.translate_path(path)
+            if os.path.exists(local):
+                f = self.send_head()
+                if f:
+                    try:
+                        if self.command != "HEAD":
+                            self.copyfile(f, self.wfile)
+                    finally:
+                        f.close()
+                return
+        if FALLBACK is not None:
+            self.send_pattern(200, FALLBACK, target)
+            return
+        self.reply(404, b"404 Not Found\n", ctype="text/plain")
+
+    def begin(self, code, headers=(), length=None,
+              ctype="application/octet-stream"):
+        """Status line and headers; the body is the caller's."""
+        self.send_response(code)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.flush()
+
+    def write(self, data):
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def reply(self, code, body=b"", headers=(),
+              ctype="application/octet-stream"):
+        self.begin(code, headers, len(body), ctype)
+        self.write(body)
+
+    def send_pattern(self, code, n, seed, headers=(),
+                     ctype="application/octet-stream"):
+        self.begin(code, headers, n, ctype)
+        for chunk in pattern_chunks(n, seed):
+            self.write(chunk)
+
+    def idle(self, seconds):
+        """Wait up to seconds; returns False early if the client hung up
+        (or the server is stopping), True after the full wait."""
+        deadline = time.monotonic() + seconds
+        while not STOP.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            readable, _, _ = select.select([self.connection], [], [],
+                                           min(left, 0.2))
+            if readable:
+                try:
+                    data = self.connection.recv(1, socket.MSG_PEEK)
+                except OSError:
+                    return False
+                if not data:
+                    return False
+                STOP.wait(min(left, 0.05))  # a pipelined request: keep on
+        return False
+
+    def drain_send_queue(self, limit=1.0):
+        """Wait until the kernel has sent what we wrote (best effort)."""
+        deadline = time.monotonic() + limit
+        buf = bytearray(4)
+        while time.monotonic() < deadline:
+            try:
+                fcntl.ioctl(self.connection.fileno(), termios.TIOCOUTQ, buf)
+            except OSError:
+                return
+            if struct.unpack("i", buf)[0] == 0:
+                return
+            time.sleep(0.005)
+
+    def abort_connection(self):
+        """Close with SO_LINGER 0, so the peer gets a RST."""
+        self.wfile.flush()
+        self.drain_send_queue()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                   struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.rfile.close()
+        self.wfile.close()
+        self.connection.close()
+        # The request loop still flushes and closes these afterwards.
+        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
+
+
+# ---------------------------------------------------------------------------
+# Scenarios.
+
+@scenario("status")
+def sc_status(h, args, query):
+    code = int_arg(args, 0)
+    if not 100 <= code <= 999:
+        raise BadRequest("status out of range")
+    phrase = h.responses.get(code, ("Unknown",))[0]
+    if code in (204, 304) or code < 200:
+        h.begin(code, ctype=None)
+        return
+    h.reply(code, f"{code} {phrase}\n".encode(), ctype="text/plain")
+
+
+def location(h, target):
+    return [("Location", target)]
+
+
+@scenario("redirect")
+def sc_redirect(h, args, query):
+    n = int_arg(args, 0)
+    rest = "/".join(args[1:])
+    if n <= 1:
+        target = query.get("to", "/_/bytes/16")
+    else:
+        target = f"/_/redirect/{n - 1}/{rest}"
+        if "to" in query:
+            target += "?to=" + urllib.parse.quote(query["to"], safe="")
+    h.reply(302, b"redirect\n", location(h, target), ctype="text/plain")
+
+
+@scenario("redirect-loop")
+def sc_redirect_loop(h, args, query):
+    h.reply(302, b"loop\n", location(h, h.path), ctype="text/plain")
+
+
+@scenario("redirect-to")
+def sc_redirect_to(h, args, query):
+    if "url" not in query:
+        raise BadRequest("url= missing")
+    code = int(query.get("code", "302"))
+    h.reply(code, b"redirect\n", location(h, query["url"]),
+            ctype="text/plain")
+
+
+def fill(query, n, seed):
+    if query.get("fill") == "zeros":
+        return bytes(n)
+    return pattern(n, seed)
+
+
+@scenario("bytes")
+def sc_bytes(h, args, query):
+    n = int_arg(args, 0)
+    seed = "/".join(args[1:])
+    ctype = query.get("type", "application/octet-stream")
+    if query.get("fill") == "zeros":
+        h.reply(200, bytes(n), ctype=ctype)
+    else:
+        h.send_pattern(200, n, seed, ctype=ctype)
+
+
+@scenario("slow")
+def sc_slow(h, args, query):
+    n, ms = int_arg(args, 0), int_arg(args, 1)
+    seed = "/".join(args[2:])
+    step = max(1, int(query.get("chunk", "1")))
+    body = pattern(n, seed)
+    h.begin(200, length=n)
+    for i in range(0, n, step):
+        h.write(body[i:i + step])
+        h.wfile.flush()
+        if i + step < n and not h.idle(ms / 1000.0):
+            h.close_connection = True
+            return
+
+
+@scenario("stall")
+def sc_stall(h, args, query):
+    n = int_arg(args, 0, 0)
+    h.begin(200, length=1000)
+    h.write(pattern(min(n, 1000)))
+    h.wfile.flush()
+    h.idle(3600)
+    h.close_connection = True
+
+
+@scenario("hang")
+def sc_hang(h, args, query):
+    h.idle(3600)
+    h.close_connection = True
+
+
+@scenario("reset")
+def sc_reset(h, args, query):
+    h.begin(200, length=1000)
+    h.write(pattern(100))
+    h.abort_connection()
+
+
+@scenario("short")
+def sc_short(h, args, query):
+    h.begin(200, length=1000)
+    h.write(pattern(500))
+    h.wfile.flush()
+    h.close_connection = True
+
+
+@scenario("gzip")
+def sc_gzip(h, args, query):
+    n = int_arg(args, 0)
+    wire = gzip_body(fill(query, n, "/".join(args[1:])))
+    h.reply(200, wire, [("Content-Encoding", "gzip")])
+
+
+@scenario("chunked")
+def sc_chunked(h, args, query):
+    n = int_arg(args, 0)
+    step = max(1, int(query.get("chunk", "4096")))
+    body = fill(query, n, "/".join(args[1:]))
+    h.begin(200, [("Transfer-Encoding", "chunked")])
+    for i in range(0, n, step):
+        piece = body[i:i + step]
+        h.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+    h.write(b"0\r\n\r\n")
+
+
+@scenario("flaky")
+def sc_flaky(h, args, query):
+    k = int_arg(args, 0)
+    key = "/".join(args[1:])
+    if STATE.bump("flaky/" + key) < k:
+        code = int(query.get("status", "503"))
+        h.reply(code, f"{code} flaky\n".encode(), ctype="text/plain")
+    else:
+        h.send_pattern(200, 64, key)
+
+
+@scenario("retry-after")
+def sc_retry_after(h, args, query):
+    secs = int_arg(args, 0)
+    key = "/".join(args[1:])
+    if STATE.bump("retry-after/" + key) == 0:
+        if query.get("date") == "1":
+            value = email.utils.formatdate(time.time() + secs, usegmt=True)
+        else:
+            value = str(secs)
+        h.reply(503, b"503 later\n", [("Retry-After", value)],
+                ctype="text/plain")
+    else:
+        h.send_pattern(200, 64, key)
+
+
+@scenario("disposition")
+def sc_disposition(h, args, query):
+    if "value" in query:
+        value = query["value"]
+    else:
+        value = 'attachment; filename="%s"' % query.get("name", "")
+    seed = query.get("name", query.get("value", ""))
+    n = int(query.get("size", "64"))
+    h.send_pattern(200, n, seed, [("Content-Disposition", value)])
+
+
+@scenario("header-big")
+def sc_header_big(h, args, query):
+    size = int_arg(args, 0, 102400)
+    h.reply(200, b"ok\n", [("X-Big", "x" * size)], ctype="text/plain")
+
+
+@scenario("echo-headers")
+def sc_echo_headers(h, args, query):
+    body = "".join(f"{k}: {v}\r\n" for k, v in h.headers.items())
+    h.reply(200, body.encode("latin-1", "replace"), ctype="text/plain")
+
+
+@scenario("stats")
+def sc_stats(h, args, query):
+    with STATE.lock:
+        body = json.dumps(STATE.counts, sort_keys=True).encode()
+    h.reply(200, body, ctype="application/json")
+
+
+@scenario("requests")
+def sc_requests(h, args, query):
+    with STATE.lock:
+        body = json.dumps(STATE.log).encode()
+    h.reply(200, body, ctype="application/json")
+
+
+# ---------------------------------------------------------------------------
+# The server.
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+    allow_reuse_address = True
+
+    def server_bind(self):
+        # HTTPServer.server_bind resolves the host name (getfqdn), which
+        # can stall on a machine without DNS; nothing here needs it.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, BrokenPipeError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+def load_generated(root):
+    table = {}
+    if root is None:
+        return table
+    try:
+        with open(os.path.join(root, ".generated"), encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    name, size = line.split()
+                    table[name.lstrip("/")] = int(size)
+    except FileNotFoundError:
+        pass
+    return table
+
+
+def watch_parent(parent):
+    """Exit when the process that started us is gone."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+ROOT = None
+GENERATED = {}
+FALLBACK = None
+VERBOSE = False
+
+
+def main():
+    global ROOT, GENERATED, FALLBACK, VERBOSE
+    ap = argparse.ArgumentParser(description="pfetch's test HTTP server")
+    ap.add_argument("--root", help="directory served for normal paths")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--fallback-bytes", type=int, metavar="N",
+                    help="answer unknown paths with N pattern bytes")
+    ap.add_argument("--verbose", action="store_true", help="log requests")
+    opts = ap.parse_args()
+    ROOT = os.path.abspath(opts.root) if opts.root else None
+    GENERATED = load_generated(ROOT)
+    FALLBACK = opts.fallback_bytes
+    VERBOSE = opts.verbose
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    server = Server(("127.0.0.1", opts.port), Handler)
+    threading.Thread(target=watch_parent, args=(os.getppid(),),
+                     daemon=True).start()
+    print("PORT", server.server_address[1], flush=True)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        STOP.set()
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
