@@ -459,6 +459,8 @@ static void read_sources(struct pf_crawler *c)
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud);
 static size_t on_body(char *p, size_t size, size_t n, void *ud);
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow);
 
 static CURL *easy_get(struct pf_crawler *c)
 {
@@ -498,6 +500,10 @@ static CURL *easy_get(struct pf_crawler *c)
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)EASY_BUFFER_SIZE);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    if (cfg->stall_timeout_ms > 0) {
+        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    }
     return e;
 }
 
@@ -528,6 +534,8 @@ struct attempt {
     struct pf__queue pause_link;
     int range_checked;
     int64_t resume_from;
+    int64_t last_rx_ns;      /* when a byte (header or body) last came */
+    int stalled;             /* aborted by the stall check */
 };
 
 static void set_disposition(struct attempt *a, const char *v, size_t n)
@@ -542,6 +550,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     size_t len = size * n;
 
     (void)size;
+    a->last_rx_ns = a->c->s->loop.now_ns;
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         /* A new response (redirects make several): reset its fields. */
         const char *sp = memchr(p, ' ', len);
@@ -647,6 +656,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     long code = 0;
 
     (void)size;
+    a->last_rx_ns = c->s->loop.now_ns;
     if (c->cfg.rate > 0) {
         rate_refill(c);
         if (c->tokens <= 0) {
@@ -706,6 +716,32 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
         }
     }
     return len;
+}
+
+/*
+ * --stall-timeout: curl's low-speed check averages over its window, so a
+ * trickle followed by silence would pass for a while.  This callback,
+ * which curl calls at least once a second while the low-speed check is
+ * armed, fails an attempt that has received nothing for the full time.
+ * A transfer paused by --rate is waiting on us, not stalled.
+ */
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct attempt *a = ud;
+    int64_t stall = a->c->cfg.stall_timeout_ms;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    if (stall <= 0 || a->paused)
+        return 0;
+    if (pf__now_ns() - a->last_rx_ns >= stall * 1000000) {
+        a->stalled = 1;
+        return 1;
+    }
+    return 0;
 }
 
 /* Slots. */
@@ -964,8 +1000,21 @@ static void crawl_one(void *arg)
         curl_easy_setopt(a.easy, CURLOPT_HEADERDATA, &a);
         curl_easy_setopt(a.easy, CURLOPT_WRITEDATA, &a);
         curl_easy_setopt(a.easy, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(a.easy, CURLOPT_RESUME_FROM_LARGE,
-                         (curl_off_t)a.resume_from);
+        curl_easy_setopt(a.easy, CURLOPT_XFERINFODATA, &a);
+        a.last_rx_ns = pf__now_ns();
+        /*
+         * A Range header rather than CURLOPT_RESUME_FROM, which fails the
+         * transfer when the server ignores the range: we restart the file
+         * instead (on_body truncates it on a 200).
+         */
+        {
+            char range[32];
+
+            snprintf(range, sizeof(range), "%lld-",
+                     (long long)a.resume_from);
+            curl_easy_setopt(a.easy, CURLOPT_RANGE,
+                             a.resume_from > 0 ? range : (char *)NULL);
+        }
         rc = pf_fetch(c->s, a.easy, &cc);
         if (a.paused)
             pf__queue_remove(&a.pause_link);
@@ -1008,12 +1057,13 @@ static void crawl_one(void *arg)
                 note_fatal(c, PF_EDISKFULL);
         } else if (cc != CURLE_OK) {
             r.err = PF_ECURL;
-            transient = is_transient_curl(cc);
+            transient = a.stalled || is_transient_curl(cc);
             if (cc == CURLE_UNSUPPORTED_PROTOCOL && code >= 300 && code < 400)
                 snprintf(msg, sizeof(msg),
                          "redirect to an unsupported scheme refused");
-            else if (cc == CURLE_OPERATION_TIMEDOUT && errbuf[0] != '\0' &&
-                     strstr(errbuf, "than 1 bytes/sec") != NULL)
+            else if (a.stalled ||
+                     (cc == CURLE_OPERATION_TIMEDOUT && errbuf[0] != '\0' &&
+                      strstr(errbuf, "than 1 bytes/sec") != NULL))
                 snprintf(msg, sizeof(msg), "stalled: nothing received for "
                          "%lld s",
                          (long long)((c->cfg.stall_timeout_ms + 999) / 1000));

@@ -91,9 +91,12 @@
 #define NAME_BUF (NAME_MAX_BYTES + 1)
 
 /*
- * Directories kept open between files.  Each slot holds one directory and
+ * Directories kept open between files, so that 10,000 files in one
+ * directory cost one walk, not 10,000.  Each slot holds one directory and
  * is lent to every sink writing into it; 32 covers a crawl's working set
- * of directories and costs 32 descriptors at most.
+ * of directories and costs 32 descriptors at most.  Known limit: a cached
+ * directory removed or renamed by another program during the run is not
+ * noticed, and files meant for it fail with ENOENT.
  */
 #define DIR_CACHE_SLOTS 32
 
@@ -478,18 +481,24 @@ static int decode_into(struct pf__buf *b, const char *s, size_t n)
     int rc = 0;
 
     while (rc == 0 && i < n) {
-        if (s[i] == '%' && n - i >= 3) {
-            int hi = hexval((unsigned char)s[i + 1]);
-            int lo = hexval((unsigned char)s[i + 2]);
+        const char *pct = memchr(s + i, '%', n - i);
+        size_t j = pct != NULL ? (size_t)(pct - s) : n;
+        int hi, lo;
 
-            if (hi >= 0 && lo >= 0 && decodable(hi * 16 + lo)) {
-                rc = pf__buf_appendc(b, (char)(hi * 16 + lo));
-                i += 3;
-                continue;
-            }
+        if (j > i) {
+            rc = pf__buf_append(b, s + i, j - i); /* a run without '%' */
+            i = j;
+            continue;
         }
-        rc = pf__buf_appendc(b, s[i]);
-        i++;
+        hi = n - i >= 3 ? hexval((unsigned char)s[i + 1]) : -1;
+        lo = n - i >= 3 ? hexval((unsigned char)s[i + 2]) : -1;
+        if (hi >= 0 && lo >= 0 && decodable(hi * 16 + lo)) {
+            rc = pf__buf_appendc(b, (char)(hi * 16 + lo));
+            i += 3;
+        } else {
+            rc = pf__buf_appendc(b, '%');
+            i++;
+        }
     }
     return rc;
 }
@@ -516,8 +525,9 @@ int pf__store_tree_path(const char *url, char **out)
     if (rc < 0)
         return rc;
     /* host[:port], lowercase. */
-    for (i = 0; rc == 0 && i < u.host_len; i++)
-        rc = pf__buf_appendc(&t, (char)lower((unsigned char)u.host[i]));
+    rc = pf__buf_append(&t, u.host, u.host_len);
+    for (i = 0; rc == 0 && i < t.len; i++)
+        t.data[i] = (char)lower((unsigned char)t.data[i]);
     if (rc == 0 && u.port != 0) {
         char port[16];
         int n = snprintf(port, sizeof(port), ":%lu", u.port);
@@ -735,8 +745,7 @@ int pf__store_parse_content_disposition(const char *value, char **out)
                 have_ext = 1;
                 rc = 0;
             }
-        } else if (!have_plain &&
-                   word_is(ns, (size_t)(ne - ns), "filename")) {
+        } else if (!have_plain && word_is(ns, (size_t)(ne - ns), "filename")) {
             have_plain = 1;
             rc = pf__buf_append(&plain, buf_str(&val), val.len);
         }
@@ -804,8 +813,7 @@ static int claim(struct pf__store *st, const char *path, enum claim c)
 static int reserve_db(struct pf__store *st, const char *dir,
                       const char *db_path)
 {
-    static const char *const companions[] = {"", "-wal", "-shm",
-                                             "-journal"};
+    static const char *const companions[] = {"", "-wal", "-shm", "-journal"};
     char *copy = pf__strdup(db_path);
     char *dreal = pf__malloc(PATH_MAX);
     char *preal = pf__malloc(PATH_MAX);
@@ -956,8 +964,8 @@ static int make_key(struct pf__buf *dst, const struct pf__buf *phys,
  * the new directory's fd and st->phys its relative path.  name has room
  * for NAME_BUF bytes and is changed when the ".d" rule applies.
  */
-static int enter_dir(struct pf__store *st, int pfd, char *name,
-                     size_t *nlen, int *nfd, int *err)
+static int enter_dir(struct pf__store *st, int pfd, char *name, size_t *nlen,
+                     int *nfd, int *err)
 {
     size_t base = st->phys.len;
     int tries, rc, fd, e;
@@ -982,8 +990,7 @@ static int enter_dir(struct pf__store *st, int pfd, char *name,
             *nlen = join_name(name, name, *nlen, ".d", 2);
             continue;
         }
-        fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                   O_CLOEXEC);
+        fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0) {
             rc = tag == NULL ? claim(st, st->phys.data, CLAIM_DIR) : 0;
             if (rc < 0) {
@@ -1026,8 +1033,8 @@ static int enter_dir(struct pf__store *st, int pfd, char *name,
  * *fd gets the last directory's fd (owned by the caller), st->phys its
  * relative path.
  */
-static int walk_dirs(struct pf__store *st, const char *dir, size_t len,
-                     int *fd, int *err)
+static int walk_dirs(struct pf__store *st, const char *dir, size_t len, int *fd,
+                     int *err)
 {
     const char *p = dir, *end = dir + len;
     int cur = st->dirfd, rc = 0;
@@ -1287,8 +1294,10 @@ static int open_part_file(int dirfd, const char *part, int resume,
     if (resume) {
         struct stat sb;
 
-        fd = openat(dirfd, part, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
-                                     O_NONBLOCK | O_CLOEXEC, 0666);
+        fd = openat(dirfd, part,
+                    O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK |
+                        O_CLOEXEC,
+                    0666);
         if (fd >= 0) {
             if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
                 sb.st_nlink == 1) {
@@ -1301,8 +1310,8 @@ static int open_part_file(int dirfd, const char *part, int resume,
         }
     }
     for (i = 0; i < 3; i++) {
-        fd = openat(dirfd, part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                                     O_CLOEXEC, 0666);
+        fd = openat(dirfd, part,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
         if (fd >= 0 || errno != EEXIST)
             return fd;
         if (unlinkat(dirfd, part, 0) < 0 && errno != ENOENT) {
@@ -1358,6 +1367,11 @@ int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
     dlen = slash != NULL ? (size_t)(slash - mapped) : 0;
     name = slash != NULL ? slash + 1 : mapped;
     nlen = strlen(name);
+    if (nlen > NAME_MAX_BYTES) { /* the mappers never make one */
+        sk->sys_errno = ENAMETOOLONG;
+        pf__free(mapped);
+        return PF_EIO;
+    }
     rc = acquire_dir(st, mapped, dlen, &sk->dirfd, &sk->sys_errno);
     for (tries = 0; rc == 0; tries++) {
         if (tries >= MAX_DIR_TRIES) {

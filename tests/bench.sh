@@ -16,6 +16,7 @@ JOBS=${BENCH_JOBS:-64}
 base=/dev/shm
 [ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
 work=$(mktemp -d "$base/pfetch-bench.XXXXXX")
+chmod 755 "$work"   # nginx workers may run as another user
 nginx_pid=
 cleanup() {
     [ -z "$nginx_pid" ] || kill "$nginx_pid" 2>/dev/null || true

@@ -32,6 +32,9 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
   /_/bytes/<n>[/<seed>]           n pattern bytes [?type=CT&fill=zeros]
   /_/slow/<n>/<ms>[/<seed>]       n pattern bytes, chunk by chunk with ms
                                   between chunks [?chunk=BYTES, default 1]
+                                  (both honour "Range: bytes=A-[B]" with a
+                                  206, or 416 past the end, unless
+                                  ?norange=1)
   /_/stall[/<n>]                  headers (Content-Length 1000), n bytes
                                   (default 0), then nothing until the
                                   client goes away
@@ -59,7 +62,8 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
                                   request so far except /_/stats and
                                   /_/requests themselves
   /_/requests                     JSON list of {"t": monotonic seconds,
-                                  "method", "path"} in arrival order
+                                  "method", "path", "range"} in arrival
+                                  order ("range": the Range header or null)
 
 Adding a scenario: write a function taking (handler, args, query) and
 decorate it with @scenario("name"); args are the path segments after the
@@ -75,6 +79,7 @@ import http.server
 import io
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -120,11 +125,11 @@ class State:
         self.log = []
         self.keys = {}
 
-    def record(self, method, target):
+    def record(self, method, target, range_header):
         with self.lock:
             self.counts[target] = self.counts.get(target, 0) + 1
             self.log.append({"t": time.monotonic(), "method": method,
-                             "path": target})
+                             "path": target, "range": range_header})
 
     def bump(self, key):
         """Count one request for key; returns how many came before."""
@@ -190,7 +195,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         target = self.path
         path, _, qs = target.partition("?")
         if path not in ("/_/stats", "/_/requests"):
-            STATE.record(self.command, target)
+            STATE.record(self.command, target, self.headers.get("Range"))
         query = {k: v[-1] for k, v in
                  urllib.parse.parse_qs(qs, keep_blank_values=True,
                                        encoding="latin-1").items()}
@@ -257,6 +262,34 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.begin(code, headers, n, ctype)
         for chunk in pattern_chunks(n, seed):
             self.write(chunk)
+
+    def byte_range(self, n, query):
+        """(start, end) of a satisfiable "Range: bytes=A-[B]" request for
+        an n-byte body, None to send it whole; answers 416 itself and
+        returns False when A is past the end."""
+        value = self.headers.get("Range")
+        if value is None or query.get("norange") == "1":
+            return None
+        m = re.fullmatch(r"bytes=(\d+)-(\d*)", value.strip())
+        if m is None:
+            return None
+        start = int(m.group(1))
+        end = min(int(m.group(2)), n - 1) if m.group(2) else n - 1
+        if start >= n or end < start:
+            self.reply(416, b"", [("Content-Range", "bytes */%d" % n)])
+            return False
+        return start, end
+
+    def send_ranged(self, n, seed, query, ctype="application/octet-stream"):
+        """send_pattern, or its 206 part when a Range asks for one."""
+        rng = self.byte_range(n, query)
+        if rng is None:
+            self.send_pattern(200, n, seed, ctype=ctype)
+        elif rng:
+            start, end = rng
+            self.reply(206, pattern(end + 1, seed)[start:],
+                       [("Content-Range", "bytes %d-%d/%d" % (start, end, n))],
+                       ctype=ctype)
 
     def idle(self, seconds):
         """Wait up to seconds; returns False early if the client hung up
@@ -365,7 +398,7 @@ def sc_bytes(h, args, query):
     if query.get("fill") == "zeros":
         h.reply(200, bytes(n), ctype=ctype)
     else:
-        h.send_pattern(200, n, seed, ctype=ctype)
+        h.send_ranged(n, seed, query, ctype=ctype)
 
 
 @scenario("slow")
@@ -374,11 +407,19 @@ def sc_slow(h, args, query):
     seed = "/".join(args[2:])
     step = max(1, int(query.get("chunk", "1")))
     body = pattern(n, seed)
-    h.begin(200, length=n)
-    for i in range(0, n, step):
+    rng = h.byte_range(n, query)
+    if rng is False:
+        return
+    if rng is None:
+        h.begin(200, length=n)
+    else:
+        h.begin(206, [("Content-Range", "bytes %d-%d/%d" % (rng + (n,)))],
+                length=rng[1] - rng[0] + 1)
+        body = body[:rng[1] + 1]
+    for i in range(rng[0] if rng else 0, len(body), step):
         h.write(body[i:i + step])
         h.wfile.flush()
-        if i + step < n and not h.idle(ms / 1000.0):
+        if i + step < len(body) and not h.idle(ms / 1000.0):
             h.close_connection = True
             return
 

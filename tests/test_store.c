@@ -117,9 +117,13 @@ static int entries(const char *path)
 
     if (d == NULL)
         return -1;
-    while ((e = readdir(d)) != NULL)
+    for (;;) {
+        e = readdir(d);
+        if (e == NULL)
+            break;
         if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
             n++;
+    }
     closedir(d);
     return n;
 }
@@ -226,7 +230,7 @@ static void test_tree_table(void)
         {"http://h/%FF", "h/%FF"},
         {"http://h/%c2%80", "h/%C2%80"},
         {"http://h/a%01b", "h/a%01b"},
-        {"http://h/a\x01" "b", "h/a%01b"},
+        {"http://h/a\001b", "h/a%01b"},
         {"http://h/a\x7f", "h/a%7F"},
         {"http://h/a%00b", "h/a%00b"},
         {"http://h/a%3Fb", "h/a%3Fb"},
@@ -255,10 +259,22 @@ static void test_tree_table(void)
 static void test_tree_bad_urls(void)
 {
     static const char *const bad[] = {
-        "", "h/x", "ftp://h/x", "file:///etc/passwd", "http://",
-        "http:///x", "http://:80/x", "http://h:99999/", "http://h:65536/",
-        "http://h:8x/", "http://[::1/", "http://[::1]x/", "http://h:1:2/",
-        "https//h/", "httpx://h/", "http://user@/x",
+        "",
+        "h/x",
+        "ftp://h/x",
+        "file:///etc/passwd",
+        "http://",
+        "http:///x",
+        "http://:80/x",
+        "http://h:99999/",
+        "http://h:65536/",
+        "http://h:8x/",
+        "http://[::1/",
+        "http://[::1]x/",
+        "http://h:1:2/",
+        "https//h/",
+        "httpx://h/",
+        "http://user@/x",
     };
     size_t i;
 
@@ -274,8 +290,7 @@ static void test_tree_bad_urls(void)
 /* The hash tag a shortened name carries. */
 static void hash_tag(char *tag, const char *full, size_t len)
 {
-    snprintf(tag, 18, "~%016llx",
-             (unsigned long long)pf__hash64(full, len));
+    snprintf(tag, 18, "~%016llx", (unsigned long long)pf__hash64(full, len));
 }
 
 static void test_long_names(void)
@@ -394,8 +409,7 @@ static void test_sanitize(void)
     for (i = 0; i < PF__ARRAY_LEN(cases); i++) {
         char *out = NULL;
 
-        CHECK_EQ(pf__store_sanitize_name(cases[i].in, cases[i].len, &out),
-                 0);
+        CHECK_EQ(pf__store_sanitize_name(cases[i].in, cases[i].len, &out), 0);
         CHECK_STR(out, cases[i].want);
         pf__free(out);
     }
@@ -421,7 +435,7 @@ static void test_flat_names(void)
         {"http://h/x", "attachment; filename=\"C:\\\\x\\\\evil.exe\"",
          "evil.exe"},
         {"http://h/x", "attachment; filename=C:\\x\\evil.exe", "evil.exe"},
-        {"http://h/x", "attachment; filename=\"a\x01" "b.txt\"", "a%01b.txt"},
+        {"http://h/x", "attachment; filename=\"a\001b.txt\"", "a%01b.txt"},
         {"http://h/x", "attachment; filename*=UTF-8''%e2%82%ac%20rates.txt",
          "\xE2\x82\xAC rates.txt"},
         {"http://h/x", "attachment; filename*=UTF-8''..%2F..%2Fx.sh", "x.sh"},
@@ -480,9 +494,9 @@ static void test_content_disposition(void)
     CHECK(out == NULL);
     CHECK_EQ(pf__store_parse_content_disposition(";;;=;==\"", &out), 0);
     CHECK(out == NULL);
-    CHECK_EQ(pf__store_parse_content_disposition(
-                 "attachment; filename=\"/\"", &out),
-             0);
+    CHECK_EQ(
+        pf__store_parse_content_disposition("attachment; filename=\"/\"", &out),
+        0);
     CHECK(out == NULL);
     CHECK_EQ(pf__store_parse_content_disposition(
                  "attachment; filename=\"report 2024.pdf\"", &out),
@@ -684,8 +698,7 @@ static void symlink_body(const char *dir)
     CHECK(sk.fd == -1 && sk.dirfd == -1);
     CHECK(sk.relpath != NULL); /* named in the caller's message */
     pf__sink_free(&sk);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h2/sub/deeper/x", NULL, 1),
-             PF_EIO);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h2/sub/deeper/x", NULL, 1), PF_EIO);
     CHECK_EQ(sk.sys_errno, ELOOP);
     pf__sink_free(&sk);
     CHECK_EQ(entries(elsewhere), 0);
@@ -882,11 +895,9 @@ static void duplicates_body(const char *dir)
 
     /* Flat: three file.txt, from different hosts and directories. */
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_FLAT, NULL), 0);
-    CHECK_EQ(save(st, "http://h/x/file.txt", NULL, "1", rel, sizeof(rel)),
-             0);
+    CHECK_EQ(save(st, "http://h/x/file.txt", NULL, "1", rel, sizeof(rel)), 0);
     CHECK_STR(rel, "file.txt");
-    CHECK_EQ(save(st, "http://g/y/file.txt", NULL, "2", rel, sizeof(rel)),
-             0);
+    CHECK_EQ(save(st, "http://g/y/file.txt", NULL, "2", rel, sizeof(rel)), 0);
     CHECK_STR(rel, "file.txt.1");
     CHECK_EQ(save(st, "http://g/z", "attachment; filename=\"file.txt\"", "3",
                   rel, sizeof(rel)),
@@ -896,8 +907,7 @@ static void duplicates_body(const char *dir)
 
     /* A later run overwrites its predecessor's files. */
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_FLAT, NULL), 0);
-    CHECK_EQ(save(st, "http://h/w/file.txt", NULL, "new", rel, sizeof(rel)),
-             0);
+    CHECK_EQ(save(st, "http://h/w/file.txt", NULL, "new", rel, sizeof(rel)), 0);
     CHECK_STR(rel, "file.txt");
     CHECK_STR(slurp(dir, "file.txt"), "new");
     CHECK_STR(slurp(dir, "file.txt.1"), "2");
@@ -1000,8 +1010,13 @@ static void long_part_body(const char *dir)
     CHECK(strcmp(a.name, b.name) != 0);
     d = opendir(join(path, dir, "h"));
     CHECK(d != NULL);
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
+    for (;;) {
+        size_t n;
+
+        e = readdir(d);
+        if (e == NULL)
+            break;
+        n = strlen(e->d_name);
 
         if (n > 5 && strcmp(e->d_name + n - 5, ".part") == 0) {
             parts++;
@@ -1054,8 +1069,7 @@ static void db_body(const char *dir)
     close(fd);
 
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_FLAT, db), 0);
-    CHECK_EQ(save(st, "http://h/pfetch.db", NULL, "body", rel, sizeof(rel)),
-             0);
+    CHECK_EQ(save(st, "http://h/pfetch.db", NULL, "body", rel, sizeof(rel)), 0);
     CHECK_STR(rel, "pfetch.db.1");
     CHECK_EQ(save(st, "http://h/pfetch.db-wal", NULL, "w", rel, sizeof(rel)),
              0);
@@ -1082,8 +1096,7 @@ static void db_body(const char *dir)
     pf__store_close(st);
 
     /* A database elsewhere reserves nothing here. */
-    CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_FLAT, "/nonexistent/x.db"),
-             0);
+    CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_FLAT, "/nonexistent/x.db"), 0);
     CHECK_EQ(save(st, "http://h/x.db", NULL, "x", rel, sizeof(rel)), 0);
     CHECK_STR(rel, "x.db");
     pf__store_close(st);
@@ -1170,9 +1183,9 @@ static void open_body(const char *dir)
     char path[PATH_BUF];
     int fd;
 
-    CHECK_EQ(pf__store_open(&st, join(path, dir, "a/b//c/"),
-                            PF_LAYOUT_TREE, NULL),
-             0);
+    CHECK_EQ(
+        pf__store_open(&st, join(path, dir, "a/b//c/"), PF_LAYOUT_TREE, NULL),
+        0);
     CHECK_EQ(kind(dir, "a/b/c"), 'd');
     pf__store_close(st);
     pf__store_close(NULL);
@@ -1180,13 +1193,12 @@ static void open_body(const char *dir)
     CHECK(fd >= 0);
     close(fd);
     st = NULL;
-    CHECK_EQ(pf__store_open(&st, join(path, dir, "file/sub"),
-                            PF_LAYOUT_TREE, NULL),
-             PF_EOUTDIR);
+    CHECK_EQ(
+        pf__store_open(&st, join(path, dir, "file/sub"), PF_LAYOUT_TREE, NULL),
+        PF_EOUTDIR);
     CHECK_EQ(errno, ENOTDIR);
     CHECK(st == NULL);
-    CHECK_EQ(pf__store_open(&st, join(path, dir, "file"), PF_LAYOUT_TREE,
-                            NULL),
+    CHECK_EQ(pf__store_open(&st, join(path, dir, "file"), PF_LAYOUT_TREE, NULL),
              PF_EOUTDIR);
     CHECK(st == NULL);
 }
@@ -1237,8 +1249,8 @@ static int oom_pass(const char *dir)
     if (rc < 0)
         return rc;
     pf__free(out);
-    rc = pf__store_flat_name("http://h/a", "inline; filename*=UTF-8''%41",
-                             &out);
+    rc =
+        pf__store_flat_name("http://h/a", "inline; filename*=UTF-8''%41", &out);
     if (rc < 0)
         return rc;
     pf__free(out);
@@ -1333,13 +1345,12 @@ static void test_fuzz_regressions(void)
 
 TEST_MAIN(TEST(test_tree_table), TEST(test_tree_bad_urls),
           TEST(test_long_names), TEST(test_sanitize), TEST(test_flat_names),
-          TEST(test_content_disposition), TEST(test_commit),
-          TEST(test_abort), TEST(test_empty_body), TEST(test_resume),
-          TEST(test_truncate), TEST(test_symlinks),
-          TEST(test_special_part_files), TEST(test_clash_file_then_dir),
-          TEST(test_clash_dir_then_file), TEST(test_duplicates),
-          TEST(test_many_duplicates), TEST(test_part_names),
-          TEST(test_long_part_names), TEST(test_db_names),
-          TEST(test_db_in_subdir), TEST(test_dir_cache),
+          TEST(test_content_disposition), TEST(test_commit), TEST(test_abort),
+          TEST(test_empty_body), TEST(test_resume), TEST(test_truncate),
+          TEST(test_symlinks), TEST(test_special_part_files),
+          TEST(test_clash_file_then_dir), TEST(test_clash_dir_then_file),
+          TEST(test_duplicates), TEST(test_many_duplicates),
+          TEST(test_part_names), TEST(test_long_part_names),
+          TEST(test_db_names), TEST(test_db_in_subdir), TEST(test_dir_cache),
           TEST(test_store_open), TEST(test_disk_full), TEST(test_oom),
           TEST(test_fuzz_regressions))

@@ -46,6 +46,7 @@ def _args():
 
 
 PFETCH, SRC = _args()
+sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, str(SRC / "tests"))
 import server as testserver  # noqa: E402  (the test server, for pattern())
 
