@@ -58,19 +58,19 @@ extern "C" {
  * Every error code, its value and its text.  Codes are append-only: a
  * value, once published, never changes meaning.
  */
-#define PF_ERR_MAP(XX)                                                   \
-    XX(EINVAL, -1, "invalid argument")                                   \
-    XX(ENOMEM, -2, "out of memory")                                      \
-    XX(EIO, -3, "input/output error")                                    \
-    XX(EURL, -4, "bad or unsupported URL")                               \
-    XX(ECURL, -5, "libcurl error")                                       \
-    XX(EDB, -6, "log database error")                                    \
-    XX(ECANCELED, -7, "operation canceled")                              \
-    XX(ESTATE, -8, "call not allowed in this state")                     \
-    XX(ETIMEDOUT, -9, "timed out")                                       \
-    XX(ESYS, -10, "system call failed")                                  \
-    XX(EOUTDIR, -11, "output directory unusable")                        \
-    XX(EDUPLICATE, -12, "URL already added")                             \
+#define PF_ERR_MAP(XX)                                                         \
+    XX(EINVAL, -1, "invalid argument")                                         \
+    XX(ENOMEM, -2, "out of memory")                                            \
+    XX(EIO, -3, "input/output error")                                          \
+    XX(EURL, -4, "bad or unsupported URL")                                     \
+    XX(ECURL, -5, "libcurl error")                                             \
+    XX(EDB, -6, "log database error")                                          \
+    XX(ECANCELED, -7, "operation canceled")                                    \
+    XX(ESTATE, -8, "call not allowed in this state")                           \
+    XX(ETIMEDOUT, -9, "timed out")                                             \
+    XX(ESYS, -10, "system call failed")                                        \
+    XX(EOUTDIR, -11, "output directory unusable")                              \
+    XX(EDUPLICATE, -12, "URL already added")                                   \
     XX(EDISKFULL, -13, "no space left on device")
 
 enum pf_err {
@@ -234,18 +234,18 @@ typedef void pf_progress_fn(pf_crawler *c, const struct pf_stats *st,
  * string it points to).  Fields are only ever appended.
  */
 struct pf_config {
-    const char *out_dir;         /* default "." ; created if missing */
-    const char *db_path;         /* default out_dir/pfetch.db; "" = none */
-    unsigned jobs;               /* transfers in flight; default 16 */
-    unsigned per_host;           /* per host:port; 0 = no cap but jobs */
-    unsigned retries;            /* retries of transient failures; 3 */
-    int64_t timeout_ms;          /* whole attempt; 0 = none */
-    int64_t connect_timeout_ms;  /* default 30000 */
-    int64_t stall_timeout_ms;    /* no byte received for this; 60000 */
-    int64_t rate;                /* overall bytes/s cap; 0 = none */
-    int64_t max_filesize;        /* decoded body cap; 0 = none */
-    const char *user_agent;      /* default "pfetch/VERSION" */
-    const char *const *headers;  /* extra "Name: value" request headers */
+    const char *out_dir;        /* default "." ; created if missing */
+    const char *db_path;        /* default out_dir/pfetch.db; "" = none */
+    unsigned jobs;              /* transfers in flight; default 16 */
+    unsigned per_host;          /* per host:port; 0 = no cap but jobs */
+    unsigned retries;           /* retries of transient failures; 3 */
+    int64_t timeout_ms;         /* whole attempt; 0 = none */
+    int64_t connect_timeout_ms; /* default 30000 */
+    int64_t stall_timeout_ms;   /* no byte received for this; 60000 */
+    int64_t rate;               /* overall bytes/s cap; 0 = none */
+    int64_t max_filesize;       /* decoded body cap; 0 = none */
+    const char *user_agent;     /* default "pfetch/VERSION" */
+    const char *const *headers; /* extra "Name: value" request headers */
     size_t nheaders;
     enum pf_layout layout;
     int resume;                  /* -c: skip done URLs, resume .part */
@@ -298,8 +298,7 @@ PF_EXPORT int pf_crawler_add_url(pf_crawler *c, const char *url);
  * open until pf_crawler_run() returns; name labels its messages.
  */
 PF_EXPORT int pf_crawler_add_list(pf_crawler *c, const char *path);
-PF_EXPORT int pf_crawler_add_stream(pf_crawler *c, FILE *fp,
-                                    const char *name);
+PF_EXPORT int pf_crawler_add_stream(pf_crawler *c, FILE *fp, const char *name);
 
 /*
  * Fetch everything accepted, until done or stopped.  Returns 0 when every

@@ -85,13 +85,13 @@ static void switch_to_main(struct pf_sched *s, struct pf_co *co, int final)
     void *fake = NULL;
 
     /* A finished coroutine's fake stack is released: pass NULL. */
-    __sanitizer_start_switch_fiber(final ? NULL : &fake,
-                                   s->main_stack_bottom, s->main_stack_size);
+    __sanitizer_start_switch_fiber(final ? NULL : &fake, s->main_stack_bottom,
+                                   s->main_stack_size);
 #endif
 #ifdef PF_TSAN
     __tsan_switch_to_fiber(s->main_tsan_fiber, 0);
 #endif
-    (void)final;
+    (void) final;
 #if defined(__x86_64__)
     pf__ctx_switch(&co->sp, s->main_sp);
 #else

@@ -30,22 +30,22 @@ enum pf__co_state { CO_READY, CO_RUNNING, CO_WAITING, CO_DONE };
 typedef void pf__cancel_fn(struct pf_co *co, void *arg);
 
 struct pf_co {
-    void *sp;                 /* saved stack pointer while switched out */
-    char *map;                /* mmap'd region: guard page + stack */
+    void *sp;  /* saved stack pointer while switched out */
+    char *map; /* mmap'd region: guard page + stack */
     size_t map_size;
     pf_co_fn *fn;
     void *arg;
     struct pf_sched *s;
-    struct pf__queue ready;   /* link in s->ready */
-    struct pf__queue all;     /* link in s->all */
+    struct pf__queue ready; /* link in s->ready */
+    struct pf__queue all;   /* link in s->all */
     enum pf__co_state state;
     int detached;
-    int wake_value;           /* what pf__sched_suspend returns */
-    struct pf_co *joiner;     /* coroutine blocked in pf_join on us */
-    int joined_from_main;     /* the loop thread waits outside coroutines */
-    pf__cancel_fn *cancel;    /* set while waiting on something */
+    int wake_value;        /* what pf__sched_suspend returns */
+    struct pf_co *joiner;  /* coroutine blocked in pf_join on us */
+    int joined_from_main;  /* the loop thread waits outside coroutines */
+    pf__cancel_fn *cancel; /* set while waiting on something */
     void *cancel_arg;
-    struct pf__timer timer;   /* sleeps */
+    struct pf__timer timer; /* sleeps */
     unsigned valgrind_id;
 #if !defined(__x86_64__)
     ucontext_t uc;
@@ -55,12 +55,12 @@ struct pf_co {
 
 struct pf_sched {
     struct pf__loop loop;
-    size_t stack_size;        /* usable bytes, page multiple */
+    size_t stack_size; /* usable bytes, page multiple */
     size_t page;
-    struct pf__queue ready;   /* READY coroutines, FIFO */
-    struct pf__queue all;     /* every coroutine not yet released */
-    size_t live;              /* coroutines not DONE */
-    struct pf_co *current;    /* RUNNING one, NULL on the main stack */
+    struct pf__queue ready; /* READY coroutines, FIFO */
+    struct pf__queue all;   /* every coroutine not yet released */
+    size_t live;            /* coroutines not DONE */
+    struct pf_co *current;  /* RUNNING one, NULL on the main stack */
     void *main_sp;
 #if !defined(__x86_64__)
     ucontext_t main_uc;
@@ -68,23 +68,23 @@ struct pf_sched {
     void *main_tsan_fiber;
     const void *main_stack_bottom; /* ASan: the loop's own stack */
     size_t main_stack_size;
-    char **stack_cache;       /* released mappings, reused by spawn */
+    char **stack_cache; /* released mappings, reused by spawn */
     size_t ncache;
-    int canceling;            /* every wait fails with PF_ECANCELED */
-    atomic_int stop;          /* pf_sched_stop() was called */
+    int canceling;   /* every wait fails with PF_ECANCELED */
+    atomic_int stop; /* pf_sched_stop() was called */
 
     /* fetch.c: libcurl multi glue */
     CURLM *multi;
     struct pf__timer curl_timer;
-    int running;              /* transfers curl reports as running */
-    struct pf__queue xfers;   /* transfers in flight (pf__xfer.link) */
+    int running;            /* transfers curl reports as running */
+    struct pf__queue xfers; /* transfers in flight (pf__xfer.link) */
 };
 
 /* A transfer in flight; lives on the waiting coroutine's stack. */
 struct pf__xfer {
     struct pf__queue link;
     CURL *easy;
-    struct pf_co *co;         /* NULL when waited on from the main stack */
+    struct pf_co *co; /* NULL when waited on from the main stack */
     CURLcode result;
     int done;
 };

@@ -43,13 +43,13 @@ struct host {
 
 /* One accepted URL, from acceptance to its row: one allocation. */
 struct item {
-    struct pf__queue link;   /* in host->pending */
+    struct pf__queue link; /* in host->pending */
     struct host *host;
     struct pf_crawler *c;
-    struct pf_co *parked;    /* a retry waiting for a slot, or NULL */
+    struct pf_co *parked; /* a retry waiting for a slot, or NULL */
     int depth;
     char *parent;
-    char url[];              /* normalised */
+    char url[]; /* normalised */
 };
 
 struct source {
@@ -57,7 +57,7 @@ struct source {
 };
 
 struct pf_crawler {
-    struct pf_config cfg;     /* strings below are our copies */
+    struct pf_config cfg; /* strings below are our copies */
     char *out_dir;
     char *db_path;
     char *user_agent;
@@ -69,16 +69,16 @@ struct pf_crawler {
     struct pf__db *db;
     int64_t run_id;
 
-    struct pf__strmap seen;   /* every URL accepted by this job */
-    struct pf__strmap hosts;  /* "host:port" -> struct host */
+    struct pf__strmap seen;  /* every URL accepted by this job */
+    struct pf__strmap hosts; /* "host:port" -> struct host */
     struct pf__queue ready_hosts;
     struct pf__queue all_hosts;
-    unsigned active;          /* slots held, all hosts */
+    unsigned active; /* slots held, all hosts */
     struct source *sources;
     size_t nsources;
     size_t cur_source;
 
-    CURL **pool;              /* idle easy handles */
+    CURL **pool; /* idle easy handles */
     size_t npool;
 
     struct pf_stats st;
@@ -94,7 +94,7 @@ struct pf_crawler {
 
     atomic_int stop_requested;
     int stopping;
-    int fatal;                /* PF_EDISKFULL, PF_EDB...: stops the run */
+    int fatal; /* PF_EDISKFULL, PF_EDB...: stops the run */
     int ran;
 };
 
@@ -200,9 +200,8 @@ int pf_crawler_new(pf_crawler **out, const struct pf_config *cfg)
     pf__queue_init(&c->paused);
     atomic_init(&c->stop_requested, 0);
     rc = PF_ENOMEM;
-    c->out_dir = pf__strdup(cfg->out_dir != NULL && cfg->out_dir[0] != '\0'
-                                ? cfg->out_dir
-                                : ".");
+    c->out_dir = pf__strdup(
+        cfg->out_dir != NULL && cfg->out_dir[0] != '\0' ? cfg->out_dir : ".");
     if (cfg->db_path == NULL)
         c->db_path = pf__asprintf("%s/pfetch.db", c->out_dir);
     else
@@ -237,8 +236,8 @@ int pf_crawler_new(pf_crawler **out, const struct pf_config *cfg)
     rc = pf__store_open(&c->store, c->out_dir, cfg->layout,
                         c->db_path[0] != '\0' ? c->db_path : NULL);
     if (rc < 0) {
-        say(c, PF_LOG_ERROR, "cannot use output directory %s: %s",
-            c->out_dir, strerror(errno));
+        say(c, PF_LOG_ERROR, "cannot use output directory %s: %s", c->out_dir,
+            strerror(errno));
         rc = PF_EOUTDIR;
         goto fail;
     }
@@ -366,8 +365,7 @@ static void on_bad_line(const char *name, long lineno, const char *why,
     say(userdata, PF_LOG_ERROR, "%s:%ld: %s", name, lineno, why);
 }
 
-static int add_source(struct pf_crawler *c, FILE *fp, const char *name,
-                      int own)
+static int add_source(struct pf_crawler *c, FILE *fp, const char *name, int own)
 {
     struct source *v;
     int rc;
@@ -376,8 +374,8 @@ static int add_source(struct pf_crawler *c, FILE *fp, const char *name,
     if (v == NULL)
         return PF_ENOMEM;
     c->sources = v;
-    rc = pf__urllist_open(&v[c->nsources].reader, fp, name, own, on_bad_line,
-                          c);
+    rc =
+        pf__urllist_open(&v[c->nsources].reader, fp, name, own, on_bad_line, c);
     if (rc < 0)
         return rc;
     c->nsources++;
@@ -402,8 +400,7 @@ int pf_crawler_add_list(pf_crawler *c, const char *path)
         struct stat sb;
 
         if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            say(c, PF_LOG_ERROR, "cannot read %s: %s", path,
-                strerror(EISDIR));
+            say(c, PF_LOG_ERROR, "cannot read %s: %s", path, strerror(EISDIR));
             fclose(fp);
             return PF_EIO;
         }
@@ -431,8 +428,7 @@ static void read_sources(struct pf_crawler *c)
 
     if (want < LIST_LOOKAHEAD_MIN)
         want = LIST_LOOKAHEAD_MIN;
-    while (c->cur_source < c->nsources && c->st.queued < want &&
-           !c->stopping) {
+    while (c->cur_source < c->nsources && c->st.queued < want && !c->stopping) {
         struct source *src = &c->sources[c->cur_source];
         const char *url;
         long lineno;
@@ -521,21 +517,21 @@ struct attempt {
     struct pf_crawler *c;
     struct item *it;
     CURL *easy;
-    struct pf__sink *sink;   /* the item's sink (kept across attempts) */
+    struct pf__sink *sink; /* the item's sink (kept across attempts) */
     int *sink_open;
-    int local_err;           /* PF_EDISKFULL, PF_EIO, or PF_EINVAL = cap */
-    long status;             /* from the last status line */
+    int local_err; /* PF_EDISKFULL, PF_EIO, or PF_EINVAL = cap */
+    long status;   /* from the last status line */
     char reason[64];
-    char *disposition;       /* Content-Disposition of the last response */
-    char *response_url;      /* URL of the last response */
-    int encoded;             /* the last response has a Content-Encoding */
-    int64_t body;            /* decoded bytes received this attempt */
+    char *disposition;  /* Content-Disposition of the last response */
+    char *response_url; /* URL of the last response */
+    int encoded;        /* the last response has a Content-Encoding */
+    int64_t body;       /* decoded bytes received this attempt */
     int paused;
     struct pf__queue pause_link;
     int range_checked;
     int64_t resume_from;
-    int64_t last_rx_ns;      /* when a byte (header or body) last came */
-    int stalled;             /* aborted by the stall check */
+    int64_t last_rx_ns; /* when a byte (header or body) last came */
+    int stalled;        /* aborted by the stall check */
 };
 
 static void set_disposition(struct attempt *a, const char *v, size_t n)
@@ -666,10 +662,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
             }
             if (!pf__timer_active(&c->rate_timer)) {
                 c->rate_timer.cb = rate_tick;
-                pf__timer_start(
-                    &c->s->loop, &c->rate_timer,
-                    pf__now_ns() +
-                        (-c->tokens + 1) * 1000000000 / c->cfg.rate);
+                pf__timer_start(&c->s->loop, &c->rate_timer,
+                                pf__now_ns() + (-c->tokens + 1) * 1000000000 /
+                                                   c->cfg.rate);
             }
             return CURL_WRITEFUNC_PAUSE;
         }
@@ -792,10 +787,8 @@ static void refill(struct pf_crawler *c)
         h->in_ready = 0;
         if (pf__queue_empty(&h->pending))
             continue;
-        it = pf__container_of(pf__queue_head(&h->pending), struct item,
-                              link);
-        if (it->parked == NULL &&
-            pf_spawn(c->s, crawl_one, it, NULL) < 0) {
+        it = pf__container_of(pf__queue_head(&h->pending), struct item, link);
+        if (it->parked == NULL && pf_spawn(c->s, crawl_one, it, NULL) < 0) {
             host_update(c, h);
             break; /* out of memory: try again at the next iteration */
         }
@@ -846,27 +839,47 @@ static const char *status_text(long st)
         long code;
         const char *text;
     } tab[] = {
-        {400, "Bad Request"},           {401, "Unauthorized"},
-        {402, "Payment Required"},      {403, "Forbidden"},
-        {404, "Not Found"},             {405, "Method Not Allowed"},
-        {406, "Not Acceptable"},        {407, "Proxy Authentication Required"},
-        {408, "Request Timeout"},       {409, "Conflict"},
-        {410, "Gone"},                  {411, "Length Required"},
-        {412, "Precondition Failed"},   {413, "Content Too Large"},
-        {414, "URI Too Long"},          {415, "Unsupported Media Type"},
-        {416, "Range Not Satisfiable"}, {417, "Expectation Failed"},
-        {418, "I'm a teapot"},          {421, "Misdirected Request"},
-        {422, "Unprocessable Content"}, {425, "Too Early"},
-        {426, "Upgrade Required"},      {428, "Precondition Required"},
-        {429, "Too Many Requests"},     {431, "Request Header Fields Too Large"},
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {402, "Payment Required"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {406, "Not Acceptable"},
+        {407, "Proxy Authentication Required"},
+        {408, "Request Timeout"},
+        {409, "Conflict"},
+        {410, "Gone"},
+        {411, "Length Required"},
+        {412, "Precondition Failed"},
+        {413, "Content Too Large"},
+        {414, "URI Too Long"},
+        {415, "Unsupported Media Type"},
+        {416, "Range Not Satisfiable"},
+        {417, "Expectation Failed"},
+        {418, "I'm a teapot"},
+        {421, "Misdirected Request"},
+        {422, "Unprocessable Content"},
+        {425, "Too Early"},
+        {426, "Upgrade Required"},
+        {428, "Precondition Required"},
+        {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"},
         {451, "Unavailable For Legal Reasons"},
-        {500, "Internal Server Error"}, {501, "Not Implemented"},
-        {502, "Bad Gateway"},           {503, "Service Unavailable"},
-        {504, "Gateway Timeout"},       {505, "HTTP Version Not Supported"},
-        {300, "Multiple Choices"},      {301, "Moved Permanently"},
-        {302, "Found"},                 {303, "See Other"},
-        {304, "Not Modified"},          {307, "Temporary Redirect"},
-        {308, "Permanent Redirect"},    {100, "Continue"},
+        {500, "Internal Server Error"},
+        {501, "Not Implemented"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
+        {505, "HTTP Version Not Supported"},
+        {300, "Multiple Choices"},
+        {301, "Moved Permanently"},
+        {302, "Found"},
+        {303, "See Other"},
+        {304, "Not Modified"},
+        {307, "Temporary Redirect"},
+        {308, "Permanent Redirect"},
+        {100, "Continue"},
     };
     size_t i;
 
@@ -883,8 +896,7 @@ static int64_t backoff_ms(struct pf_crawler *c, int attempt, CURL *e)
     int i;
 
     /* Retry-After (seconds or HTTP-date, parsed by curl) wins, capped. */
-    if (curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
-        ra > 0)
+    if (curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
         return (ra > 3600 ? 3600 : (int64_t)ra) * 1000;
     for (i = 1; i < attempt && d < c->cfg.retry_max_ms; i++)
         d *= 2;
@@ -1010,8 +1022,7 @@ static void crawl_one(void *arg)
         {
             char range[32];
 
-            snprintf(range, sizeof(range), "%lld-",
-                     (long long)a.resume_from);
+            snprintf(range, sizeof(range), "%lld-", (long long)a.resume_from);
             curl_easy_setopt(a.easy, CURLOPT_RANGE,
                              a.resume_from > 0 ? range : (char *)NULL);
         }
@@ -1042,8 +1053,7 @@ static void crawl_one(void *arg)
             r.err = rc;
             snprintf(msg, sizeof(msg), "%s",
                      rc == PF_ECANCELED ? "interrupted" : pf_strerror(rc));
-        } else if (a.local_err == PF_EINVAL ||
-                   cc == CURLE_FILESIZE_EXCEEDED) {
+        } else if (a.local_err == PF_EINVAL || cc == CURLE_FILESIZE_EXCEEDED) {
             r.err = PF_EINVAL;
             snprintf(msg, sizeof(msg),
                      "body larger than --max-filesize (%lld bytes)",
@@ -1064,7 +1074,8 @@ static void crawl_one(void *arg)
             else if (a.stalled ||
                      (cc == CURLE_OPERATION_TIMEDOUT && errbuf[0] != '\0' &&
                       strstr(errbuf, "than 1 bytes/sec") != NULL))
-                snprintf(msg, sizeof(msg), "stalled: nothing received for "
+                snprintf(msg, sizeof(msg),
+                         "stalled: nothing received for "
                          "%lld s",
                          (long long)((c->cfg.stall_timeout_ms + 999) / 1000));
             else
@@ -1087,8 +1098,8 @@ static void crawl_one(void *arg)
                          strerror(sink.sys_errno));
             } else if (pf__sink_commit(&sink) < 0) {
                 r.err = PF_EIO;
-                snprintf(msg, sizeof(msg), "cannot save %s: %s",
-                         sink.relpath, strerror(sink.sys_errno));
+                snprintf(msg, sizeof(msg), "cannot save %s: %s", sink.relpath,
+                         strerror(sink.sys_errno));
             }
         }
         pf__free(a.disposition);
@@ -1117,8 +1128,10 @@ static void crawl_one(void *arg)
 
                 memcpy(last, msg, sizeof(last));
                 r.err = rc;
-                snprintf(msg, sizeof(msg), "interrupted while waiting to "
-                         "retry (after: %.200s)", last);
+                snprintf(msg, sizeof(msg),
+                         "interrupted while waiting to "
+                         "retry (after: %.200s)",
+                         last);
                 break;
             }
             have_slot = 1;
@@ -1169,8 +1182,7 @@ static void begin_stop(struct pf_crawler *c)
 
 static int all_done(struct pf_crawler *c)
 {
-    return c->s->live == 0 && c->st.queued == 0 &&
-           c->cur_source >= c->nsources;
+    return c->s->live == 0 && c->st.queued == 0 && c->cur_source >= c->nsources;
 }
 
 static void progress(struct pf_crawler *c, int64_t now_ms, int force)
@@ -1216,8 +1228,7 @@ int pf_crawler_run(pf_crawler *c)
         if (c->db != NULL && now - c->last_flush_ms >= FLUSH_INTERVAL_MS) {
             c->last_flush_ms = now;
             if (pf__db_flush(c->db) < 0) {
-                say(c, PF_LOG_ERROR, "log database: %s",
-                    pf__db_errmsg(c->db));
+                say(c, PF_LOG_ERROR, "log database: %s", pf__db_errmsg(c->db));
                 note_fatal(c, PF_EDB);
             }
         }
@@ -1262,8 +1273,8 @@ static void free_host(void *p)
     struct host *h = p;
 
     while (!pf__queue_empty(&h->pending)) {
-        struct item *it = pf__container_of(pf__queue_head(&h->pending),
-                                           struct item, link);
+        struct item *it =
+            pf__container_of(pf__queue_head(&h->pending), struct item, link);
 
         pf__queue_remove(&it->link);
         if (it->parked == NULL) {

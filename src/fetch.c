@@ -144,8 +144,8 @@ void pf__fetch_cleanup(struct pf_sched *s)
     if (s->multi == NULL)
         return;
     while (!pf__queue_empty(&s->xfers)) {
-        struct pf__xfer *x = pf__container_of(pf__queue_head(&s->xfers),
-                                              struct pf__xfer, link);
+        struct pf__xfer *x =
+            pf__container_of(pf__queue_head(&s->xfers), struct pf__xfer, link);
 
         curl_multi_remove_handle(s->multi, x->easy);
         pf__queue_remove(&x->link);

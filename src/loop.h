@@ -18,8 +18,7 @@ struct pf__io;
 struct pf__timer;
 
 /* events: EPOLLIN/EPOLLOUT/EPOLLERR/EPOLLHUP bits as epoll reports them. */
-typedef void pf__io_fn(struct pf__loop *l, struct pf__io *w,
-                       uint32_t events);
+typedef void pf__io_fn(struct pf__loop *l, struct pf__io *w, uint32_t events);
 typedef void pf__timer_fn(struct pf__loop *l, struct pf__timer *t);
 
 struct pf__io {
@@ -51,8 +50,8 @@ struct pf__loop {
     size_t capheap;
     pthread_mutex_t post_mu; /* guards posts; a leaf lock */
     struct pf__queue posts;
-    int64_t now_ns;          /* cached at each poll */
-    void **deferred;         /* freed once the current poll is over */
+    int64_t now_ns;  /* cached at each poll */
+    void **deferred; /* freed once the current poll is over */
     size_t ndeferred;
     size_t capdeferred;
 };

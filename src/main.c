@@ -42,49 +42,48 @@ static void on_signal(int sig)
 
 static void usage(FILE *fp)
 {
-    fputs(
-        "Usage: pfetch [OPTION]... URL|LIST...\n"
-        "Download URLs concurrently; log every outcome in SQLite.\n"
-        "An operand holding \"://\" is a URL, any other a file of URLs, one\n"
-        "per line ('-' reads standard input).\n"
-        "\n"
-        "  -o, --output-dir DIR     save files under DIR (default .)\n"
-        "      --layout tree|flat   DIR/host[:port]/path (default), or "
-        "DIR/name\n"
-        "      --db FILE            the log database (default "
-        "DIR/pfetch.db)\n"
-        "  -c, --continue           skip URLs done in an earlier run, "
-        "resume .part files\n"
-        "  -j, --jobs N             transfers at once (default 16)\n"
-        "      --per-host N         transfers at once per host:port "
-        "(default: no cap)\n"
-        "  -P, --parsers N          parser threads (default: CPUs; for "
-        "crawling)\n"
-        "      --retries N          retries of transient failures "
-        "(default 3)\n"
-        "      --retry-backoff S    first retry delay, doubled each time "
-        "(default 1)\n"
-        "      --timeout S          limit on a whole attempt (default "
-        "none)\n"
-        "      --connect-timeout S  limit on connecting (default 30)\n"
-        "      --stall-timeout S    fail when nothing arrives for S "
-        "(default 60)\n"
-        "      --rate BYTES         overall bandwidth cap (k, M, G "
-        "suffixes)\n"
-        "      --max-filesize BYTES refuse larger bodies\n"
-        "  -U, --user-agent S       the User-Agent header\n"
-        "  -H, --header 'K: V'      an extra request header (repeatable)\n"
-        "  -q, --quiet              print errors only\n"
-        "  -v, --verbose            print retries and other details\n"
-        "      --progress bar|lines|none\n"
-        "                           progress display (default: bar on a "
-        "terminal)\n"
-        "  -h, --help               this help\n"
-        "      --version            the version\n"
-        "\n"
-        "Exit status: 0 all fetched, 1 some failed, 2 usage error,\n"
-        "3 fatal local error, 130/143 interrupted.  See pfetch(1).\n",
-        fp);
+    fputs("Usage: pfetch [OPTION]... URL|LIST...\n"
+          "Download URLs concurrently; log every outcome in SQLite.\n"
+          "An operand holding \"://\" is a URL, any other a file of URLs, one\n"
+          "per line ('-' reads standard input).\n"
+          "\n"
+          "  -o, --output-dir DIR     save files under DIR (default .)\n"
+          "      --layout tree|flat   DIR/host[:port]/path (default), or "
+          "DIR/name\n"
+          "      --db FILE            the log database (default "
+          "DIR/pfetch.db)\n"
+          "  -c, --continue           skip URLs done in an earlier run, "
+          "resume .part files\n"
+          "  -j, --jobs N             transfers at once (default 16)\n"
+          "      --per-host N         transfers at once per host:port "
+          "(default: no cap)\n"
+          "  -P, --parsers N          parser threads (default: CPUs; for "
+          "crawling)\n"
+          "      --retries N          retries of transient failures "
+          "(default 3)\n"
+          "      --retry-backoff S    first retry delay, doubled each time "
+          "(default 1)\n"
+          "      --timeout S          limit on a whole attempt (default "
+          "none)\n"
+          "      --connect-timeout S  limit on connecting (default 30)\n"
+          "      --stall-timeout S    fail when nothing arrives for S "
+          "(default 60)\n"
+          "      --rate BYTES         overall bandwidth cap (k, M, G "
+          "suffixes)\n"
+          "      --max-filesize BYTES refuse larger bodies\n"
+          "  -U, --user-agent S       the User-Agent header\n"
+          "  -H, --header 'K: V'      an extra request header (repeatable)\n"
+          "  -q, --quiet              print errors only\n"
+          "  -v, --verbose            print retries and other details\n"
+          "      --progress bar|lines|none\n"
+          "                           progress display (default: bar on a "
+          "terminal)\n"
+          "  -h, --help               this help\n"
+          "      --version            the version\n"
+          "\n"
+          "Exit status: 0 all fetched, 1 some failed, 2 usage error,\n"
+          "3 fatal local error, 130/143 interrupted.  See pfetch(1).\n",
+          fp);
 }
 
 static void die_usage(const char *fmt, const char *arg)
@@ -109,8 +108,8 @@ static unsigned parse_count(const char *opt, const char *s, unsigned long min,
     if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
         char msg[128];
 
-        snprintf(msg, sizeof(msg), "%%s must be a number from %lu to %lu",
-                 min, max);
+        snprintf(msg, sizeof(msg), "%%s must be a number from %lu to %lu", min,
+                 max);
         die_usage(msg, opt);
     }
     return (unsigned)v;
@@ -289,8 +288,7 @@ int main(int argc, char **argv)
             cfg.timeout_ms = parse_seconds("--timeout", optarg);
             break;
         case OPT_CONNECT_TIMEOUT:
-            cfg.connect_timeout_ms =
-                parse_seconds("--connect-timeout", optarg);
+            cfg.connect_timeout_ms = parse_seconds("--connect-timeout", optarg);
             break;
         case OPT_STALL_TIMEOUT:
             cfg.stall_timeout_ms = parse_seconds("--stall-timeout", optarg);
@@ -303,8 +301,7 @@ int main(int argc, char **argv)
             break;
         case 'U':
             if (strpbrk(optarg, "\r\n") != NULL)
-                die_usage("%s: the user agent may not hold CR or LF",
-                          optarg);
+                die_usage("%s: the user agent may not hold CR or LF", optarg);
             cfg.user_agent = optarg;
             break;
         case 'H':
@@ -402,8 +399,7 @@ int main(int argc, char **argv)
             continue;
         rc = pf_crawler_add_url(c, argv[i]);
         if (rc == PF_EURL) {
-            fprintf(stderr, "pfetch: %s: not an http or https URL\n",
-                    argv[i]);
+            fprintf(stderr, "pfetch: %s: not an http or https URL\n", argv[i]);
             bad_operands++;
         }
     }

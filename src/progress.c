@@ -92,8 +92,8 @@ void progress_on_tick(pf_crawler *c, const struct pf_stats *st, void *ud)
                           secs > 0 ? (double)st->bytes / secs : 0);
     eta[0] = '\0';
     if (st->done > 0 && st->accepted > st->done && secs > 0) {
-        double left = (double)(st->accepted - st->done) * secs /
-                      (double)st->done;
+        double left =
+            (double)(st->accepted - st->done) * secs / (double)st->done;
         long s = (long)(left + 0.5);
 
         snprintf(eta, sizeof(eta), "  ETA %ld:%02ld:%02ld", s / 3600,
@@ -101,9 +101,8 @@ void progress_on_tick(pf_crawler *c, const struct pf_stats *st, void *ud)
     }
     n = snprintf(line, sizeof(line),
                  "[%llu/%llu files] %s  %s/s  %llu active%s%s%.0llu%s",
-                 (unsigned long long)st->done,
-                 (unsigned long long)st->accepted, bytes, rate,
-                 (unsigned long long)st->in_flight, eta,
+                 (unsigned long long)st->done, (unsigned long long)st->accepted,
+                 bytes, rate, (unsigned long long)st->in_flight, eta,
                  st->failed ? "  " : "", (unsigned long long)st->failed,
                  st->failed ? " failed" : "");
     if (n > p->width - 1)
@@ -124,8 +123,7 @@ void progress_summary(struct progress *p, const struct pf_stats *st)
     progress_format_bytes(bytes, sizeof(bytes), (double)st->bytes);
     progress_format_bytes(rate, sizeof(rate),
                           secs > 0 ? (double)st->bytes / secs : 0);
-    fprintf(stderr,
-            "pfetch: %llu fetched, %llu failed, %s in %.2f s (%s/s)\n",
+    fprintf(stderr, "pfetch: %llu fetched, %llu failed, %s in %.2f s (%s/s)\n",
             (unsigned long long)(st->done - st->failed),
             (unsigned long long)st->failed, bytes, secs, rate);
 }

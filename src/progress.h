@@ -14,10 +14,10 @@ enum progress_mode { PROGRESS_NONE, PROGRESS_LINES, PROGRESS_BAR };
 
 struct progress {
     enum progress_mode mode;
-    int quiet;    /* -q: errors only */
-    int verbose;  /* -v: informational messages too */
+    int quiet;   /* -q: errors only */
+    int verbose; /* -v: informational messages too */
     int bar_shown;
-    int width;    /* terminal columns */
+    int width; /* terminal columns */
 };
 
 void progress_init(struct progress *p, enum progress_mode mode, int quiet,

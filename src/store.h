@@ -60,13 +60,13 @@ int pf__store_parse_content_disposition(const char *value, char **out);
 /* One body being written. */
 struct pf__sink {
     struct pf__store *st;
-    int dirfd;       /* the directory holding the file (owned) */
-    int fd;          /* NAME.part, or -1 before open / after close */
-    char *name;      /* final file name inside dirfd */
-    char *relpath;   /* final path relative to the output directory */
-    int64_t bytes;   /* bytes written through this sink (after offset) */
-    int64_t offset;  /* size of a resumed .part file at open */
-    int sys_errno;   /* errno of the failed call, for messages */
+    int dirfd;      /* the directory holding the file (owned) */
+    int fd;         /* NAME.part, or -1 before open / after close */
+    char *name;     /* final file name inside dirfd */
+    char *relpath;  /* final path relative to the output directory */
+    int64_t bytes;  /* bytes written through this sink (after offset) */
+    int64_t offset; /* size of a resumed .part file at open */
+    int sys_errno;  /* errno of the failed call, for messages */
 };
 
 /*

@@ -24,8 +24,8 @@ static int should_fail(void)
 {
     atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed);
     if (atomic_load_explicit(&fail_countdown, memory_order_relaxed) > 0 &&
-        atomic_fetch_sub_explicit(&fail_countdown, 1,
-                                  memory_order_relaxed) == 1)
+        atomic_fetch_sub_explicit(&fail_countdown, 1, memory_order_relaxed) ==
+            1)
         return 1;
     return 0;
 }
@@ -282,8 +282,8 @@ const char *pf_strerror(int err)
     switch (err) {
     case 0:
         return "success";
-#define PF_ERR_CASE_(name, val, text)                                      \
-    case (val):                                                           \
+#define PF_ERR_CASE_(name, val, text)                                          \
+    case (val):                                                                \
         return text;
         PF_ERR_MAP(PF_ERR_CASE_)
 #undef PF_ERR_CASE_

@@ -13,8 +13,8 @@
 
 #define PF__HIDDEN __attribute__((visibility("hidden")))
 
-#define pf__container_of(ptr, type, member)                              \
-    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define pf__container_of(ptr, type, member)                                    \
+    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #define PF__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -39,8 +39,7 @@ int64_t pf__now_ns(void);
 int64_t pf__wall_ms(void);
 
 /* printf-style into a new pf__malloc'd string; NULL on failure. */
-char *pf__asprintf(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+char *pf__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Intrusive circular doubly linked queue (libuv uv__queue style). */
 struct pf__queue {

@@ -302,6 +302,5 @@ static void setup(void)
 
 TEST_MAIN(TEST(test_interleave), TEST(test_spawn_10000),
           TEST(test_join_finished), TEST(test_join_from_coroutine),
-          TEST(test_post_from_thread), TEST(test_stop),
-          TEST(test_guard_page), TEST(test_fetch_refused),
-          TEST(test_invalid))
+          TEST(test_post_from_thread), TEST(test_stop), TEST(test_guard_page),
+          TEST(test_fetch_refused), TEST(test_invalid))
