@@ -29,9 +29,15 @@
 #include "store.h"
 #include "urllist.h"
 
-#define EASY_BUFFER_SIZE (128 * 1024)
+/*
+ * curl's receive buffer.  Not 128 KiB: that is glibc's mmap threshold, and
+ * curl allocates the buffer per transfer, so every transfer would pay an
+ * mmap, page faults and a munmap (measured: 1.09 s against 0.63 s for
+ * 10,000 files of 4 KiB).  64 KiB still streams large bodies at full
+ * speed.
+ */
+#define EASY_BUFFER_SIZE (64 * 1024)
 #define LIST_LOOKAHEAD_MIN 1024
-#define FLUSH_INTERVAL_MS 1000
 
 struct host {
     struct pf__queue pending; /* items waiting for a slot */
@@ -83,7 +89,6 @@ struct pf_crawler {
 
     struct pf_stats st;
     int64_t started_ns;
-    int64_t last_flush_ms;
     int64_t last_progress_ms;
 
     /* The overall --rate cap: a token bucket; paused transfers wait. */
@@ -418,6 +423,13 @@ int pf_crawler_add_stream(pf_crawler *c, FILE *fp, const char *name)
     return add_source(c, fp, name != NULL ? name : "(stream)", 0);
 }
 
+static void note_fatal(struct pf_crawler *c, int err)
+{
+    if (c->fatal == 0)
+        c->fatal = err;
+    atomic_store(&c->stop_requested, 1);
+}
+
 /*
  * Read list lines until enough work is queued.  The lookahead lets the
  * per-host queues keep every slot busy without loading a whole list.
@@ -434,10 +446,14 @@ static void read_sources(struct pf_crawler *c)
         long lineno;
         int rc = pf__urllist_next(src->reader, &url, &lineno);
 
+        if (rc == PF_ENOMEM) {
+            note_fatal(c, PF_ENOMEM);
+            return;
+        }
         if (rc <= 0) {
             if (rc < 0)
-                say(c, PF_LOG_ERROR, "read error in a URL list: %s",
-                    strerror(errno));
+                say(c, PF_LOG_ERROR, "cannot read a URL list: %s",
+                    rc == PF_EIO ? strerror(errno) : pf_strerror(rc));
             pf__urllist_close(src->reader);
             src->reader = NULL;
             c->cur_source++;
@@ -445,7 +461,7 @@ static void read_sources(struct pf_crawler *c)
         }
         rc = accept_url(c, url, 0, NULL);
         if (rc == PF_ENOMEM) {
-            c->fatal = PF_ENOMEM;
+            note_fatal(c, PF_ENOMEM);
             return;
         }
     }
@@ -908,13 +924,6 @@ static int64_t backoff_ms(struct pf_crawler *c, int attempt, CURL *e)
     return d;
 }
 
-static void note_fatal(struct pf_crawler *c, int err)
-{
-    if (c->fatal == 0)
-        c->fatal = err;
-    atomic_store(&c->stop_requested, 1);
-}
-
 static void finish_item(struct pf_crawler *c, struct item *it,
                         struct pf_result *r)
 {
@@ -1207,7 +1216,6 @@ int pf_crawler_run(pf_crawler *c)
     c->ran = 1;
     c->started_ns = pf__now_ns();
     c->tokens_ns = c->started_ns;
-    c->last_flush_ms = pf__now_ms();
     for (;;) {
         int64_t now;
 
@@ -1224,14 +1232,8 @@ int pf_crawler_run(pf_crawler *c)
             note_fatal(c, rc);
             continue;
         }
+        /* The log's writer thread commits by itself: nothing to do. */
         now = pf__now_ms();
-        if (c->db != NULL && now - c->last_flush_ms >= FLUSH_INTERVAL_MS) {
-            c->last_flush_ms = now;
-            if (pf__db_flush(c->db) < 0) {
-                say(c, PF_LOG_ERROR, "log database: %s", pf__db_errmsg(c->db));
-                note_fatal(c, PF_EDB);
-            }
-        }
         progress(c, now, 0);
     }
     progress(c, pf__now_ms(), 1);

@@ -5,13 +5,18 @@
  * in transactions.
  *
  * This module owns every line of SQL and the connection; the rest of the
- * library sees rows only as struct pf_result.  It must never be used from
- * two threads (the connection is opened SQLITE_OPEN_NOMUTEX for the loop
- * thread alone), never change the meaning of a column (users query the
- * file with sqlite3: the schema only grows, and user_version numbers each
- * step), and never lose a queued row silently: every failure comes back
- * as PF_EDB, PF_EDISKFULL or PF_ENOMEM with its text in pf__db_errmsg().
+ * library sees rows only as struct pf_result.  Rows are written off the
+ * loop's hot path: pf__db_log_fetch() copies the row into one allocation
+ * and queues it; a writer thread inserts whatever has accumulated in one
+ * transaction, so batches grow by themselves when rows come fast.  The
+ * connection (SQLITE_OPEN_NOMUTEX) is only ever used under conn_mu.  Lock
+ * order: conn_mu, then mu; never the other way.  It must never change the
+ * meaning of a column (users query the file with sqlite3: the schema only
+ * grows, and user_version numbers each step), and never lose a queued row
+ * silently: every failure comes back as PF_EDB, PF_EDISKFULL or PF_ENOMEM with
+ * its text in pf__db_errmsg().
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -92,7 +97,32 @@ struct pf__db {
     int in_txn;       /* a batch transaction is open */
     unsigned pending; /* rows in it */
     char errmsg[512]; /* the last failure, "" when none */
+
+    /* The writer thread and its queue. */
+    pthread_mutex_t conn_mu; /* held while the connection is used */
+    pthread_mutex_t mu;      /* guards the fields below; a leaf lock */
+    pthread_cond_t work;     /* rows queued, a flush, or stop */
+    pthread_cond_t drained;  /* the writer went idle */
+    struct pf__queue rows;   /* struct row, oldest first */
+    unsigned nrows;          /* rows queued */
+    int flushing;            /* a flush waits: write without lingering */
+    int busy;                /* the writer holds a batch */
+    int stop;
+    int err; /* sticky: the first failure of the writer */
+    int thread_started;
+    int sync_init; /* the mutexes and conditions exist */
+    pthread_t thread;
 };
+
+/* A queued row: the result and copies of its strings, one allocation. */
+struct row {
+    struct pf__queue link;
+    struct pf_result r;
+    char data[];
+};
+
+static int commit_batch(struct pf__db *db);
+static void *writer_main(void *arg);
 
 /* The PF_E* code of a failed SQLite call. */
 static int pf_code(int src)
@@ -286,6 +316,20 @@ int pf__db_open(struct pf__db **out, const char *path, const char *argv,
         pf__free(db);
         return PF_ENOMEM;
     }
+    pf__queue_init(&db->rows);
+    pthread_mutex_init(&db->conn_mu, NULL);
+    pthread_mutex_init(&db->mu, NULL);
+    {
+        pthread_condattr_t ca;
+
+        /* The writer's lingering is timed on the monotonic clock. */
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&db->work, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    pthread_cond_init(&db->drained, NULL);
+    db->sync_init = 1;
     src = sqlite3_open_v2(
         path, &db->h,
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -328,6 +372,15 @@ int pf__db_open(struct pf__db **out, const char *path, const char *argv,
         rc = prepare(db, finish_run_sql, &db->finish_run);
     if (rc == 0)
         rc = start_run(db, argv);
+    if (rc == 0) {
+        if (pthread_create(&db->thread, NULL, writer_main, db) != 0) {
+            snprintf(db->errmsg, sizeof(db->errmsg),
+                     "%s: cannot start the log writer thread", path);
+            rc = PF_EDB;
+        } else {
+            db->thread_started = 1;
+        }
+    }
     if (rc < 0)
         goto fail;
     if (run_id != NULL)
@@ -347,16 +400,14 @@ fail:
     return rc;
 }
 
-/* Loop thread. */
-int pf__db_log_fetch(struct pf__db *db, const struct pf_result *r)
+/* Writer thread (or the last commit at close), conn_mu held. */
+static int insert_row(struct pf__db *db, const struct pf_result *r)
 {
     sqlite3_stmt *st;
     char started[TIMESTAMP_LEN];
     int src;
     int rc = 0;
 
-    if (db == NULL || r == NULL || r->url == NULL)
-        return PF_EINVAL;
     if (!db->in_txn) {
         src = step_retry(db->begin);
         if (src != SQLITE_DONE)
@@ -400,17 +451,15 @@ int pf__db_log_fetch(struct pf__db *db, const struct pf_result *r)
     }
     db->pending++;
     if (db->pending >= PF__DB_BATCH)
-        rc = pf__db_flush(db);
+        rc = commit_batch(db);
     return rc;
 }
 
-/* Loop thread. */
-int pf__db_flush(struct pf__db *db)
+/* conn_mu held. */
+static int commit_batch(struct pf__db *db)
 {
     int src;
 
-    if (db == NULL)
-        return PF_EINVAL;
     if (!db->in_txn)
         return 0;
     src = step_retry(db->commit);
@@ -425,6 +474,152 @@ int pf__db_flush(struct pf__db *db)
     return 0;
 }
 
+/* Copy s into *p, advance *p, return the copy (NULL stays NULL). */
+static const char *pack(char **p, const char *s)
+{
+    size_t n;
+    char *d = *p;
+
+    if (s == NULL)
+        return NULL;
+    n = strlen(s) + 1;
+    memcpy(d, s, n);
+    *p += n;
+    return d;
+}
+
+static size_t len0(const char *s)
+{
+    return s != NULL ? strlen(s) + 1 : 0;
+}
+
+/* Loop thread: queue the row; the writer thread inserts it. */
+int pf__db_log_fetch(struct pf__db *db, const struct pf_result *r)
+{
+    struct row *w;
+    char *p;
+    int err;
+
+    if (db == NULL || r == NULL || r->url == NULL)
+        return PF_EINVAL;
+    w = pf__malloc(sizeof(*w) + len0(r->url) + len0(r->final_url) +
+                   len0(r->path) + len0(r->content_type) + len0(r->error) +
+                   len0(r->parent_url));
+    if (w == NULL)
+        return PF_ENOMEM;
+    w->r = *r;
+    p = w->data;
+    w->r.url = pack(&p, r->url);
+    w->r.final_url = pack(&p, r->final_url);
+    w->r.path = pack(&p, r->path);
+    w->r.content_type = pack(&p, r->content_type);
+    w->r.error = pack(&p, r->error);
+    w->r.parent_url = pack(&p, r->parent_url);
+    pthread_mutex_lock(&db->mu);
+    err = db->err;
+    pf__queue_insert_tail(&db->rows, &w->link);
+    db->nrows++;
+    /* Wake the writer from idle, and cut its lingering short when full. */
+    if (db->nrows == 1 || db->nrows == PF__DB_BATCH)
+        pthread_cond_signal(&db->work);
+    pthread_mutex_unlock(&db->mu);
+    return err;
+}
+
+/* Insert and commit a batch taken off the queue.  Writer thread. */
+static int write_batch(struct pf__db *db, struct pf__queue *batch)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&db->conn_mu);
+    while (!pf__queue_empty(batch)) {
+        struct row *w =
+            pf__container_of(pf__queue_head(batch), struct row, link);
+
+        pf__queue_remove(&w->link);
+        if (rc == 0)
+            rc = insert_row(db, &w->r);
+        pf__free(w);
+    }
+    if (rc == 0)
+        rc = commit_batch(db);
+    pthread_mutex_unlock(&db->conn_mu);
+    return rc;
+}
+
+/*
+ * The writer: wake on the first queued row, then linger up to LINGER_MS
+ * for a full batch, so that a run producing rows steadily pays one
+ * commit and two wake-ups per batch, not one per row.
+ */
+#define LINGER_MS 100
+
+static void *writer_main(void *arg)
+{
+    struct pf__db *db = arg;
+
+    pthread_mutex_lock(&db->mu);
+    for (;;) {
+        struct pf__queue batch;
+        struct timespec until;
+        int rc;
+
+        while (pf__queue_empty(&db->rows) && !db->stop) {
+            pthread_cond_broadcast(&db->drained);
+            pthread_cond_wait(&db->work, &db->mu);
+        }
+        if (pf__queue_empty(&db->rows))
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += LINGER_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (db->nrows < PF__DB_BATCH && !db->stop && !db->flushing)
+            if (pthread_cond_timedwait(&db->work, &db->mu, &until) != 0)
+                break;
+        /* Take everything queued: batches grow while we commit. */
+        batch = db->rows;
+        batch.next->prev = &batch;
+        batch.prev->next = &batch;
+        pf__queue_init(&db->rows);
+        db->nrows = 0;
+        db->busy = 1;
+        pthread_mutex_unlock(&db->mu);
+        rc = write_batch(db, &batch);
+        pthread_mutex_lock(&db->mu);
+        db->busy = 0;
+        if (rc < 0 && db->err == 0)
+            db->err = rc;
+    }
+    pthread_cond_broadcast(&db->drained);
+    pthread_mutex_unlock(&db->mu);
+    return NULL;
+}
+
+/* Loop thread: wait until every queued row is committed. */
+int pf__db_flush(struct pf__db *db)
+{
+    int rc;
+
+    if (db == NULL)
+        return PF_EINVAL;
+    pthread_mutex_lock(&db->mu);
+    if (!db->thread_started) {
+        pthread_mutex_unlock(&db->mu);
+        return 0;
+    }
+    db->flushing++;
+    pthread_cond_signal(&db->work);
+    while (!pf__queue_empty(&db->rows) || db->busy)
+        pthread_cond_wait(&db->drained, &db->mu);
+    db->flushing--;
+    rc = db->err;
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
 /* Loop thread. */
 int pf__db_finish_run(struct pf__db *db)
 {
@@ -437,13 +632,16 @@ int pf__db_finish_run(struct pf__db *db)
     rc = pf__db_flush(db);
     if (rc < 0)
         return rc;
+    pthread_mutex_lock(&db->conn_mu);
     format_time(now, pf__wall_ms());
     sqlite3_bind_text(db->finish_run, 1, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(db->finish_run, 2, db->run_id);
     src = sqlite3_step(db->finish_run);
     sqlite3_reset(db->finish_run);
     sqlite3_clear_bindings(db->finish_run);
-    return src == SQLITE_DONE ? 0 : fail(db, src);
+    rc = src == SQLITE_DONE ? 0 : fail(db, src);
+    pthread_mutex_unlock(&db->conn_mu);
+    return rc;
 }
 
 /*
@@ -457,6 +655,7 @@ int pf__db_is_done(struct pf__db *db, const char *url)
 
     if (db == NULL || url == NULL)
         return PF_EINVAL;
+    pthread_mutex_lock(&db->conn_mu);
     st = db->is_done;
     sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, db->run_id);
@@ -464,10 +663,13 @@ int pf__db_is_done(struct pf__db *db, const char *url)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (src == SQLITE_ROW)
-        return 1;
-    if (src == SQLITE_DONE)
-        return 0;
-    return fail(db, src);
+        src = 1;
+    else if (src == SQLITE_DONE)
+        src = 0;
+    else
+        src = fail(db, src);
+    pthread_mutex_unlock(&db->conn_mu);
+    return src;
 }
 
 /* Loop thread. */
@@ -488,9 +690,22 @@ void pf__db_close(struct pf__db *db)
 {
     if (db == NULL)
         return;
+    if (db->thread_started) {
+        pthread_mutex_lock(&db->mu);
+        db->stop = 1;
+        pthread_cond_signal(&db->work);
+        pthread_mutex_unlock(&db->mu);
+        pthread_join(db->thread, NULL);
+    }
+    if (db->sync_init) {
+        pthread_cond_destroy(&db->drained);
+        pthread_cond_destroy(&db->work);
+        pthread_mutex_destroy(&db->mu);
+        pthread_mutex_destroy(&db->conn_mu);
+    }
     if (db->h != NULL) {
         if (db->in_txn)
-            pf__db_flush(db);
+            commit_batch(db);
         sqlite3_finalize(db->begin);
         sqlite3_finalize(db->commit);
         sqlite3_finalize(db->insert_fetch);

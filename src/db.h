@@ -1,7 +1,8 @@
 /*
- * db.h -- the SQLite log: one connection (SQLITE_OPEN_NOMUTEX) used from
- * the loop thread only, WAL mode, statements prepared once, rows inserted
- * in batched transactions.  Schema: pfetch(5).
+ * db.h -- the SQLite log: one connection (SQLITE_OPEN_NOMUTEX), WAL mode,
+ * statements prepared once, rows inserted in batched transactions by a
+ * writer thread.  Every function here is called from the loop thread.
+ * Schema: pfetch(1), THE LOG.
  */
 #ifndef PF_DB_H
 #define PF_DB_H
@@ -22,14 +23,16 @@ int pf__db_open(struct pf__db **out, const char *path, const char *argv,
                 int64_t *run_id, char **errmsg);
 
 /*
- * Queue the fetches row of one result.  The row joins the open batch
- * transaction; the batch commits after PF__DB_BATCH rows or on
- * pf__db_flush().  PF_EDB (PF_EDISKFULL when the disk is full).
+ * Queue the fetches row of one result (copied).  A writer thread inserts
+ * the queued rows in one transaction per batch (at most PF__DB_BATCH rows
+ * each) and commits it; pf__db_flush() waits for that.  Returns 0, or the
+ * first failure of the writer so far (PF_EDB, PF_EDISKFULL, PF_ENOMEM):
+ * the log is then broken and the run must stop.
  */
 #define PF__DB_BATCH 512
 int pf__db_log_fetch(struct pf__db *db, const struct pf_result *r);
 
-/* Commit the open batch, if any. */
+/* Wait until every queued row is committed; the writer's first error. */
 int pf__db_flush(struct pf__db *db);
 
 /* Set the run's finished_at and commit. */

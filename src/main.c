@@ -338,10 +338,12 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            free(headers);
             return EXIT_ALL_OK;
         case OPT_VERSION:
             printf("pfetch %s (libpfetch %s)\n%s\n", PF_VERSION_STRING,
                    pf_version(), curl_version());
+            free(headers);
             return EXIT_ALL_OK;
         case ':':
             die_usage("option '%s' needs a value", argv[optind - 1]);
@@ -376,14 +378,16 @@ int main(int argc, char **argv)
 
     if (pf_global_init() != 0) {
         fputs("pfetch: cannot initialise libcurl\n", stderr);
-        return EXIT_FATAL;
+        code = EXIT_FATAL;
+        goto out;
     }
     rc = pf_crawler_new(&c, &cfg);
     if (rc != 0) {
         if (rc == PF_EINVAL)
             die_usage("%s", "invalid option values");
         fprintf(stderr, "pfetch: %s\n", pf_strerror(rc));
-        return EXIT_FATAL;
+        code = EXIT_FATAL;
+        goto out_global;
     }
     /* Lists are opened now: an unreadable one is a usage error. */
     for (i = optind; i < argc; i++) {
@@ -426,7 +430,9 @@ int main(int argc, char **argv)
         code = EXIT_ALL_OK;
     the_job = NULL;
     pf_crawler_free(c);
+out_global:
     pf_global_cleanup();
+out:
     free(joined);
     free(headers);
     return code;

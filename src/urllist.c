@@ -445,38 +445,58 @@ int pf__url_normalize(const char *in, char **out, const char **why)
  */
 int pf__url_hostport(const char *url, char **out)
 {
-    CURLU *cu;
-    char *host = NULL;
-    char *port = NULL;
+    const char *p, *end, *at, *host, *hend, *port;
+    size_t hlen, plen;
     char *s;
-    CURLUcode uc;
-    int rc = 0;
 
+    /*
+     * The URL is already normalised (scheme lowercased, default port
+     * dropped): a plain scan finds the authority, with no second parse
+     * by the URL API on the loop's per-URL path.
+     */
     if (url == NULL || out == NULL)
         return PF_EINVAL;
-    cu = curl_url();
-    if (cu == NULL)
+    if (strncmp(url, "http://", 7) == 0) {
+        p = url + 7;
+        port = "80";
+    } else if (strncmp(url, "https://", 8) == 0) {
+        p = url + 8;
+        port = "443";
+    } else {
+        return PF_EURL;
+    }
+    end = p + strcspn(p, "/?#");
+    at = memrchr(p, '@', (size_t)(end - p));
+    if (at != NULL)
+        p = at + 1;
+    host = p;
+    if (*p == '[') {
+        hend = memchr(p, ']', (size_t)(end - p));
+        if (hend == NULL)
+            return PF_EURL;
+        hend++;
+    } else {
+        hend = memchr(p, ':', (size_t)(end - p));
+        if (hend == NULL)
+            hend = end;
+    }
+    hlen = (size_t)(hend - host);
+    if (hlen == 0)
+        return PF_EURL;
+    plen = strlen(port);
+    if (hend < end && *hend == ':' && end - hend > 1) {
+        port = hend + 1;
+        plen = (size_t)(end - port);
+    }
+    s = pf__malloc(hlen + 1 + plen + 1);
+    if (s == NULL)
         return PF_ENOMEM;
-    uc = curl_url_set(cu, CURLUPART_URL, url, 0);
-    if (uc == CURLUE_OK)
-        uc = curl_url_get(cu, CURLUPART_HOST, &host, 0);
-    if (uc == CURLUE_OK)
-        uc = curl_url_get(cu, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-    if (uc != CURLUE_OK) {
-        rc = uc == CURLUE_OUT_OF_MEMORY ? PF_ENOMEM : PF_EURL;
-        goto out;
-    }
-    s = pf__asprintf("%s:%s", host, port);
-    if (s == NULL) {
-        rc = PF_ENOMEM;
-        goto out;
-    }
+    memcpy(s, host, hlen);
+    s[hlen] = ':';
+    memcpy(s + hlen + 1, port, plen);
+    s[hlen + 1 + plen] = '\0';
     *out = s;
-out:
-    curl_free(port);
-    curl_free(host);
-    curl_url_cleanup(cu);
-    return rc;
+    return 0;
 }
 
 /*
