@@ -30,13 +30,13 @@
 #include "urllist.h"
 
 /*
- * curl's receive buffer.  Not 128 KiB: that is glibc's mmap threshold, and
- * curl allocates the buffer per transfer, so every transfer would pay an
- * mmap, page faults and a munmap (measured: 1.09 s against 0.63 s for
- * 10,000 files of 4 KiB).  64 KiB still streams large bodies at full
- * speed.
+ * curl's receive buffer.  Large, so big bodies move in few system calls
+ * (measured on loopback: 2 x 256 MiB in 0.39 s with 512 KiB, 0.95 s with
+ * 64 KiB).  curl allocates it per transfer; global.c gives curl an
+ * allocator that keeps such blocks page-aligned and reuses them, so small
+ * files do not pay an mmap, page faults and a munmap each.
  */
-#define EASY_BUFFER_SIZE (64 * 1024)
+#define EASY_BUFFER_SIZE (512 * 1024)
 #define LIST_LOOKAHEAD_MIN 1024
 
 struct host {

@@ -580,10 +580,7 @@ static void *writer_main(void *arg)
             if (pthread_cond_timedwait(&db->work, &db->mu, &until) != 0)
                 break;
         /* Take everything queued: batches grow while we commit. */
-        batch = db->rows;
-        batch.next->prev = &batch;
-        batch.prev->next = &batch;
-        pf__queue_init(&db->rows);
+        pf__queue_move(&db->rows, &batch);
         db->nrows = 0;
         db->busy = 1;
         pthread_mutex_unlock(&db->mu);

@@ -245,10 +245,7 @@ static void run_posts(struct pf__loop *l)
         return;
     }
     /* Swap the whole list out under the lock, run it unlocked. */
-    todo = l->posts;
-    todo.next->prev = &todo;
-    todo.prev->next = &todo;
-    pf__queue_init(&l->posts);
+    pf__queue_move(&l->posts, &todo);
     pthread_mutex_unlock(&l->post_mu);
     while (!pf__queue_empty(&todo)) {
         struct pf__queue *q = pf__queue_head(&todo);

@@ -84,6 +84,19 @@ static inline void pf__queue_remove(struct pf__queue *q)
     q->prev = q;
 }
 
+/* Move every element of from (left empty) to the empty queue to. */
+static inline void pf__queue_move(struct pf__queue *from, struct pf__queue *to)
+{
+    if (pf__queue_empty(from)) {
+        pf__queue_init(to);
+        return;
+    }
+    *to = *from;
+    to->next->prev = to;
+    to->prev->next = to;
+    pf__queue_init(from);
+}
+
 static inline struct pf__queue *pf__queue_head(const struct pf__queue *h)
 {
     return h->next;
