@@ -87,11 +87,14 @@ PF_EXPORT const char *pf_strerror(int err);
 PF_EXPORT const char *pf_version(void);
 
 /*
- * Process-wide initialisation: libcurl's curl_global_init and libxml2's
- * parser initialisation.  Call once from the main thread before any other
- * thread exists and before any other pf_ call; call pf_global_cleanup()
- * once at the end.  Calls are counted, so nested init/cleanup pairs are
- * harmless.
+ * Process-wide initialisation: libcurl's global init and libxml2's parser
+ * initialisation.  Call once from the main thread before any other thread
+ * exists and before any other pf_ call; call pf_global_cleanup() once at
+ * the end.  Calls are counted, so nested init/cleanup pairs are harmless.
+ * libcurl is initialised with curl_global_init_mem() and an allocator
+ * that serves its large receive buffers from reused page-aligned
+ * mappings (faster transfers); a program that initialised libcurl itself
+ * before keeps its own allocator, and everything still works.
  */
 PF_EXPORT int pf_global_init(void);
 PF_EXPORT void pf_global_cleanup(void);
