@@ -61,6 +61,9 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
   /_/stats                        JSON {request target: count} of every
                                   request so far except /_/stats and
                                   /_/requests themselves
+  /_/inflight                     JSON {"now": n, "max": m}: requests being
+                                  answered now, and the most at once so
+                                  far (the concurrency a client used)
   /_/requests                     JSON list of {"t": monotonic seconds,
                                   "method", "path", "range"} in arrival
                                   order ("range": the Range header or null)
@@ -82,6 +85,7 @@ import os
 import re
 import select
 import signal
+import ssl
 import socket
 import socketserver
 import struct
@@ -124,6 +128,8 @@ class State:
         self.counts = {}
         self.log = []
         self.keys = {}
+        self.inflight = 0
+        self.max_inflight = 0
 
     def record(self, method, target, range_header):
         with self.lock:
@@ -192,9 +198,23 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.dispatch()
 
     def dispatch(self):
+        path = self.path.partition("?")[0]
+        if path in ("/_/stats", "/_/requests", "/_/inflight"):
+            self.dispatch_counted()
+            return
+        with STATE.lock:
+            STATE.inflight += 1
+            STATE.max_inflight = max(STATE.max_inflight, STATE.inflight)
+        try:
+            self.dispatch_counted()
+        finally:
+            with STATE.lock:
+                STATE.inflight -= 1
+
+    def dispatch_counted(self):
         target = self.path
         path, _, qs = target.partition("?")
-        if path not in ("/_/stats", "/_/requests"):
+        if path not in ("/_/stats", "/_/requests", "/_/inflight"):
             STATE.record(self.command, target, self.headers.get("Range"))
         query = {k: v[-1] for k, v in
                  urllib.parse.parse_qs(qs, keep_blank_values=True,
@@ -530,6 +550,14 @@ def sc_stats(h, args, query):
     h.reply(200, body, ctype="application/json")
 
 
+@scenario("inflight")
+def sc_inflight(h, args, query):
+    with STATE.lock:
+        body = json.dumps({"now": STATE.inflight,
+                           "max": STATE.max_inflight}).encode()
+    h.reply(200, body, ctype="application/json")
+
+
 @scenario("requests")
 def sc_requests(h, args, query):
     with STATE.lock:
@@ -596,6 +624,8 @@ def main():
     ap.add_argument("--fallback-bytes", type=int, metavar="N",
                     help="answer unknown paths with N pattern bytes")
     ap.add_argument("--verbose", action="store_true", help="log requests")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
+                    help="answer HTTPS with this certificate and key")
     opts = ap.parse_args()
     ROOT = os.path.abspath(opts.root) if opts.root else None
     GENERATED = load_generated(ROOT)
@@ -607,6 +637,10 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     server = Server(("127.0.0.1", opts.port), Handler)
+    if opts.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(opts.tls[0], opts.tls[1])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=watch_parent, args=(os.getppid(),),
                      daemon=True).start()
     print("PORT", server.server_address[1], flush=True)
