@@ -127,11 +127,12 @@ static void *crealloc(void *p, size_t size)
         return cmalloc(size);
     h = (struct hdr *)(void *)((char *)p - HDR);
     if (!h->big && size < BIG_MIN) {
-        h = realloc(h, HDR + size);
-        if (h == NULL)
-            return NULL;
-        h->size = size;
-        return (char *)h + HDR;
+        struct hdr *nh = realloc(h, HDR + size);
+
+        if (nh == NULL)
+            return NULL; /* p is untouched and still the caller's */
+        nh->size = size;
+        return (char *)nh + HDR;
     }
     n = cmalloc(size);
     if (n == NULL)

@@ -1359,7 +1359,7 @@ int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
         rc = pf__store_flat_name(url, cd, &mapped);
     else
         rc = pf__store_tree_path(url, &mapped);
-    if (rc < 0) {
+    if (rc < 0 || mapped == NULL) {
         sk->sys_errno = rc == PF_ENOMEM ? ENOMEM : EINVAL;
         return rc == PF_ENOMEM ? rc : PF_EIO;
     }

@@ -4,7 +4,8 @@
 set -eu
 
 PKGS="gcc make cmake pkg-config libcurl4-openssl-dev libxml2-dev \
-libsqlite3-dev sqlite3 python3 mandoc ca-certificates clang openssl"
+libsqlite3-dev sqlite3 python3 mandoc ca-certificates clang openssl \
+cppcheck"
 [ "${PF_DEPS_EXTRA:-}" = "" ] || PKGS="$PKGS $PF_DEPS_EXTRA"
 
 missing=""
