@@ -237,7 +237,7 @@ static void run_timers(struct pf__loop *l)
 
 static void run_posts(struct pf__loop *l)
 {
-    struct pf__queue todo;
+    struct pf__queue due;
 
     pthread_mutex_lock(&l->post_mu);
     if (pf__queue_empty(&l->posts)) {
@@ -245,10 +245,10 @@ static void run_posts(struct pf__loop *l)
         return;
     }
     /* Swap the whole list out under the lock, run it unlocked. */
-    pf__queue_move(&l->posts, &todo);
+    pf__queue_move(&l->posts, &due);
     pthread_mutex_unlock(&l->post_mu);
-    while (!pf__queue_empty(&todo)) {
-        struct pf__queue *q = pf__queue_head(&todo);
+    while (!pf__queue_empty(&due)) {
+        struct pf__queue *q = pf__queue_head(&due);
         struct pf__post *p = pf__container_of(q, struct pf__post, link);
 
         pf__queue_remove(q);
