@@ -66,7 +66,8 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
                                   far (the concurrency a client used)
   /_/requests                     JSON list of {"t": monotonic seconds,
                                   "method", "path", "range"} in arrival
-                                  order ("range": the Range header or null)
+                                  order ("range": the Range header or null,
+                                  "port": the client port, one per connection)
 
 Adding a scenario: write a function taking (handler, args, query) and
 decorate it with @scenario("name"); args are the path segments after the
@@ -131,11 +132,12 @@ class State:
         self.inflight = 0
         self.max_inflight = 0
 
-    def record(self, method, target, range_header):
+    def record(self, method, target, range_header, client_port=None):
         with self.lock:
             self.counts[target] = self.counts.get(target, 0) + 1
             self.log.append({"t": time.monotonic(), "method": method,
-                             "path": target, "range": range_header})
+                             "path": target, "range": range_header,
+                             "port": client_port})
 
     def bump(self, key):
         """Count one request for key; returns how many came before."""
@@ -215,7 +217,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         target = self.path
         path, _, qs = target.partition("?")
         if path not in ("/_/stats", "/_/requests", "/_/inflight"):
-            STATE.record(self.command, target, self.headers.get("Range"))
+            STATE.record(self.command, target, self.headers.get("Range"),
+                         self.client_address[1])
         query = {k: v[-1] for k, v in
                  urllib.parse.parse_qs(qs, keep_blank_values=True,
                                        encoding="latin-1").items()}

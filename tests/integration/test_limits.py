@@ -32,6 +32,17 @@ def jobs_cap(env):
 
 
 @t.case
+def connections_reused(env):
+    # Keep-alive: 200 URLs at -j 4 travel over about 4 connections, not
+    # 200 (the client port of each request tells its connection).
+    urls = [env.url("/_/bytes/100/k%d" % i) for i in range(200)]
+    r = env.pfetch("--progress", "none", "-j", "4", *urls)
+    t.eq(r.rc, 0, "exit status")
+    ports = {q["port"] for q in env.srv.requests()}
+    t.check(len(ports) <= 8, "200 requests used %d connections" % len(ports))
+
+
+@t.case
 def per_host_is_per_port(env):
     # Two ports of one machine are two hosts: each gets its own cap of 2,
     # and both are served at once within -j 8.
