@@ -3,7 +3,7 @@
  * initialisation of libcurl and libxml2, and the allocator given to
  * libcurl.
  *
- * libcurl allocates its receive buffer (CURLOPT_BUFFERSIZE, 256 KiB here)
+ * libcurl allocates its receive buffer (CURLOPT_BUFFERSIZE, 512 KiB here)
  * at the start of every transfer and frees it at the end.  Through
  * malloc, a block that big is either mmap'd and unmapped each time (page
  * faults on every small transfer) or carved from the heap unaligned (the
