@@ -687,7 +687,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
         }
         c->tokens -= (int64_t)len;
     }
-    curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &code);
+    /*
+     * The status of the response this body belongs to: the header
+     * callback parsed its status line, so no getinfo call per chunk.
+     */
+    code = a->status;
     if (code < 200 || code > 299)
         return len; /* an error page: read and dropped, keeps keep-alive */
     if (!a->range_checked) {
