@@ -27,7 +27,11 @@
 #include "util.h"
 
 /* The schema version this code writes; PRAGMA user_version holds it. */
-#define SCHEMA_VERSION 1
+/*
+ * 1: runs, fetches.  2: frontier (crawls).  Every step only adds tables
+ * and indexes with IF NOT EXISTS, so running schema_sql migrates.
+ */
+#define SCHEMA_VERSION 2
 
 /* How long a lock held by another connection is waited for, in ms. */
 #define BUSY_TIMEOUT_MS 5000
@@ -67,7 +71,15 @@ static const char schema_sql[] =
     " elapsed_ms INTEGER,"
     " started_at TEXT);"
     "CREATE INDEX IF NOT EXISTS fetches_url ON fetches(url);"
-    "CREATE INDEX IF NOT EXISTS fetches_run_id ON fetches(run_id);";
+    "CREATE INDEX IF NOT EXISTS fetches_run_id ON fetches(run_id);"
+    "CREATE TABLE IF NOT EXISTS frontier("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER REFERENCES runs(id),"
+    " url TEXT NOT NULL,"
+    " depth INTEGER,"
+    " parent_url TEXT,"
+    " requisite INTEGER);"
+    "CREATE INDEX IF NOT EXISTS frontier_run_id ON frontier(run_id);";
 
 static const char insert_run_sql[] =
     "INSERT INTO runs(started_at, argv, version) VALUES(?1, ?2, ?3)";
@@ -77,6 +89,10 @@ static const char insert_fetch_sql[] =
     " content_type, error, attempts, depth, parent_url, elapsed_ms,"
     " started_at)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+static const char insert_frontier_sql[] =
+    "INSERT INTO frontier(run_id, url, depth, parent_url, requisite)"
+    " VALUES(?1, ?2, ?3, ?4, ?5)";
 
 static const char is_done_sql[] =
     "SELECT 1 FROM fetches"
@@ -92,6 +108,7 @@ struct pf__db {
     sqlite3_stmt *begin; /* BEGIN IMMEDIATE */
     sqlite3_stmt *commit;
     sqlite3_stmt *insert_fetch;
+    sqlite3_stmt *insert_frontier;
     sqlite3_stmt *is_done;
     sqlite3_stmt *finish_run;
     int in_txn;       /* a batch transaction is open */
@@ -114,9 +131,15 @@ struct pf__db {
     pthread_t thread;
 };
 
-/* A queued row: the result and copies of its strings, one allocation. */
+/*
+ * A queued row: the result and copies of its strings, one allocation.
+ * A frontier row uses url, depth, parent_url, and status for requisite.
+ */
+enum row_table { ROW_FETCH, ROW_FRONTIER };
+
 struct row {
     struct pf__queue link;
+    enum row_table table;
     struct pf_result r;
     char data[];
 };
@@ -367,6 +390,8 @@ int pf__db_open(struct pf__db **out, const char *path, const char *argv,
     if (rc == 0)
         rc = prepare(db, insert_fetch_sql, &db->insert_fetch);
     if (rc == 0)
+        rc = prepare(db, insert_frontier_sql, &db->insert_frontier);
+    if (rc == 0)
         rc = prepare(db, is_done_sql, &db->is_done);
     if (rc == 0)
         rc = prepare(db, finish_run_sql, &db->finish_run);
@@ -401,7 +426,8 @@ fail:
 }
 
 /* Writer thread (or the last commit at close), conn_mu held. */
-static int insert_row(struct pf__db *db, const struct pf_result *r)
+static int insert_row(struct pf__db *db, enum row_table table,
+                      const struct pf_result *r)
 {
     sqlite3_stmt *st;
     char started[TIMESTAMP_LEN];
@@ -419,6 +445,16 @@ static int insert_row(struct pf__db *db, const struct pf_result *r)
      * SQLITE_STATIC is safe: the strings outlive the step, and the
      * bindings are cleared before this function returns.
      */
+    if (table == ROW_FRONTIER) {
+        st = db->insert_frontier;
+        sqlite3_bind_int64(st, 1, db->run_id);
+        sqlite3_bind_text(st, 2, r->url, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, r->depth);
+        if (r->parent_url != NULL)
+            sqlite3_bind_text(st, 4, r->parent_url, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, r->status != 0);
+        goto step;
+    }
     st = db->insert_fetch;
     sqlite3_bind_int64(st, 1, db->run_id);
     sqlite3_bind_text(st, 2, r->url, -1, SQLITE_STATIC);
@@ -441,6 +477,7 @@ static int insert_row(struct pf__db *db, const struct pf_result *r)
         format_time(started, r->started_at_ms);
         sqlite3_bind_text(st, 13, started, -1, SQLITE_STATIC);
     }
+step:
     src = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -494,19 +531,19 @@ static size_t len0(const char *s)
 }
 
 /* Loop thread: queue the row; the writer thread inserts it. */
-int pf__db_log_fetch(struct pf__db *db, const struct pf_result *r)
+static int queue_row(struct pf__db *db, enum row_table table,
+                     const struct pf_result *r)
 {
     struct row *w;
     char *p;
     int err;
 
-    if (db == NULL || r == NULL || r->url == NULL)
-        return PF_EINVAL;
     w = pf__malloc(sizeof(*w) + len0(r->url) + len0(r->final_url) +
                    len0(r->path) + len0(r->content_type) + len0(r->error) +
                    len0(r->parent_url));
     if (w == NULL)
         return PF_ENOMEM;
+    w->table = table;
     w->r = *r;
     p = w->data;
     w->r.url = pack(&p, r->url);
@@ -526,6 +563,28 @@ int pf__db_log_fetch(struct pf__db *db, const struct pf_result *r)
     return err;
 }
 
+int pf__db_log_fetch(struct pf__db *db, const struct pf_result *r)
+{
+    if (db == NULL || r == NULL || r->url == NULL)
+        return PF_EINVAL;
+    return queue_row(db, ROW_FETCH, r);
+}
+
+int pf__db_log_frontier(struct pf__db *db, const char *url, int depth,
+                        const char *parent_url, int requisite)
+{
+    struct pf_result r;
+
+    if (db == NULL || url == NULL)
+        return PF_EINVAL;
+    memset(&r, 0, sizeof(r));
+    r.url = url;
+    r.depth = depth;
+    r.parent_url = parent_url;
+    r.status = requisite != 0;
+    return queue_row(db, ROW_FRONTIER, &r);
+}
+
 /* Insert and commit a batch taken off the queue.  Writer thread. */
 static int write_batch(struct pf__db *db, struct pf__queue *batch)
 {
@@ -538,7 +597,7 @@ static int write_batch(struct pf__db *db, struct pf__queue *batch)
 
         pf__queue_remove(&w->link);
         if (rc == 0)
-            rc = insert_row(db, &w->r);
+            rc = insert_row(db, w->table, &w->r);
         pf__free(w);
     }
     if (rc == 0)
@@ -706,6 +765,7 @@ void pf__db_close(struct pf__db *db)
         sqlite3_finalize(db->begin);
         sqlite3_finalize(db->commit);
         sqlite3_finalize(db->insert_fetch);
+        sqlite3_finalize(db->insert_frontier);
         sqlite3_finalize(db->is_done);
         sqlite3_finalize(db->finish_run);
         sqlite3_close(db->h);

@@ -32,6 +32,15 @@ int pf__db_open(struct pf__db **out, const char *path, const char *argv,
 #define PF__DB_BATCH 512
 int pf__db_log_fetch(struct pf__db *db, const struct pf_result *r);
 
+/*
+ * Queue a frontier row: a URL a crawl accepted, with its depth, the page
+ * that linked to it and whether it came as a page requisite.  Mirrors the
+ * in-memory frontier so that a later run can continue a crawl.  Same
+ * errors as pf__db_log_fetch().
+ */
+int pf__db_log_frontier(struct pf__db *db, const char *url, int depth,
+                        const char *parent_url, int requisite);
+
 /* Wait until every queued row is committed; the writer's first error. */
 int pf__db_flush(struct pf__db *db);
 

@@ -39,6 +39,7 @@ struct pf__post {
     struct pf__queue link;
     pf_post_fn *fn;
     void *arg;
+    int borrowed; /* the poster's memory: not freed after the call */
 };
 
 struct pf__loop {
@@ -112,5 +113,12 @@ void pf__loop_wakeup(struct pf__loop *l);
 
 /* Any thread: run fn(arg) on the loop thread at its next poll. */
 int pf__loop_post(struct pf__loop *l, pf_post_fn *fn, void *arg);
+
+/*
+ * Any thread: the same with a record the caller provides (fn and arg
+ * set), so that a post that must not be lost cannot fail.  The record
+ * must stay valid until fn runs; the loop does not free it.
+ */
+void pf__loop_post_node(struct pf__loop *l, struct pf__post *p);
 
 #endif /* PF_LOOP_H */

@@ -261,6 +261,32 @@ int pf__strmap_put(struct pf__strmap *m, const char *key, void *value)
     return 1;
 }
 
+int pf__strmap_lookup(const struct pf__strmap *m, const char *key, void **value)
+{
+    struct pf__strmap_slot *s;
+
+    if (m->cap == 0)
+        return 0;
+    s = find_slot(m->slots, m->cap, key, pf__hash64(key, strlen(key)));
+    if (s->key == NULL)
+        return 0;
+    *value = s->value;
+    return 1;
+}
+
+int pf__strmap_set(struct pf__strmap *m, const char *key, void *value)
+{
+    struct pf__strmap_slot *s;
+
+    if (m->cap == 0)
+        return 0;
+    s = find_slot(m->slots, m->cap, key, pf__hash64(key, strlen(key)));
+    if (s->key == NULL)
+        return 0;
+    s->value = value;
+    return 1;
+}
+
 void pf__strmap_free(struct pf__strmap *m, void (*free_value)(void *))
 {
     size_t i;

@@ -131,6 +131,11 @@ void *pf__strmap_get(const struct pf__strmap *m, const char *key);
 int pf__strmap_has(const struct pf__strmap *m, const char *key);
 /* 1 if inserted, 0 if the key was present (value left alone), <0 error. */
 int pf__strmap_put(struct pf__strmap *m, const char *key, void *value);
+/* 1 and *value set when key is present, else 0: one probe for both. */
+int pf__strmap_lookup(const struct pf__strmap *m, const char *key,
+                      void **value);
+/* Replace the value of a present key: 1, or 0 when the key is absent. */
+int pf__strmap_set(struct pf__strmap *m, const char *key, void *value);
 void pf__strmap_free(struct pf__strmap *m, void (*free_value)(void *));
 
 #endif /* PF_UTIL_H */

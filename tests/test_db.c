@@ -136,7 +136,7 @@ static void test_schema(void)
 
     h = peek_open(s.db);
     CHECK(h != NULL);
-    CHECK_EQ(peek_int(h, "PRAGMA user_version"), 1);
+    CHECK_EQ(peek_int(h, "PRAGMA user_version"), 2);
     CHECK_STR(peek_text(h, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
     CHECK_STR(peek_text(h,
                         "SELECT group_concat(name, ',') FROM "
@@ -533,7 +533,7 @@ static void test_newer_schema(void)
     db = NULL;
     h = peek_open(s.db);
     CHECK(h != NULL);
-    CHECK_EQ(sqlite3_exec(h, "PRAGMA user_version = 2", NULL, NULL, NULL),
+    CHECK_EQ(sqlite3_exec(h, "PRAGMA user_version = 3", NULL, NULL, NULL),
              SQLITE_OK);
     sqlite3_close(h);
     CHECK_EQ(pf__db_open(&db, s.db, NULL, NULL, &err), PF_EDB);
@@ -541,6 +541,49 @@ static void test_newer_schema(void)
     CHECK(err != NULL && strstr(err, s.db) != NULL &&
           strstr(err, "newer") != NULL);
     pf__free(err);
+    scratch_remove(&s);
+}
+
+/* Crawls mirror their frontier; a version 1 file gains the table. */
+static void test_frontier(void)
+{
+    struct scratch s;
+    struct pf__db *db = NULL;
+    sqlite3 *h;
+    char buf[512];
+
+    CHECK_EQ(scratch_make(&s), 0);
+    CHECK_EQ(pf__db_open(&db, s.db, NULL, NULL, NULL), 0);
+    pf__db_close(db);
+    h = peek_open(s.db);
+    CHECK(h != NULL);
+    CHECK_EQ(sqlite3_exec(h, "DROP TABLE frontier; PRAGMA user_version = 1",
+                          NULL, NULL, NULL),
+             SQLITE_OK);
+    sqlite3_close(h);
+
+    db = NULL;
+    CHECK_EQ(pf__db_open(&db, s.db, NULL, NULL, NULL), 0);
+    CHECK_EQ(pf__db_log_frontier(db, "http://a.example/x", 2,
+                                 "http://a.example/", 0),
+             0);
+    CHECK_EQ(pf__db_log_frontier(db, "http://a.example/i.png", 3,
+                                 "http://a.example/x", 1),
+             0);
+    CHECK_EQ(pf__db_flush(db), 0);
+    pf__db_close(db);
+    h = peek_open(s.db);
+    CHECK(h != NULL);
+    CHECK_EQ(peek_int(h, "PRAGMA user_version"), 2);
+    CHECK_STR(peek_text(h,
+                        "SELECT group_concat(url || ' ' || depth || ' ' || "
+                        "parent_url || ' ' || requisite, '|') FROM "
+                        "(SELECT * FROM frontier ORDER BY id)",
+                        buf, sizeof(buf)),
+              "http://a.example/x 2 http://a.example/ 0|"
+              "http://a.example/i.png 3 http://a.example/x 1");
+    CHECK_EQ(peek_int(h, "SELECT count(*) FROM frontier WHERE run_id = 2"), 2);
+    sqlite3_close(h);
     scratch_remove(&s);
 }
 
@@ -647,5 +690,5 @@ static void test_timing(void)
 TEST_MAIN(TEST(test_schema), TEST(test_is_done_uses_index), TEST(test_columns),
           TEST(test_batching), TEST(test_two_runs), TEST(test_is_done),
           TEST(test_finish_run), TEST(test_wal_mode), TEST(test_open_errors),
-          TEST(test_newer_schema), TEST(test_null_and_args), TEST(test_oom),
-          TEST(test_timing))
+          TEST(test_newer_schema), TEST(test_frontier),
+          TEST(test_null_and_args), TEST(test_oom), TEST(test_timing))
