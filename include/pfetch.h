@@ -10,7 +10,10 @@
  *      gevent's model in C.  Stackful coroutines on one loop thread that
  *      drives libcurl's multi-socket interface with epoll; every wait
  *      yields to the scheduler.
- *   3. (Executor and futures: added by a later version.)
+ *   3. Executor and futures (pf_executor_*, pf_future_*, pf_submit,
+ *      pf_await): concurrent.futures' model in C.  A pool of worker
+ *      threads runs submitted functions; each submission is a future with
+ *      done-callbacks, a blocking result() and cancel().
  *
  * Conventions, for every function below unless its comment says otherwise:
  *   - Functions returning int return 0 on success and a negative PF_E*
@@ -71,7 +74,9 @@ extern "C" {
     XX(ESYS, -10, "system call failed")                                        \
     XX(EOUTDIR, -11, "output directory unusable")                              \
     XX(EDUPLICATE, -12, "URL already added")                                   \
-    XX(EDISKFULL, -13, "no space left on device")
+    XX(EDISKFULL, -13, "no space left on device")                              \
+    XX(EFULL, -14, "queue full")                                               \
+    XX(EROBOTS, -15, "refused by robots.txt")
 
 enum pf_err {
     PF_OK = 0,
@@ -191,6 +196,192 @@ PF_EXPORT int pf_fetch(pf_sched *s, CURL *easy, CURLcode *result /* OUT */);
 PF_EXPORT int pf_sched_post(pf_sched *s, pf_post_fn *fn, void *arg);
 
 /* ------------------------------------------------------------------ */
+/* Executor and futures                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An executor is a fixed pool of worker threads and a bounded FIFO queue
+ * of submitted tasks.  Each submission is represented by a future, which
+ * moves through these states exactly once:
+ *
+ *   PENDING --worker picks it--> RUNNING --fn returns--> DONE
+ *      |
+ *      +--pf_future_cancel() or shutdown(cancel_pending)--> CANCELLED
+ *
+ * Futures are reference-counted: pf_submit() hands the caller one
+ * reference, which the caller gives back with pf_future_release().  The
+ * executor holds its own reference while the task is queued or running,
+ * and each registered callback runs while a reference is held, so a
+ * callback racing with pf_future_result() or pf_future_release() never
+ * sees freed memory.  A future stays valid while referenced, even after
+ * pf_executor_free().  Every pf_future_* call is thread-safe; a call
+ * that takes a future needs a reference to it held by the caller.
+ */
+typedef struct pf_executor pf_executor;
+typedef struct pf_future pf_future;
+
+enum pf_future_state {
+    PF_FUTURE_PENDING = 0,
+    PF_FUTURE_RUNNING = 1,
+    PF_FUTURE_DONE = 2,
+    PF_FUTURE_CANCELLED = 3
+};
+
+/*
+ * A task: runs on a worker thread with the arg given to pf_submit().  It
+ * returns 0 or a negative error code (PF_E*, or any negative value of the
+ * caller's own) and may store a result pointer in *result, which the
+ * future keeps and hands out unchanged (the executor never frees it).
+ */
+typedef int pf_task_fn(void *arg, void **result);
+
+/*
+ * A done-callback: runs once, after the future reached DONE or CANCELLED,
+ * on the thread that completed it (a worker thread, or the thread that
+ * cancelled it), in the order callbacks were added; or at once, on the
+ * calling thread, when added to a future already complete.  It must not
+ * block for long: it holds up that worker.  It may submit more work, read
+ * the result with pf_future_result(f, 0, ...) and take extra references.
+ */
+typedef void pf_future_cb(pf_future *f, void *userdata);
+
+/* Flags of pf_submit(). */
+#define PF_SUBMIT_NOWAIT 1 /* fail with PF_EFULL instead of blocking */
+
+/*
+ * Create an executor with nthreads worker threads (0 means one per online
+ * CPU) and room for queue_max tasks waiting to run (0 means 65536).
+ * Returns PF_ESYS when a thread cannot be started.  Any thread.
+ */
+PF_EXPORT int pf_executor_new(pf_executor **out /* OUT */, unsigned nthreads,
+                              size_t queue_max);
+
+/*
+ * Queue fn(arg).  On success *out gets a new future holding one reference
+ * for the caller; pass out NULL to keep none (fire and forget).  When the
+ * queue is full the call blocks until there is room, or fails with PF_EFULL
+ * when flags has PF_SUBMIT_NOWAIT.  After pf_executor_shutdown() it fails
+ * with PF_ESTATE; a blocked submit also fails with PF_ESTATE when the
+ * executor shuts down.  Any thread, worker threads and callbacks included
+ * (a worker submitting into its own full queue should use PF_SUBMIT_NOWAIT).
+ */
+PF_EXPORT int pf_submit(pf_executor *ex, pf_task_fn *fn, void *arg, int flags,
+                        pf_future **out /* OUT, may be NULL */);
+
+/*
+ * Wait for f to complete, for at most timeout_ms (< 0: no limit; 0: do not
+ * wait).  Returns PF_ETIMEDOUT when it is still not done, PF_ECANCELED when
+ * it was cancelled, otherwise the task's own return value, with its result
+ * pointer in *result (result may be NULL; it is left alone unless f is
+ * DONE).  A task that itself returns PF_ETIMEDOUT or PF_ECANCELED is told
+ * apart by pf_future_state().  Any thread; from f's own task it returns
+ * PF_ESTATE at once instead of waiting for ever.
+ */
+PF_EXPORT int pf_future_result(pf_future *f, int64_t timeout_ms,
+                               void **result /* OUT, may be NULL */);
+
+/* One of enum pf_future_state, right now; PF_EINVAL for NULL. */
+PF_EXPORT int pf_future_state(const pf_future *f);
+
+/* 1 when f is DONE or CANCELLED, else 0. */
+PF_EXPORT int pf_future_done(const pf_future *f);
+
+/*
+ * Cancel f if it is still PENDING: it becomes CANCELLED, its task never
+ * runs, and its callbacks run now on this thread.  Returns 0 when it was
+ * cancelled (or already was), PF_ESTATE when it is running or done.
+ */
+PF_EXPORT int pf_future_cancel(pf_future *f);
+
+/*
+ * Register cb(f, userdata) to run when f completes (see pf_future_cb), or
+ * run it now when f is already complete.  Returns PF_ENOMEM.
+ */
+PF_EXPORT int pf_future_add_done_callback(pf_future *f, pf_future_cb *cb,
+                                          void *userdata);
+
+/* Take one more reference; give one back.  pf_future_release(NULL) is a
+ * no-op; the last release frees the future (not its result). */
+PF_EXPORT void pf_future_ref(pf_future *f);
+PF_EXPORT void pf_future_release(pf_future *f);
+
+/*
+ * concurrent.futures' map(): run fn(args[i]) for i in [0, n) on the pool
+ * and wait for all of them.  results[i] and errs[i] (either array may be
+ * NULL) receive each task's result pointer and return value, in input
+ * order whatever the order of completion.  Returns 0 when every task
+ * returned 0, else the first nonzero errs[] value; PF_ETIMEDOUT when
+ * timeout_ms (< 0: none) passed first, in which case tasks not yet
+ * started are cancelled (errs[i] = PF_ECANCELED) and running ones waited
+ * for.  When a submit fails (PF_ESTATE after shutdown, PF_ENOMEM) nothing
+ * more is submitted, what was is handled as after a timeout, errs[i] of
+ * the unsubmitted ones gets that error, and it is returned.  Never
+ * returns with one of its tasks still running.  Not from a worker of ex.
+ */
+PF_EXPORT int pf_executor_map(pf_executor *ex, pf_task_fn *fn,
+                              void *const *args, size_t n, void **results,
+                              int *errs, int64_t timeout_ms);
+
+/* How pf_futures_wait() decides it is done. */
+enum pf_wait_how {
+    PF_WAIT_FIRST_COMPLETED = 0, /* at least one future complete */
+    PF_WAIT_ALL_COMPLETED = 1    /* every future complete */
+};
+
+/*
+ * concurrent.futures' wait(): block until the condition `how` holds for
+ * fs[0..n) or timeout_ms (< 0: none; 0: do not wait) passes.  Returns the
+ * number of complete futures (>= 0) and, when done_idx (room for n) is
+ * non-NULL, stores their indexes in done_idx[0..return) in the order
+ * they completed (the as_completed() order: call again on the rest to
+ * iterate).  When fewer than n are complete, SIZE_MAX follows the last
+ * index, so the list also ends visibly after PF_ETIMEDOUT, which is
+ * returned, with done_idx filled as far as it goes, when the condition
+ * did not hold in time.  The order is exact for futures of one executor;
+ * for futures of several, those complete before the call are ordered per
+ * executor only.  PF_EINVAL (a NULL future, a bad how, n > INT32_MAX),
+ * PF_ENOMEM (more than a few futures need registering).  Any thread.
+ */
+PF_EXPORT int pf_futures_wait(pf_future *const *fs, size_t n, int how,
+                              int64_t timeout_ms, size_t *done_idx);
+
+/*
+ * Stop accepting work: every later pf_submit() fails with PF_ESTATE.  With
+ * cancel_pending, queued tasks are cancelled (their callbacks run on this
+ * thread); without, they still run.  With wait, returns once every task
+ * has completed and the workers have exited; without, returns at once.
+ * Calling it again is harmless.  Any thread; on a worker of ex (a task or
+ * a callback) wait is impossible: it does the rest and returns PF_ESTATE.
+ */
+PF_EXPORT int pf_executor_shutdown(pf_executor *ex, int wait,
+                                   int cancel_pending);
+
+/*
+ * Shut down (wait, draining pending tasks) and free.  NULL is a no-op.
+ * Futures still referenced stay valid.  On a worker of ex (a task or a
+ * callback) it cannot wait: the workers finish the queue and the last
+ * one frees the executor.
+ */
+PF_EXPORT void pf_executor_free(pf_executor *ex);
+
+/*
+ * Wait in a coroutine until f completes, yielding to the scheduler in
+ * the meantime (a worker's completion posts back to the loop thread).
+ * Outside a coroutine the loop runs until f completes.  Returns what
+ * pf_future_result(f, 0, result) returns then, or PF_ECANCELED when the
+ * scheduler was stopped first (f itself is left alone), PF_ENOMEM.  The
+ * caller holds a reference to f throughout.  Loop thread.
+ *
+ * Limit: a coroutine abandoned inside pf_await() (pf_sched_stop(), then
+ * pf_sched_free() without the await having returned) leaves f's
+ * callback pointing at the freed scheduler: f must be complete, or
+ * cancelled, before pf_sched_free() in that case.  The crawler's stop
+ * (which cancels every wait) has no such limit.
+ */
+PF_EXPORT int pf_await(pf_sched *s, pf_future *f,
+                       void **result /* OUT, may be NULL */);
+
+/* ------------------------------------------------------------------ */
 /* Jobs: downloading lists of URLs                                     */
 /* ------------------------------------------------------------------ */
 
@@ -226,6 +417,28 @@ struct pf_result {
 
 typedef void pf_done_fn(pf_crawler *c, const struct pf_result *r,
                         void *userdata);
+
+/*
+ * A parsed page, handed to on_page on the parser thread that parsed it
+ * (the C counterpart of a Scrapy callback).  Read-only but for follow[],
+ * valid during the callback.  links[] holds every link found, resolved
+ * and normalised, each once, in document order; follow[i] says whether
+ * the crawl will consider links[i] (depth, scope, filters and robots.txt
+ * still apply): the callback may clear entries to prune the crawl.
+ */
+struct pf_page {
+    const char *url;          /* the page's URL as accepted */
+    const char *final_url;    /* its last response's URL: the links' base */
+    int depth;                /* as in pf_result */
+    const char *content_type; /* NULL when the server sent none */
+    const char *path;         /* the saved body, relative to out_dir */
+    size_t nlinks;
+    const char *const *links;
+    const unsigned char *requisite; /* 1: img, script, stylesheet, CSS url() */
+    unsigned char *follow;          /* 1 = follow; the callback may clear */
+};
+
+typedef void pf_page_fn(pf_crawler *c, struct pf_page *pg, void *userdata);
 typedef void pf_log_fn(int level, const char *msg, void *userdata);
 struct pf_stats;
 typedef void pf_progress_fn(pf_crawler *c, const struct pf_stats *st,
@@ -261,16 +474,28 @@ struct pf_config {
     void *userdata;              /* passed to every callback */
     pf_progress_fn *on_progress; /* every progress_ms while running */
     int64_t progress_ms;         /* default 250 */
+
+    /* Crawling (pfetch -r, -p): see pfetch(1), "CRAWLING". */
+    int recursive;       /* -r: follow links of HTML pages and CSS */
+    int depth;           /* -l: link distance from a seed; default 5, <0 inf */
+    int span_hosts;      /* follow links to hosts other than the seeds' */
+    const char *accept;  /* POSIX ERE a link's URL must match, or NULL */
+    const char *reject;  /* POSIX ERE no link's URL may match, or NULL */
+    int page_requisites; /* -p: images, stylesheets, scripts of pages */
+    int no_robots;       /* do not obey robots.txt */
+    unsigned parsers;    /* parser threads; 0 = one per online CPU */
+    pf_page_fn *on_page; /* each parsed page; parser thread; may be NULL */
 };
 
 struct pf_stats {
     uint64_t accepted;  /* URLs accepted (each gets one result) */
     uint64_t done;      /* results delivered, successes and failures */
-    uint64_t failed;    /* of which failures */
+    uint64_t failed;    /* of which failures (robots.txt refusals aside) */
     uint64_t bytes;     /* body bytes received so far */
     uint64_t in_flight; /* transfers running now */
     uint64_t queued;    /* accepted, not yet started or waiting to retry */
     int64_t elapsed_ms; /* since pf_crawler_run() began */
+    uint64_t refused;   /* of done: refused by robots.txt, not failures */
 };
 
 PF_EXPORT void pf_config_init(struct pf_config *cfg);

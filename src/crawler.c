@@ -10,6 +10,20 @@
  * transient failures after a backoff (holding no slot while it waits),
  * and ends by logging exactly one row and calling on_done.
  *
+ * Crawling (-r, -p) adds a loop: a saved HTML page or stylesheet is
+ * handed to the parser pool (pf_submit); the future's done-callback posts
+ * the job back to the loop thread, where on_parsed() accepts the links
+ * that pass depth, scope, filters and dedupe as new items.  Depth is the
+ * shortest link distance from a seed, which a concurrent crawl only gets
+ * right with some ordering: host queues are kept sorted by depth, a URL
+ * found again at a smaller depth while it waits is moved up, and an item
+ * of depth d may start only once every item of depth d-2 or less has had
+ * its links handled ("the gate").  Only then can no shorter path to it
+ * turn up later, since any such path runs through a page of depth d-2 or
+ * less.  Levels d and d+1 still overlap, so the pipeline never drains.
+ * robots.txt is fetched once per host, by its own coroutine, before the
+ * first discovered link of that host starts.
+ *
  * Loop thread only, but pf_crawler_stop(), which only sets a flag and
  * wakes the loop.  This module owns the items, the host queues, the
  * easy-handle pool and the order of shutdown; curl's multi handle belongs
@@ -17,15 +31,21 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <regex.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "coro.h"
 #include "db.h"
+#include "parse.h"
+#include "robots.h"
 #include "store.h"
 #include "urllist.h"
 
@@ -39,21 +59,36 @@
 #define EASY_BUFFER_SIZE (512 * 1024)
 #define LIST_LOOKAHEAD_MIN 1024
 
+/* RFC 9309 asks crawlers to read at least 500 KiB of a robots.txt. */
+#define ROBOTS_MAX (512 * 1024)
+
+/* Depth of -l inf. */
+#define DEPTH_INF INT_MAX
+
+enum robots_state { ROBOTS_NONE, ROBOTS_FETCHING, ROBOTS_READY };
+
 struct host {
-    struct pf__queue pending; /* items waiting for a slot */
+    struct pf__queue pending; /* items waiting for a slot, by depth */
     struct pf__queue link;    /* in c->ready_hosts */
     struct pf__queue all;     /* in c->all_hosts */
     unsigned active;          /* slots held */
     int in_ready;
+    enum robots_state robots;
+    struct pf__robots *rules; /* NULL: everything allowed */
 };
 
-/* One accepted URL, from acceptance to its row: one allocation. */
+/*
+ * One accepted URL, from acceptance to its row (and, for a page that is
+ * parsed, until its links are handled): one allocation.
+ */
 struct item {
     struct pf__queue link; /* in host->pending */
     struct host *host;
     struct pf_crawler *c;
     struct pf_co *parked; /* a retry waiting for a slot, or NULL */
     int depth;
+    unsigned char discovered; /* found in a page: robots.txt applies */
+    unsigned char requisite;  /* accepted as a page requisite (-p) */
     char *parent;
     char url[]; /* normalised */
 };
@@ -101,6 +136,21 @@ struct pf_crawler {
     int stopping;
     int fatal; /* PF_EDISKFULL, PF_EDB...: stops the run */
     int ran;
+
+    /* Crawling. */
+    int parsing_on;    /* pages are parsed: -r, -p or on_page */
+    int max_depth;     /* -l; DEPTH_INF for inf */
+    regex_t accept_re; /* valid when have_accept */
+    regex_t reject_re; /* valid when have_reject */
+    int have_accept, have_reject;
+    struct pf__strmap seed_hosts; /* host:port of every seed */
+    char product[64];             /* robots.txt name: the UA's first word */
+    pf_executor *ex;              /* parser threads */
+    size_t parsing;               /* parse jobs not back yet */
+    size_t parse_cap;             /* beyond it, parse on the loop thread */
+    uint64_t *unfinished;         /* per depth: items whose links wait */
+    size_t nunfinished;
+    int gate; /* smallest depth with unfinished items, or DEPTH_INF */
 };
 
 /* Messages. */
@@ -138,6 +188,7 @@ void pf_config_init(struct pf_config *cfg)
     cfg->retry_base_ms = 1000;
     cfg->retry_max_ms = 60000;
     cfg->progress_ms = 250;
+    cfg->depth = 5;
 }
 
 /*
@@ -177,7 +228,44 @@ static int check_config(const struct pf_config *cfg)
     }
     if (cfg->user_agent != NULL && strpbrk(cfg->user_agent, "\r\n") != NULL)
         return PF_EINVAL;
+    if (cfg->parsers > 1024)
+        return PF_EINVAL;
     return 0;
+}
+
+/* An extended regular expression of --accept/--reject, or PF_EINVAL. */
+static int compile_filter(struct pf_crawler *c, const char *what,
+                          const char *re, regex_t *out, int *have)
+{
+    int err;
+
+    if (re == NULL)
+        return 0;
+    err = regcomp(out, re, REG_EXTENDED | REG_NOSUB);
+    if (err != 0) {
+        char msg[256];
+
+        regerror(err, out, msg, sizeof(msg));
+        say(c, PF_LOG_ERROR, "%s '%s': %s", what, re, msg);
+        return PF_EINVAL;
+    }
+    *have = 1;
+    return 0;
+}
+
+/* The product token robots.txt names us by: "pfetch" of "pfetch/0.1". */
+static void set_product(struct pf_crawler *c)
+{
+    const char *ua = c->user_agent;
+    size_t n = 0;
+
+    while (*ua == ' ')
+        ua++;
+    while (ua[n] != '\0' && ua[n] != '/' && ua[n] != ' ' &&
+           n + 1 < sizeof(c->product))
+        n++;
+    memcpy(c->product, ua, n);
+    c->product[n] = '\0';
 }
 
 static char *dup_or_null(const char *s)
@@ -231,6 +319,21 @@ int pf_crawler_new(pf_crawler **out, const struct pf_config *cfg)
     c->cfg.user_agent = c->user_agent;
     c->cfg.argv = c->argv;
     c->cfg.headers = NULL;
+    c->cfg.accept = NULL; /* compiled below; the strings are not kept */
+    c->cfg.reject = NULL;
+    c->parsing_on =
+        cfg->recursive || cfg->page_requisites || cfg->on_page != NULL;
+    c->max_depth = cfg->depth < 0 ? DEPTH_INF : cfg->depth;
+    c->gate = DEPTH_INF;
+    set_product(c);
+    rc = compile_filter(c, "--accept", cfg->accept, &c->accept_re,
+                        &c->have_accept);
+    if (rc == 0)
+        rc = compile_filter(c, "--reject", cfg->reject, &c->reject_re,
+                            &c->have_reject);
+    if (rc < 0)
+        goto fail;
+    rc = PF_ENOMEM;
     c->pool = pf__calloc(cfg->jobs, sizeof(CURL *));
     if (c->pool == NULL)
         goto fail;
@@ -255,6 +358,16 @@ int pf_crawler_new(pf_crawler **out, const struct pf_config *cfg)
             pf__free(errmsg);
             goto fail;
         }
+    }
+    if (c->parsing_on) {
+        rc = pf_executor_new(&c->ex, cfg->parsers, 0);
+        if (rc < 0) {
+            say(c, PF_LOG_ERROR, "cannot start the parser threads: %s",
+                pf_strerror(rc));
+            goto fail;
+        }
+        /* Jobs in the pool's queue hold a few hundred bytes each. */
+        c->parse_cap = 4096;
     }
     *out = c;
     return 0;
@@ -295,17 +408,110 @@ static int host_has_room(const struct pf_crawler *c, const struct host *h)
     return c->cfg.per_host == 0 || h->active < c->cfg.per_host;
 }
 
-/* Put h on the ready list if it has work and room, and is not there. */
+static void robots_start(struct pf_crawler *c, struct host *h, const char *url);
+static void note_fatal(struct pf_crawler *c, int err);
+
+/*
+ * May h's first waiting item start now?  Retries may; otherwise the
+ * depth gate (see the top of the file) and, for a discovered link, the
+ * host's robots.txt must allow it.  Asking is what starts the robots.txt
+ * fetch of a host.
+ */
+static int host_can_start(struct pf_crawler *c, struct host *h)
+{
+    struct item *it;
+
+    if (pf__queue_empty(&h->pending) || !host_has_room(c, h))
+        return 0;
+    it = pf__container_of(pf__queue_head(&h->pending), struct item, link);
+    if (it->parked != NULL)
+        return 1;
+    if (c->cfg.recursive && (int64_t)it->depth > (int64_t)c->gate + 1)
+        return 0;
+    if (it->discovered && !c->cfg.no_robots && h->robots != ROBOTS_READY) {
+        if (h->robots == ROBOTS_NONE)
+            robots_start(c, h, it->url);
+        if (h->robots != ROBOTS_READY)
+            return 0;
+    }
+    return 1;
+}
+
+/* Put h on the ready list if it can start something and is not there. */
 static void host_update(struct pf_crawler *c, struct host *h)
 {
-    if (!h->in_ready && !pf__queue_empty(&h->pending) && host_has_room(c, h)) {
+    if (!h->in_ready && host_can_start(c, h)) {
         pf__queue_insert_tail(&c->ready_hosts, &h->link);
         h->in_ready = 1;
     }
 }
 
+/* Every host again: the gate moved. */
+static void hosts_update(struct pf_crawler *c)
+{
+    struct pf__queue *q;
+
+    for (q = c->all_hosts.next; q != &c->all_hosts; q = q->next)
+        host_update(c, pf__container_of(q, struct host, all));
+}
+
+/*
+ * The gate: how many items of each depth still have links to come.
+ * Loop thread.
+ */
+static int unfinished_add(struct pf_crawler *c, int depth)
+{
+    if ((size_t)depth >= c->nunfinished) {
+        size_t n = c->nunfinished ? c->nunfinished : 8;
+        uint64_t *v;
+
+        while (n <= (size_t)depth)
+            n *= 2;
+        v = pf__realloc(c->unfinished, n * sizeof(*v));
+        if (v == NULL)
+            return PF_ENOMEM;
+        memset(v + c->nunfinished, 0, (n - c->nunfinished) * sizeof(*v));
+        c->unfinished = v;
+        c->nunfinished = n;
+    }
+    c->unfinished[depth]++;
+    if (depth < c->gate)
+        c->gate = depth;
+    return 0;
+}
+
+static void unfinished_done(struct pf_crawler *c, int depth)
+{
+    int old = c->gate;
+
+    if (--c->unfinished[depth] != 0 || depth != c->gate)
+        return;
+    while ((size_t)c->gate < c->nunfinished && c->unfinished[c->gate] == 0)
+        c->gate++;
+    if ((size_t)c->gate == c->nunfinished)
+        c->gate = DEPTH_INF;
+    if (c->cfg.recursive && c->gate != old && !c->stopping)
+        hosts_update(c);
+}
+
+/* Insert it into its host's queue, which is kept sorted by depth. */
+static void enqueue(struct host *h, struct item *it)
+{
+    struct pf__queue *q = h->pending.prev;
+
+    /* New items mostly have the largest depth: scan from the tail. */
+    while (q != &h->pending &&
+           pf__container_of(q, struct item, link)->depth > it->depth)
+        q = q->prev;
+    pf__queue_insert_head(q, &it->link);
+}
+
+/* Flags of accept_url(). */
+#define ACCEPT_DISCOVERED 1 /* found in a page, not given by the user */
+#define ACCEPT_REQUISITE 2  /* a page requisite (-p) */
+
 static int accept_url(struct pf_crawler *c, const char *url, int depth,
-                      const char *parent)
+                      const char *parent, int flags)
 {
     struct item *it;
     size_t len = strlen(url);
@@ -327,6 +533,8 @@ static int accept_url(struct pf_crawler *c, const char *url, int depth,
     memcpy(it->url, url, len + 1);
     it->c = c;
     it->depth = depth;
+    it->discovered = (flags & ACCEPT_DISCOVERED) != 0;
+    it->requisite = (flags & ACCEPT_REQUISITE) != 0;
     if (parent != NULL) {
         it->parent = pf__strdup(parent);
         if (it->parent == NULL) {
@@ -335,16 +543,107 @@ static int accept_url(struct pf_crawler *c, const char *url, int depth,
         }
     }
     it->host = host_get(c, url);
-    if (it->host == NULL) {
+    if (it->host == NULL || unfinished_add(c, depth) < 0) {
         pf__free(it->parent);
         pf__free(it);
         return PF_ENOMEM;
     }
-    pf__queue_insert_tail(&it->host->pending, &it->link);
+    if (c->parsing_on) {
+        /* While it waits, a shorter path to it may still turn up. */
+        pf__strmap_set(&c->seen, url, it);
+        if (!it->discovered) {
+            char *hp = NULL;
+
+            rc = pf__url_hostport(url, &hp);
+            if (rc == 0)
+                rc = pf__strmap_put(&c->seed_hosts, hp, NULL);
+            pf__free(hp);
+            if (rc < 0) {
+                pf__strmap_set(&c->seen, url, NULL);
+                c->unfinished[depth]--;
+                pf__free(it->parent);
+                pf__free(it);
+                return PF_ENOMEM;
+            }
+        } else if (c->db != NULL) {
+            rc = pf__db_log_frontier(c->db, url, depth, parent, it->requisite);
+            if (rc < 0)
+                note_fatal(c, rc);
+        }
+    }
+    enqueue(it->host, it);
     host_update(c, it->host);
     c->st.accepted++;
     c->st.queued++;
     return 0;
+}
+
+/*
+ * A URL found again while it waits: a shorter path wins (depth, parent),
+ * and being a page wins over being a requisite.  Loop thread.
+ */
+static void requeue_closer(struct pf_crawler *c, struct item *it, int depth,
+                           const char *parent, int requisite)
+{
+    if (depth < it->depth) {
+        char *p = pf__strdup(parent);
+
+        if (p == NULL)
+            return; /* keep the longer path: right enough, and no leak */
+        pf__free(it->parent);
+        it->parent = p;
+        c->unfinished[it->depth]--; /* never the gate's depth: it is waiting */
+        unfinished_add(c, depth);   /* the slot exists: cannot fail */
+        it->depth = depth;
+        pf__queue_remove(&it->link);
+        enqueue(it->host, it);
+        if (c->db != NULL)
+            pf__db_log_frontier(c->db, it->url, depth, parent, requisite);
+        host_update(c, it->host);
+    }
+    if (!requisite && depth <= it->depth)
+        it->requisite = 0;
+}
+
+/* In scope (host), through --accept and --reject?  Loop thread. */
+static int link_wanted(struct pf_crawler *c, const char *url)
+{
+    if (!c->cfg.span_hosts) {
+        char *hp = NULL;
+        int in;
+
+        if (pf__url_hostport(url, &hp) < 0)
+            return 0;
+        in = pf__strmap_has(&c->seed_hosts, hp);
+        pf__free(hp);
+        if (!in)
+            return 0;
+    }
+    if (c->have_accept && regexec(&c->accept_re, url, 0, NULL, 0) != 0)
+        return 0;
+    if (c->have_reject && regexec(&c->reject_re, url, 0, NULL, 0) == 0)
+        return 0;
+    return 1;
+}
+
+/* A link of a parsed page.  Loop thread. */
+static void accept_link(struct pf_crawler *c, const char *url, int depth,
+                        const char *parent, int requisite)
+{
+    void *v = NULL;
+    int rc;
+
+    if (pf__strmap_lookup(&c->seen, url, &v)) {
+        if (v != NULL)
+            requeue_closer(c, v, depth, parent, requisite);
+        return;
+    }
+    if (!link_wanted(c, url))
+        return;
+    rc = accept_url(c, url, depth, parent,
+                    ACCEPT_DISCOVERED | (requisite ? ACCEPT_REQUISITE : 0));
+    if (rc == PF_ENOMEM)
+        note_fatal(c, rc);
 }
 
 int pf_crawler_add_url(pf_crawler *c, const char *url)
@@ -360,7 +659,7 @@ int pf_crawler_add_url(pf_crawler *c, const char *url)
     rc = pf__url_normalize(url, &norm, &why);
     if (rc < 0)
         return rc;
-    rc = accept_url(c, norm, 0, NULL);
+    rc = accept_url(c, norm, 0, NULL, 0);
     pf__free(norm);
     return rc;
 }
@@ -460,7 +759,7 @@ static void read_sources(struct pf_crawler *c)
             c->cur_source++;
             continue;
         }
-        rc = accept_url(c, url, 0, NULL);
+        rc = accept_url(c, url, 0, NULL, 0);
         if (rc == PF_ENOMEM) {
             note_fatal(c, PF_ENOMEM);
             return;
@@ -795,6 +1094,19 @@ static int acquire_slot(struct pf_crawler *c, struct item *it)
 
 /* Give free slots to ready hosts, round-robin.  Loop thread. */
 static void crawl_one(void *arg);
+static void finish_refused(struct pf_crawler *c, struct item *it);
+
+/* The path and query of a normalised URL: "/" at least. */
+static const char *url_path(const char *url)
+{
+    const char *p = strstr(url, "://");
+    const char *slash;
+
+    if (p == NULL)
+        return "/";
+    slash = strpbrk(p + 3, "/?");
+    return slash != NULL && *slash == '/' ? slash : "/";
+}
 
 static void refill(struct pf_crawler *c)
 {
@@ -806,15 +1118,27 @@ static void refill(struct pf_crawler *c)
 
         pf__queue_remove(&h->link);
         h->in_ready = 0;
-        if (pf__queue_empty(&h->pending))
-            continue;
+        if (!host_can_start(c, h))
+            continue; /* the gate or robots.txt: host_update() brings it back */
         it = pf__container_of(pf__queue_head(&h->pending), struct item, link);
+        if (it->parked == NULL && it->discovered && h->rules != NULL &&
+            !pf__robots_allowed(h->rules, url_path(it->url))) {
+            pf__queue_remove(&it->link);
+            c->st.queued--;
+            if (c->parsing_on)
+                pf__strmap_set(&c->seen, it->url, NULL);
+            finish_refused(c, it);
+            host_update(c, h);
+            continue;
+        }
         if (it->parked == NULL && pf_spawn(c->s, crawl_one, it, NULL) < 0) {
             host_update(c, h);
             break; /* out of memory: try again at the next iteration */
         }
         pf__queue_remove(&it->link);
         c->st.queued--;
+        if (c->parsing_on && it->parked == NULL)
+            pf__strmap_set(&c->seen, it->url, NULL); /* its depth is final */
         h->active++;
         c->active++;
         c->st.in_flight = c->active;
@@ -943,9 +1267,16 @@ static void finish_item(struct pf_crawler *c, struct item *it,
     }
     c->st.done++;
     if (r->err != 0)
-        c->st.failed++;
+        c->st.failed += r->err != PF_EROBOTS;
+    c->st.refused += r->err == PF_EROBOTS;
     if (c->cfg.on_done != NULL)
         c->cfg.on_done(c, r, c->cfg.userdata);
+}
+
+/* The item is through: its row is written and its links handled. */
+static void item_free(struct pf_crawler *c, struct item *it)
+{
+    unfinished_done(c, it->depth);
     pf__free(it->parent);
     pf__free(it);
 }
@@ -964,7 +1295,28 @@ static void finish_unstarted(struct pf_crawler *c, struct item *it)
     r.parent_url = it->parent;
     r.started_at_ms = pf__wall_ms();
     finish_item(c, it, &r);
+    item_free(c, it);
 }
+
+/* The row of a discovered link that robots.txt refuses; no request. */
+static void finish_refused(struct pf_crawler *c, struct item *it)
+{
+    struct pf_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.url = it->url;
+    r.final_url = it->url;
+    r.error = "refused by robots.txt";
+    r.err = PF_EROBOTS;
+    r.depth = it->depth;
+    r.parent_url = it->parent;
+    r.started_at_ms = pf__wall_ms();
+    finish_item(c, it, &r);
+    item_free(c, it);
+}
+
+static int parse_later(struct pf_crawler *c, struct item *it,
+                       const struct pf_result *r);
 
 static void crawl_one(void *arg)
 {
@@ -1162,9 +1514,321 @@ static void crawl_one(void *arg)
     r.error = r.err == 0 ? NULL : msg;
     r.elapsed_ms = pf__now_ms() - t0;
     finish_item(c, it, &r);
+    if (r.err != 0 || !parse_later(c, it, &r))
+        item_free(c, it);
     pf__sink_free(&sink);
     pf__free(final_url);
     pf__free(ctype);
+}
+
+/*
+ * Parsing.  A parse job carries copies of what the parser needs; the
+ * item stays alive (and counted unfinished at its depth) until the job
+ * comes back to the loop thread in on_parsed().  The parser thread reads
+ * the job and writes only its links, err and follow fields; the loop
+ * thread touches the job again only once it is posted back.
+ */
+struct parse_job {
+    struct pf__post post; /* the way back to the loop thread */
+    struct pf_crawler *c;
+    struct item *it;
+    enum pf__doc_type type;
+    int follow_links; /* -r: links become items at depth + 1 */
+    int follow_reqs;  /* -p: requisites become items at depth + 1 */
+    int err;
+    char *final_url;
+    char *ctype;
+    char *path;    /* relative to out_dir */
+    char *abspath; /* what the parser opens */
+    struct pf__links links;
+    unsigned char *follow; /* per link, from on_page; NULL = all */
+};
+
+static void parse_job_free(struct parse_job *job)
+{
+    pf__links_free(&job->links);
+    pf__free(job->follow);
+    pf__free(job->final_url);
+    pf__free(job->ctype);
+    pf__free(job->path);
+    pf__free(job->abspath);
+    pf__free(job);
+}
+
+/* Hand the page to on_page.  Parser thread. */
+static int call_on_page(struct parse_job *job)
+{
+    struct pf_crawler *c = job->c;
+    struct pf_page pg;
+    const char **links = NULL;
+    size_t i, n = job->links.n;
+
+    if (n > 0) {
+        links = pf__malloc(n * sizeof(*links));
+        job->follow = pf__malloc(n);
+        if (links == NULL || job->follow == NULL) {
+            pf__free(links);
+            return PF_ENOMEM;
+        }
+        for (i = 0; i < n; i++) {
+            links[i] = pf__links_url(&job->links, i);
+            job->follow[i] = 1;
+        }
+    }
+    memset(&pg, 0, sizeof(pg));
+    pg.url = job->it->url;
+    pg.final_url = job->final_url;
+    pg.depth = job->it->depth;
+    pg.content_type = job->ctype;
+    pg.path = job->path;
+    pg.nlinks = n;
+    pg.links = links;
+    pg.requisite = job->links.kind;
+    pg.follow = job->follow;
+    c->cfg.on_page(c, &pg, c->cfg.userdata);
+    pf__free(links);
+    return 0;
+}
+
+/* The task run by the executor.  Parser thread: no crawler state. */
+static int parse_task(void *arg, void **result)
+{
+    struct parse_job *job = arg;
+    int fd = open(job->abspath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+    (void)result;
+    if (fd < 0) {
+        job->err = PF_EIO;
+        return job->err;
+    }
+    job->err = pf__parse_fd(fd, job->type, job->final_url, &job->links);
+    close(fd);
+    if (job->err == 0 && job->c->cfg.on_page != NULL)
+        job->err = call_on_page(job);
+    return job->err;
+}
+
+static void on_parsed(void *arg);
+
+/*
+ * The future's done-callback: on the parser thread that finished the
+ * task, or on the loop thread when a stop cancelled it.  The post record
+ * lives in the job, so the way back cannot fail.
+ */
+static void parse_done(pf_future *f, void *userdata)
+{
+    struct parse_job *job = userdata;
+
+    if (pf_future_state(f) == PF_FUTURE_CANCELLED)
+        job->err = PF_ECANCELED;
+    pf__loop_post_node(&job->c->s->loop, &job->post);
+}
+
+/*
+ * Whether and how a saved body is parsed: HTML pages and stylesheets
+ * only; a page's links are followed below the depth limit (-r), its
+ * requisites one level past it (-p); of requisites, only stylesheets are
+ * parsed, for what they import.  Loop thread.
+ */
+static int parse_later(struct pf_crawler *c, struct item *it,
+                       const struct pf_result *r)
+{
+    struct parse_job *job;
+    enum pf__doc_type type;
+    pf_future *f = NULL;
+    int links, reqs, rc;
+
+    if (!c->parsing_on || c->stopping || r->path == NULL)
+        return 0;
+    type = pf__doc_type(r->content_type);
+    if (type == PF__DOC_OTHER || (it->requisite && type != PF__DOC_CSS))
+        return 0;
+    links = c->cfg.recursive && !it->requisite && it->depth < c->max_depth;
+    reqs = c->cfg.page_requisites;
+    if (!links && !reqs && c->cfg.on_page == NULL)
+        return 0;
+    job = pf__calloc(1, sizeof(*job));
+    if (job == NULL)
+        return 0;
+    job->c = c;
+    job->it = it;
+    job->type = type;
+    job->follow_links = links;
+    job->follow_reqs = reqs;
+    job->post.fn = on_parsed;
+    job->post.arg = job;
+    job->post.borrowed = 1; /* on_parsed frees the job */
+    pf__links_init(&job->links);
+    job->final_url = pf__strdup(r->final_url);
+    job->ctype = r->content_type ? pf__strdup(r->content_type) : NULL;
+    job->path = pf__strdup(r->path);
+    job->abspath = pf__asprintf("%s/%s", c->out_dir, r->path);
+    if (job->final_url == NULL || job->path == NULL || job->abspath == NULL ||
+        (r->content_type != NULL && job->ctype == NULL)) {
+        parse_job_free(job);
+        note_fatal(c, PF_ENOMEM);
+        return 0;
+    }
+    c->parsing++;
+    /*
+     * The loop never blocks on the pool: when it is full (the parsers
+     * cannot keep up), the page is parsed right here, which slows the
+     * fetching down to the parsers' pace.
+     */
+    rc = PF_EFULL;
+    if (c->parsing <= c->parse_cap)
+        rc = pf_submit(c->ex, parse_task, job, PF_SUBMIT_NOWAIT, &f);
+    if (rc == 0) {
+        rc = pf_future_add_done_callback(f, parse_done, job);
+        pf_future_release(f);
+        if (rc == 0)
+            return 1;
+        /* The task runs but nobody hears of it: wait for it here. */
+        pf_future_result(f, -1, NULL);
+    } else {
+        parse_task(job, NULL);
+    }
+    on_parsed(job);
+    return 1;
+}
+
+/*
+ * A parse job is back on the loop thread: accept its links, then let the
+ * page go.  Loop thread.
+ */
+static void on_parsed(void *arg)
+{
+    struct parse_job *job = arg;
+    struct pf_crawler *c = job->c;
+    struct item *it = job->it;
+    size_t i;
+
+    if (job->err != 0 && job->err != PF_ECANCELED)
+        say(c, PF_LOG_WARN, "%s: cannot parse %s: %s", it->url, job->path,
+            job->err == PF_EIO ? "cannot read it" : pf_strerror(job->err));
+    if (!c->stopping && (job->follow_links || job->follow_reqs)) {
+        for (i = 0; i < job->links.n; i++) {
+            int req = job->links.kind[i] == PF__LINK_REQ;
+
+            if (job->follow != NULL && !job->follow[i])
+                continue;
+            if (job->follow_links)
+                accept_link(c, pf__links_url(&job->links, i), it->depth + 1,
+                            it->url, 0);
+            else if (req || it->requisite)
+                accept_link(c, pf__links_url(&job->links, i), it->depth + 1,
+                            it->url, 1);
+        }
+    }
+    c->parsing--;
+    parse_job_free(job);
+    item_free(c, it);
+}
+
+/*
+ * robots.txt: one coroutine per host fetches it into memory before the
+ * first discovered link of the host starts.  Whatever goes wrong (no
+ * file, an error status, a failed transfer), everything is allowed, as
+ * DESIGN.md and most crawlers have it; a file over ROBOTS_MAX is parsed
+ * as far as it goes.  It takes no -j slot and gets no row.
+ */
+struct robots_fetch {
+    struct pf_crawler *c;
+    struct host *h;
+    struct pf__buf body;
+    char url[];
+};
+
+static size_t robots_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct robots_fetch *rf = ud;
+    size_t len = size * n;
+    size_t room = ROBOTS_MAX - rf->body.len;
+
+    if (pf__buf_append(&rf->body, p, len < room ? len : room) < 0)
+        return 0;
+    return len <= room ? len : 0; /* full: stop the transfer */
+}
+
+static void robots_fetch(void *arg)
+{
+    struct robots_fetch *rf = arg;
+    struct pf_crawler *c = rf->c;
+    struct host *h = rf->h;
+    CURL *e = curl_easy_init();
+    CURLcode cc = CURLE_OK;
+    long code = 0;
+    int rc = PF_ENOMEM;
+
+    if (e != NULL) {
+        curl_easy_setopt(e, CURLOPT_URL, (const char *)rf->url);
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+        curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+        if (c->headers != NULL)
+            curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                         (long)c->cfg.connect_timeout_ms);
+        if (c->cfg.timeout_ms > 0)
+            curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->cfg.timeout_ms);
+        if (c->cfg.stall_timeout_ms > 0) {
+            curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+            curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
+                             (long)((c->cfg.stall_timeout_ms + 999) / 1000));
+        }
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, robots_body);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, rf);
+        rc = pf_fetch(c->s, e, &cc);
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_cleanup(e);
+    }
+    if (rc == 0 && code >= 200 && code <= 299 &&
+        (cc == CURLE_OK ||
+         (cc == CURLE_WRITE_ERROR && rf->body.len == ROBOTS_MAX))) {
+        if (pf__robots_parse(rf->body.data != NULL ? rf->body.data : "",
+                             rf->body.len, c->product, &h->rules) < 0)
+            h->rules = NULL;
+        say(c, PF_LOG_DEBUG, "%s: %zu bytes", rf->url, rf->body.len);
+    } else if (rc == 0) {
+        say(c, PF_LOG_DEBUG, "%s: %s; everything allowed", rf->url,
+            cc != CURLE_OK ? curl_easy_strerror(cc) : "no file");
+    }
+    h->robots = ROBOTS_READY;
+    host_update(c, h);
+    pf__buf_free(&rf->body);
+    pf__free(rf);
+}
+
+/* Start the robots.txt fetch of h, whose items include url.  Loop thread. */
+static void robots_start(struct pf_crawler *c, struct host *h, const char *url)
+{
+    const char *p = strstr(url, "://");
+    size_t n = p != NULL ? strcspn(p + 3, "/?") + (size_t)(p + 3 - url) : 0;
+    struct robots_fetch *rf;
+
+    /*
+     * Whatever keeps us from asking (out of memory, a stop) counts as a
+     * robots.txt that could not be read: everything is allowed.
+     */
+    h->robots = ROBOTS_READY;
+    if (n == 0 || c->stopping)
+        return;
+    rf = pf__calloc(1, sizeof(*rf) + n + sizeof("/robots.txt"));
+    if (rf == NULL)
+        return;
+    rf->c = c;
+    rf->h = h;
+    memcpy(rf->url, url, n);
+    memcpy(rf->url + n, "/robots.txt", sizeof("/robots.txt"));
+    if (pf_spawn(c->s, robots_fetch, rf, NULL) < 0) {
+        pf__free(rf);
+        return;
+    }
+    h->robots = ROBOTS_FETCHING;
 }
 
 /* The run. */
@@ -1179,6 +1843,9 @@ static void begin_stop(struct pf_crawler *c)
      * waits cut short (their cancel hooks unqueue parked retries).
      */
     pf__sched_cancel_all(c->s);
+    /* Pages not parsed yet never will be; running parses come back. */
+    if (c->ex != NULL)
+        pf_executor_shutdown(c->ex, 0, 1);
     /* What never started gets its row here. */
     for (q = c->all_hosts.next; q != &c->all_hosts; q = q->next) {
         struct host *h = pf__container_of(q, struct host, all);
@@ -1196,7 +1863,8 @@ static void begin_stop(struct pf_crawler *c)
 
 static int all_done(struct pf_crawler *c)
 {
-    return c->s->live == 0 && c->st.queued == 0 && c->cur_source >= c->nsources;
+    return c->s->live == 0 && c->st.queued == 0 && c->parsing == 0 &&
+           c->cur_source >= c->nsources;
 }
 
 static void progress(struct pf_crawler *c, int64_t now_ms, int force)
@@ -1289,6 +1957,7 @@ static void free_host(void *p)
             pf__free(it);
         }
     }
+    pf__robots_free(h->rules);
     pf__free(h);
 }
 
@@ -1298,10 +1967,18 @@ void pf_crawler_free(pf_crawler *c)
 
     if (c == NULL)
         return;
+    /* The parsers first: nothing may post to the loop once it is gone. */
+    pf_executor_free(c->ex);
     /* Coroutines (and the items they own) go with the scheduler. */
     pf_sched_free(c->s);
     pf__strmap_free(&c->hosts, free_host);
     pf__strmap_free(&c->seen, NULL);
+    pf__strmap_free(&c->seed_hosts, NULL);
+    pf__free(c->unfinished);
+    if (c->have_accept)
+        regfree(&c->accept_re);
+    if (c->have_reject)
+        regfree(&c->reject_re);
     for (i = 0; i < c->npool; i++)
         curl_easy_cleanup(c->pool[i]);
     pf__free(c->pool);

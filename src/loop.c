@@ -347,6 +347,5 @@ int pf__loop_post(struct pf__loop *l, pf_post_fn *fn, void *arg)
 
 void pf__loop_post_node(struct pf__loop *l, struct pf__post *p)
 {
-    p->borrowed = 1;
     post(l, p);
 }

@@ -115,9 +115,11 @@ void pf__loop_wakeup(struct pf__loop *l);
 int pf__loop_post(struct pf__loop *l, pf_post_fn *fn, void *arg);
 
 /*
- * Any thread: the same with a record the caller provides (fn and arg
- * set), so that a post that must not be lost cannot fail.  The record
- * must stay valid until fn runs; the loop does not free it.
+ * Any thread: the same with a record the caller provides, fn, arg and
+ * borrowed set, so that a post that must not be lost cannot fail.  With
+ * borrowed the record stays the caller's (valid until fn runs; fn may
+ * free it); without, it must come from pf__malloc and the loop frees it
+ * after fn, or at cleanup if fn never ran.
  */
 void pf__loop_post_node(struct pf__loop *l, struct pf__post *p);
 

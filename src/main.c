@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +58,24 @@ static void usage(FILE *fp)
           "  -j, --jobs N             transfers at once (default 16)\n"
           "      --per-host N         transfers at once per host:port "
           "(default: no cap)\n"
-          "  -P, --parsers N          parser threads (default: CPUs; for "
-          "crawling)\n"
+          "  -P, --parsers N          parser threads (default: one per "
+          "CPU)\n"
+          "\n"
+          "Crawling:\n"
+          "  -r, --recursive          follow links of HTML pages and "
+          "stylesheets\n"
+          "  -l, --depth N|inf        link distance from a seed (default 5; "
+          "0: seeds only)\n"
+          "      --span-hosts         follow links to other hosts than the "
+          "seeds'\n"
+          "      --accept REGEX       follow only links whose URL matches "
+          "(POSIX ERE)\n"
+          "      --reject REGEX       never follow links whose URL "
+          "matches\n"
+          "  -p, --page-requisites    fetch the images, stylesheets, scripts "
+          "of pages\n"
+          "      --no-robots          ignore robots.txt\n"
+          "\n"
           "      --retries N          retries of transient failures "
           "(default 3)\n"
           "      --retry-backoff S    first retry delay, doubled each time "
@@ -92,6 +109,22 @@ static void die_usage(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fputs("\nTry 'pfetch --help' for more information.\n", stderr);
     exit(EXIT_USAGE);
+}
+
+/* --accept/--reject: a bad expression is a usage error, said clearly. */
+static void check_regex(const char *opt, const char *re)
+{
+    regex_t rx;
+    int err = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+
+    if (err != 0) {
+        char why[256], msg[400];
+
+        regerror(err, &rx, why, sizeof(why));
+        snprintf(msg, sizeof(msg), "%s '%%s': %s", opt, why);
+        die_usage(msg, re);
+    }
+    regfree(&rx);
 }
 
 /* A count in [min, max]. */
@@ -210,7 +243,11 @@ enum {
     OPT_MAX_FILESIZE,
     OPT_LAYOUT,
     OPT_PROGRESS,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_SPAN_HOSTS,
+    OPT_ACCEPT,
+    OPT_REJECT,
+    OPT_NO_ROBOTS
 };
 
 static const struct option long_options[] = {
@@ -218,6 +255,14 @@ static const struct option long_options[] = {
     {"jobs", required_argument, NULL, 'j'},
     {"per-host", required_argument, NULL, OPT_PER_HOST},
     {"parsers", required_argument, NULL, 'P'},
+    {"recursive", no_argument, NULL, 'r'},
+    {"depth", required_argument, NULL, 'l'},
+    {"level", required_argument, NULL, 'l'},
+    {"span-hosts", no_argument, NULL, OPT_SPAN_HOSTS},
+    {"accept", required_argument, NULL, OPT_ACCEPT},
+    {"reject", required_argument, NULL, OPT_REJECT},
+    {"page-requisites", no_argument, NULL, 'p'},
+    {"no-robots", no_argument, NULL, OPT_NO_ROBOTS},
     {"db", required_argument, NULL, OPT_DB},
     {"continue", no_argument, NULL, 'c'},
     {"retries", required_argument, NULL, OPT_RETRIES},
@@ -257,7 +302,7 @@ int main(int argc, char **argv)
     if (headers == NULL)
         return EXIT_FATAL;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":o:j:P:cU:H:qvh", long_options,
+    while ((opt = getopt_long(argc, argv, ":o:j:P:rl:pcU:H:qvh", long_options,
                               NULL)) != -1) {
         switch (opt) {
         case 'o':
@@ -270,7 +315,33 @@ int main(int argc, char **argv)
             cfg.per_host = parse_count("--per-host", optarg, 1, 100000);
             break;
         case 'P':
-            parse_count("-P/--parsers", optarg, 1, 1024);
+            cfg.parsers = parse_count("-P/--parsers", optarg, 1, 1024);
+            break;
+        case 'r':
+            cfg.recursive = 1;
+            break;
+        case 'l':
+            if (strcmp(optarg, "inf") == 0)
+                cfg.depth = -1;
+            else
+                cfg.depth = (int)parse_count("-l/--depth", optarg, 0, 1000000);
+            break;
+        case OPT_SPAN_HOSTS:
+            cfg.span_hosts = 1;
+            break;
+        case OPT_ACCEPT:
+            check_regex("--accept", optarg);
+            cfg.accept = optarg;
+            break;
+        case OPT_REJECT:
+            check_regex("--reject", optarg);
+            cfg.reject = optarg;
+            break;
+        case 'p':
+            cfg.page_requisites = 1;
+            break;
+        case OPT_NO_ROBOTS:
+            cfg.no_robots = 1;
             break;
         case OPT_DB:
             cfg.db_path = optarg;

@@ -64,6 +64,14 @@ void progress_on_done(pf_crawler *c, const struct pf_result *r, void *ud)
     char size[32];
 
     (void)c;
+    if (r->err == PF_EROBOTS) {
+        /* The site's wish, not a failure: a line in lines mode or -v. */
+        if (p->mode == PROGRESS_LINES || (p->verbose && !p->quiet)) {
+            clear_bar(p);
+            fprintf(stderr, "pfetch: %s: %s\n", r->url, r->error);
+        }
+        return;
+    }
     if (r->err != 0) {
         /* Failures are errors: shown in every mode, -q included. */
         clear_bar(p);
@@ -114,7 +122,7 @@ void progress_on_tick(pf_crawler *c, const struct pf_stats *st, void *ud)
 
 void progress_summary(struct progress *p, const struct pf_stats *st)
 {
-    char bytes[32], rate[32];
+    char bytes[32], rate[32], refused[64] = "";
     double secs = (double)st->elapsed_ms / 1000.0;
 
     clear_bar(p);
@@ -123,7 +131,11 @@ void progress_summary(struct progress *p, const struct pf_stats *st)
     progress_format_bytes(bytes, sizeof(bytes), (double)st->bytes);
     progress_format_bytes(rate, sizeof(rate),
                           secs > 0 ? (double)st->bytes / secs : 0);
-    fprintf(stderr, "pfetch: %llu fetched, %llu failed, %s in %.2f s (%s/s)\n",
-            (unsigned long long)(st->done - st->failed),
-            (unsigned long long)st->failed, bytes, secs, rate);
+    if (st->refused > 0)
+        snprintf(refused, sizeof(refused), ", %llu refused by robots.txt",
+                 (unsigned long long)st->refused);
+    fprintf(stderr,
+            "pfetch: %llu fetched, %llu failed%s, %s in %.2f s (%s/s)\n",
+            (unsigned long long)(st->done - st->failed - st->refused),
+            (unsigned long long)st->failed, refused, bytes, secs, rate);
 }

@@ -689,3 +689,429 @@ void pf__urllist_close(struct pf__urllist *r)
     pf__free(r->name);
     pf__free(r);
 }
+
+/*
+ * Resolution of a document's references.  The crawler's parser threads
+ * call this for every link of every page, so it is built for speed: the
+ * base is normalised and cut into origin, directory and path once per
+ * document, each reference is joined to it here (RFC 3986 section 5.2,
+ * with the dot segments removed as the join goes), and curl is asked to
+ * normalise only the URLs that might still change.
+ *
+ * Why not let curl join (curl_url_set() of a relative reference on a
+ * handle that holds the base)?  libcurl 7.88 resolves "#frag" and "" to
+ * the base's directory rather than to the base, fails "http:x", and
+ * re-serialises and re-parses the whole base for every reference; its
+ * handle is changed by the join, so each reference would also need a
+ * fresh copy of the base.
+ *
+ * The shortcut: a joined URL whose scheme and authority are the base's
+ * (already normal) and whose path and query hold only the characters
+ * below, percent escapes already in upper case, no dot segment and no
+ * empty query, is one curl would give back unchanged, so it is taken as
+ * it stands.  That is most links of most pages (relative ones and
+ * absolute ones to the same site); the others cost one or two passes of
+ * curl.  The fuzz targets check that both ways give the same bytes.
+ *
+ * All of it runs on the thread that holds the context (a parser thread in
+ * the crawler); contexts share nothing.
+ */
+
+int pf__urlres_init(struct pf__urlres *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->cu = curl_url();
+    return r->cu != NULL ? 0 : PF_ENOMEM;
+}
+
+void pf__urlres_free(struct pf__urlres *r)
+{
+    curl_url_cleanup(r->cu);
+    r->cu = NULL;
+    pf__buf_free(&r->base);
+    pf__buf_free(&r->ref);
+    pf__buf_free(&r->abs);
+    pf__buf_free(&r->scratch);
+}
+
+/*
+ * Copy ref into r->ref as the URL standard reads an http(s) reference:
+ * C0 controls and spaces stripped at both ends, tab, CR and LF removed
+ * wherever they are, '\' read as '/' before the query, and the fragment
+ * cut off (*frag says there was one).  PF_EURL for a NUL byte or a
+ * reference longer than PF__URL_MAX.
+ */
+static int clean_ref(struct pf__urlres *r, const char *ref, size_t n, int *frag)
+{
+    struct pf__buf *b = &r->ref;
+    int in_path = 1;
+    size_t i = 0;
+    int rc;
+
+    *frag = 0;
+    while (n > 0 && (unsigned char)ref[0] <= 0x20) {
+        ref++;
+        n--;
+    }
+    while (n > 0 && (unsigned char)ref[n - 1] <= 0x20)
+        n--;
+    if (n > PF__URL_MAX)
+        return PF_EURL;
+    pf__buf_reset(b);
+    rc = pf__buf_append(b, "", 0);
+    while (rc == 0 && i < n) {
+        size_t span = i;
+        char c;
+
+        while (span < n && ref[span] != '\t' && ref[span] != '\n' &&
+               ref[span] != '\r' && ref[span] != '\\' && ref[span] != '?' &&
+               ref[span] != '#' && ref[span] != '\0')
+            span++;
+        rc = pf__buf_append(b, ref + i, span - i);
+        if (rc < 0 || span == n)
+            break;
+        c = ref[span];
+        if (c == '#') {
+            *frag = 1;
+            break;
+        }
+        if (c == '\0')
+            return PF_EURL;
+        if (c == '?') {
+            in_path = 0;
+            rc = pf__buf_appendc(b, c);
+        } else if (c == '\\') {
+            rc = pf__buf_appendc(b, in_path ? '/' : c);
+        }
+        i = span + 1;
+    }
+    return rc;
+}
+
+/*
+ * Append to b the path segments s (n bytes, the text after a '/'), b
+ * ending with a path (from floor) that has no trailing '/': "." and ".."
+ * segments are applied as they come (RFC 3986 5.2.4), ".." never going
+ * above floor.
+ */
+static int append_segments(struct pf__buf *b, size_t floor, const char *s,
+                           size_t n)
+{
+    size_t i = 0;
+    int rc = 0;
+
+    for (;;) {
+        const char *slash = memchr(s + i, '/', n - i);
+        size_t end = slash != NULL ? (size_t)(slash - s) : n;
+        size_t seg = end - i;
+        int last = slash == NULL;
+
+        if (seg == 1 && s[i] == '.') {
+            if (last)
+                rc = pf__buf_appendc(b, '/');
+        } else if (seg == 2 && s[i] == '.' && s[i + 1] == '.') {
+            const char *p = memrchr(b->data + floor, '/', b->len - floor);
+
+            b->len = p != NULL ? (size_t)(p - b->data) : floor;
+            b->data[b->len] = '\0';
+            if (last)
+                rc = pf__buf_appendc(b, '/');
+        } else {
+            rc = pf__buf_appendc(b, '/');
+            if (rc == 0)
+                rc = pf__buf_append(b, s + i, seg);
+        }
+        if (rc < 0 || last)
+            return rc;
+        i = end + 1;
+    }
+}
+
+/* Characters curl keeps as they are in a path or a query. */
+static int is_plain(unsigned char c)
+{
+    if (is_alpha(c) || is_digit(c))
+        return 1;
+    switch (c) {
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+    case ':':
+    case '@':
+    case '/':
+    case '?':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * 1 if the path and query s (n > 0 bytes, starting with '/', without dot
+ * segments) are as curl would print them.
+ */
+static int is_plain_path(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i;
+
+    if (p[n - 1] == '?')
+        return 0; /* curl drops an empty query */
+    for (i = 0; i < n; i++) {
+        if (p[i] == '%') {
+            if (i + 2 >= n ||
+                !(is_digit(p[i + 1]) || (p[i + 1] >= 'A' && p[i + 1] <= 'F')))
+                return 0;
+            if (!(is_digit(p[i + 2]) || (p[i + 2] >= 'A' && p[i + 2] <= 'F')))
+                return 0;
+            i += 2;
+        } else if (!is_plain(p[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * Length of the host:port at s if curl would print it as it stands: a
+ * dotted quad in plain decimal, or lowercase ASCII labels the last of
+ * which starts with a letter (so that curl does not read the name as an
+ * IPv4 number), then an optional port in plain decimal that is not the
+ * scheme's default.  0 otherwise.
+ */
+static size_t plain_authority(const char *s, int https)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, label = 0;
+    int parts = 0, numeric = 1;
+    unsigned long port = 0;
+
+    for (;;) {
+        size_t start = i;
+        unsigned long v = 0;
+
+        label = i;
+        while ((p[i] >= 'a' && p[i] <= 'z') || is_digit(p[i]) || p[i] == '-') {
+            if (!is_digit(p[i]))
+                numeric = 0;
+            else if (v < 1000)
+                v = v * 10 + (unsigned long)(p[i] - '0');
+            i++;
+        }
+        if (i == start || i - start > 63)
+            return 0;
+        if (numeric && (v > 255 || (p[start] == '0' && i - start > 1)))
+            numeric = 0;
+        parts++;
+        if (p[i] != '.')
+            break;
+        i++;
+    }
+    if (numeric ? parts != 4 : !(p[label] >= 'a' && p[label] <= 'z'))
+        return 0;
+    if (p[i] != ':')
+        return i;
+    i++;
+    if (!is_digit(p[i]) || p[i] == '0')
+        return 0;
+    while (is_digit(p[i]) && port <= 65535)
+        port = port * 10 + (unsigned long)(p[i++] - '0');
+    if (is_digit(p[i]) || port > 65535 || port == (https ? 443ul : 80ul))
+        return 0;
+    return i;
+}
+
+/* 1 if the path has a "." or ".." segment. */
+static int has_dot_segment(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < n; i++) {
+        if (s[i] == '/' && s[i + 1] == '.' &&
+            (i + 2 == n || s[i + 2] == '/' ||
+             (s[i + 2] == '.' && (i + 3 == n || s[i + 3] == '/'))))
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * 1 if the absolute URL s is one curl would give back unchanged: http or
+ * https in lowercase, a plain authority (no user name), a path of plain
+ * characters without dot segments, perhaps a plain query, no fragment.
+ */
+static int is_plain_url(const char *s)
+{
+    size_t i, n, q;
+    int https;
+
+    if (strncmp(s, "http://", 7) == 0) {
+        i = 7;
+        https = 0;
+    } else if (strncmp(s, "https://", 8) == 0) {
+        i = 8;
+        https = 1;
+    } else {
+        return 0;
+    }
+    n = plain_authority(s + i, https);
+    if (n == 0 || s[i + n] != '/')
+        return 0;
+    i += n;
+    n = strlen(s + i);
+    q = strcspn(s + i, "?");
+    return is_plain_path(s + i, n) && !has_dot_segment(s + i, q);
+}
+
+/* out = the normalisation of the absolute URL abs. */
+static int resolve_slow(struct pf__urlres *r, const char *abs,
+                        struct pf__buf *out)
+{
+    const char *why = NULL;
+
+    if (!r->curl_only && is_plain_url(abs)) {
+        pf__buf_reset(out);
+        return pf__buf_append(out, abs, strlen(abs));
+    }
+    return normalize(r->cu, abs, &r->scratch, out, &why);
+}
+
+/*
+ * Join the relative reference s (len bytes, no scheme, not "//...") to
+ * the base in r->abs, then normalise.
+ */
+static int join(struct pf__urlres *r, const char *s, size_t len,
+                struct pf__buf *out)
+{
+    struct pf__buf *a = &r->abs;
+    const char *q;
+    size_t plen;
+    int rc;
+
+    pf__buf_reset(a);
+    rc = pf__buf_append(a, r->base.data, r->origin_len);
+    if (rc < 0)
+        return rc;
+    q = memchr(s, '?', len);
+    plen = q != NULL ? (size_t)(q - s) : len;
+    if (len == 0 || s[0] == '?') {
+        /* Same path, another query (or none: the base's own). */
+        rc = pf__buf_append(a, r->base.data + r->origin_len,
+                            (len == 0 ? r->base.len : r->path_end) -
+                                r->origin_len);
+    } else if (s[0] == '/') {
+        rc = append_segments(a, r->origin_len, s + 1, plen - 1);
+    } else {
+        rc = pf__buf_append(a, r->base.data + r->origin_len,
+                            r->dir_len - r->origin_len);
+        if (rc == 0)
+            rc = append_segments(a, r->origin_len, s, plen);
+    }
+    if (rc == 0 && q != NULL)
+        rc = pf__buf_append(a, q, len - plen);
+    if (rc < 0)
+        return rc;
+    if (!r->curl_only &&
+        is_plain_path(a->data + r->origin_len, a->len - r->origin_len)) {
+        pf__buf_reset(out);
+        return pf__buf_append(out, a->data, a->len);
+    }
+    return resolve_slow(r, a->data, out);
+}
+
+/* Any thread (each context is one thread's at a time). */
+int pf__urlres_set_base(struct pf__urlres *r, const char *url)
+{
+    const char *why = NULL;
+    struct pf__buf t;
+    const char *p, *slash;
+    size_t origin, path_end;
+    int rc;
+
+    if (url == NULL)
+        return PF_EURL;
+    if (!r->curl_only && is_plain_url(url)) {
+        pf__buf_reset(&r->abs);
+        rc = pf__buf_append(&r->abs, url, strlen(url));
+    } else {
+        rc = normalize(r->cu, url, &r->scratch, &r->abs, &why);
+    }
+    if (rc < 0)
+        return rc;
+    p = strstr(r->abs.data, "://");
+    if (p == NULL)
+        return PF_EURL;
+    p += 3;
+    origin = (size_t)(p - r->abs.data) + strcspn(p, "/?#");
+    if (r->abs.data[origin] != '/')
+        return PF_EURL; /* curl always gives a path: belts and braces */
+    path_end = origin + strcspn(r->abs.data + origin, "?");
+    slash = memrchr(r->abs.data + origin, '/', path_end - origin);
+    t = r->base;
+    r->base = r->abs;
+    r->abs = t;
+    r->origin_len = origin;
+    r->path_end = path_end;
+    r->dir_len = (size_t)(slash - r->base.data);
+    return 0;
+}
+
+/* Any thread (each context is one thread's at a time). */
+int pf__url_resolve(struct pf__urlres *r, const char *ref, size_t n,
+                    struct pf__buf *out)
+{
+    const char *s;
+    size_t len, slen;
+    int frag;
+    int rc;
+
+    rc = clean_ref(r, ref, n, &frag);
+    if (rc < 0)
+        return rc;
+    s = r->ref.data;
+    len = r->ref.len;
+    if (len == 0 && !frag)
+        return PF_EURL;
+    slen = scheme_len(s);
+    if (slen > 0) {
+        if (!is_http_scheme(s, slen))
+            return PF_EURL;
+        if (r->base.len > 0 && strncasecmp(s, r->base.data, slen) == 0 &&
+            r->base.data[slen] == ':' && strncmp(s + slen, "://", 3) != 0) {
+            /* "http:x" against an http base: relative. */
+            return join(r, s + slen + 1, len - slen - 1, out);
+        }
+        if (r->base.len > 0 && len > r->origin_len &&
+            memcmp(s, r->base.data, r->origin_len) == 0 &&
+            s[r->origin_len] == '/')
+            return join(r, s + r->origin_len, len - r->origin_len, out);
+        return resolve_slow(r, s, out);
+    }
+    if (r->base.len == 0)
+        return PF_EURL;
+    if (len >= 2 && s[0] == '/' && s[1] == '/') {
+        /* Network-path reference: the base's scheme, the rest its own. */
+        pf__buf_reset(&r->abs);
+        rc = pf__buf_append(&r->abs, r->base.data,
+                            (size_t)(strchr(r->base.data, ':') - r->base.data) +
+                                1);
+        if (rc == 0)
+            rc = pf__buf_append(&r->abs, s, len);
+        if (rc < 0)
+            return rc;
+        return resolve_slow(r, r->abs.data, out);
+    }
+    return join(r, s, len, out);
+}

@@ -3,6 +3,7 @@
 
 Usage:
     server.py [--root DIR] [--port N] [--fallback-bytes N] [--verbose]
+              [--var NAME=VALUE]...
 
 Binds 127.0.0.1 (port 0 unless --port), prints "PORT <n>" as its first line
 on stdout and serves until killed.  Python 3 standard library only.
@@ -16,6 +17,13 @@ Normal paths are files under --root (404 without one).  A file named
 seeded with PATH, so large binaries need not be committed.  With
 --fallback-bytes N, any other path that would be a 404 answers 200 with N
 pattern bytes seeded with the raw request target instead.
+
+With --var NAME=VALUE (repeatable), every "{{NAME}}" in a text file under
+--root (.html, .htm, .css, .txt, .xml; a directory's index.html too) is
+replaced by VALUE as the file is served, and Content-Length is that of
+the substituted body.  Only the names given are replaced; any other
+"{{...}}" is sent as it stands.  Fixture sites use this for what only the
+test knows, such as the origins "http://127.0.0.1:PORT" of their hosts.
 
 Pattern bytes: pattern(n, seed) below; 64 KiB block i is
 shake_256(f"{seed}:{i}").digest(65536), the body is the first n bytes of
@@ -245,6 +253,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         if ROOT is not None:
             local = self.translate_path(path)
             if os.path.exists(local):
+                if VARS and self.send_substituted(path, local):
+                    return
                 f = self.send_head()
                 if f:
                     try:
@@ -257,6 +267,30 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.send_pattern(200, FALLBACK, target)
             return
         self.reply(404, b"404 Not Found\n", ctype="text/plain")
+
+    def send_substituted(self, path, local):
+        """Serve a text file with the --var values put in; False (nothing
+        sent) for anything else, which send_head() then serves as usual:
+        other files, directory redirects and listings."""
+        if os.path.isdir(local):
+            if not path.endswith("/"):
+                return False
+            for index in ("index.html", "index.htm"):
+                if os.path.isfile(os.path.join(local, index)):
+                    local = os.path.join(local, index)
+                    break
+            else:
+                return False
+        if os.path.splitext(local)[1].lower() not in SUBST_EXTS:
+            return False
+        try:
+            with open(local, "rb") as f:
+                body = f.read()
+        except OSError:
+            return False
+        body = SUBST_RE.sub(lambda m: VARS.get(m.group(1), m.group(0)), body)
+        self.reply(200, body, ctype=self.guess_type(local))
+        return True
 
     def begin(self, code, headers=(), length=None,
               ctype="application/octet-stream"):
@@ -617,10 +651,20 @@ ROOT = None
 GENERATED = {}
 FALLBACK = None
 VERBOSE = False
+VARS = {}  # b"NAME" -> b"VALUE", from --var
+SUBST_EXTS = (".html", ".htm", ".css", ".txt", ".xml")
+SUBST_RE = re.compile(rb"\{\{([A-Za-z0-9_]+)\}\}")
+
+
+def parse_var(text):
+    name, sep, value = text.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise argparse.ArgumentTypeError("expected NAME=VALUE, got %r" % text)
+    return name, value
 
 
 def main():
-    global ROOT, GENERATED, FALLBACK, VERBOSE
+    global ROOT, GENERATED, FALLBACK, VERBOSE, VARS
     ap = argparse.ArgumentParser(description="pfetch's test HTTP server")
     ap.add_argument("--root", help="directory served for normal paths")
     ap.add_argument("--port", type=int, default=0)
@@ -629,7 +673,11 @@ def main():
     ap.add_argument("--verbose", action="store_true", help="log requests")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
                     help="answer HTTPS with this certificate and key")
+    ap.add_argument("--var", action="append", type=parse_var, default=[],
+                    metavar="NAME=VALUE",
+                    help="replace {{NAME}} by VALUE in served text files")
     opts = ap.parse_args()
+    VARS = {name.encode(): value.encode() for name, value in opts.var}
     ROOT = os.path.abspath(opts.root) if opts.root else None
     GENERATED = load_generated(ROOT)
     FALLBACK = opts.fallback_bytes

@@ -16,14 +16,17 @@ environment variable of that name, SOURCE_DIR defaults to this file's
 checkout.  Each case gets a fresh test server (tests/server.py) and a fresh
 temporary directory, both removed afterwards whatever happens.  run()
 prints "ok <case>" or "FAIL <case>: reason" per case and exits non-zero if
-any case failed.  PFTEST_ONLY=<case> in the environment runs that case
-alone.  Nothing here sleeps to pass: waits poll with deadlines.
+any case failed.  A case that cannot run here (a tool or package
+missing) calls skip(reason): "skipped <case>: reason" is printed and it
+does not count as a failure.  PFTEST_ONLY=<case> in the environment runs
+that case alone.  Nothing here sleeps to pass: waits poll with deadlines.
 """
 
 import json
 import os
 import select
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -56,6 +59,14 @@ gzip_body = testserver.gzip_body
 
 class Fail(Exception):
     """A failed expectation; its text is the reason printed."""
+
+
+class Skip(Exception):
+    """A case that cannot run here; its text is the reason printed."""
+
+
+def skip(reason):
+    raise Skip(reason)
 
 
 def check(cond, msg):
@@ -190,6 +201,50 @@ class Server:
 
     def requests(self):
         return json.loads(self.get("/_/requests"))
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 nobody listens on at this moment."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Servers:
+    """Several test servers that must know each other's ports before they
+    start (fixture sites that link to one another): free ports are picked
+    first and make_args(i, ports) gives server i its arguments (with
+    "--port", ports[i]).  A port taken by someone else in between makes
+    that server exit at start; then all are stopped and tried again on
+    new ports.  A context manager; .servers is the list, in order."""
+
+    def __init__(self, n, make_args, tries=5):
+        self.n, self.make_args, self.tries = n, make_args, tries
+        self.servers = []
+
+    def __enter__(self):
+        for attempt in range(self.tries):
+            ports = []
+            while len(ports) < self.n:
+                p = free_port()
+                if p not in ports:
+                    ports.append(p)
+            try:
+                for i in range(self.n):
+                    srv = Server(self.make_args(i, ports))
+                    srv.__enter__()
+                    self.servers.append(srv)
+                return self
+            except Fail:
+                self.__exit__(None, None, None)
+                if attempt + 1 == self.tries:
+                    raise
+        return self
+
+    def __exit__(self, *exc):
+        for srv in self.servers:
+            srv.__exit__(*exc)
+        self.servers = []
 
 
 # ---------------------------------------------------------------------------
@@ -458,6 +513,8 @@ def run():
                         r.close()
             print("ok %s (%.1f s)" % (name, time.monotonic() - start),
                   flush=True)
+        except Skip as e:
+            print("skipped %s: %s" % (name, e), flush=True)
         except Fail as e:
             failed += 1
             print("FAIL %s: %s" % (name, e), flush=True)

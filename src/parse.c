@@ -1,0 +1,1458 @@
+/*
+ * parse.c -- link extraction: the URLs an HTML page or a stylesheet refers
+ * to, resolved, normalised and deduplicated, each marked as a page link or
+ * a page requisite.  HTML goes through libxml2's HTML parser in SAX mode
+ * (no tree is built), CSS through a small scanner of our own that knows
+ * comments, strings, escapes, url() and @import and nothing else.
+ *
+ * This module owns the rules of what a link is (which element, which
+ * attribute, which kind) and how a reference becomes a URL (with
+ * urllist.c's resolver).  It must never touch the network, never print
+ * (libxml2's error and warning handlers are no-ops), never keep state
+ * between calls or change libxml2's global settings (every call has its
+ * own parser context and curl URL handle, so parser threads share
+ * nothing; the one exception, libxml2's per-thread error handler, is
+ * set for the parse and put back), and never let memory grow with the
+ * size of a document.  The caps that keep it bounded:
+ *
+ *   - input is read and given to libxml2 in chunks of CHUNK (64 KiB);
+ *   - libxml2 keeps what it has not parsed yet, which is little, except
+ *     when it waits for the end of a construct (an attribute value with no
+ *     closing quote, a comment with no end): past BACKLOG_MAX (8 MiB)
+ *     waiting, the parse stops there, the links found so far kept.
+ *     libxml2 2.9 reads tag and attribute names up to 100 bytes
+ *     (HTML_PARSER_BUFFER_SIZE) and copies an attribute value whole, so
+ *     its own memory is bounded by this backlog too;
+ *   - CSS (<style>, style="", stylesheets) is scanned as it streams: only
+ *     the URL being read is kept, at most PF__URL_MAX bytes (a longer one
+ *     is dropped), so a <style> block or a stylesheet may be any size;
+ *   - links waiting for a <base> (those of the <head>) are kept up to
+ *     PENDING_MAX bytes;
+ *   - at most LINKS_MAX (100,000) links per call; the rest of a document
+ *     that has more is not parsed.
+ *
+ * Charset: libxml2 reads a BOM or <meta charset> and hands us UTF-8; the
+ * URLs come out percent-encoded UTF-8 (browsers use the page's charset for
+ * the query of a non-UTF-8 page: we do not).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlversion.h>
+
+#include "parse.h"
+#include "urllist.h"
+#include "util.h"
+
+#define CHUNK (64 * 1024)
+#define BACKLOG_MAX (8 * 1024 * 1024)
+#define PENDING_MAX (1024 * 1024)
+#define LINKS_MAX 100000
+
+/* Bytes read before an untyped body is sniffed (WHATWG reads 1445). */
+#define SNIFF_MIN 1445
+
+#define HTML_OPTIONS                                                           \
+    (HTML_PARSE_RECOVER | HTML_PARSE_NONET | HTML_PARSE_NOERROR |              \
+     HTML_PARSE_NOWARNING)
+
+/* ------------------------------------------------------------------ */
+/* The link list                                                       */
+/* ------------------------------------------------------------------ */
+
+void pf__links_init(struct pf__links *l)
+{
+    memset(l, 0, sizeof(*l));
+}
+
+void pf__links_free(struct pf__links *l)
+{
+    pf__buf_free(&l->text);
+    pf__free(l->off);
+    pf__free(l->kind);
+    pf__free(l->slot);
+    memset(l, 0, sizeof(*l));
+}
+
+/* The slot of url (hash h): the one holding it, or the free one to use. */
+static size_t *find_slot(const struct pf__links *l, const char *url, uint64_t h)
+{
+    size_t i = (size_t)h & (l->slot_cap - 1);
+
+    for (;;) {
+        size_t *s = &l->slot[i];
+
+        if (*s == 0 || strcmp(l->text.data + l->off[*s - 1], url) == 0)
+            return s;
+        i = (i + 1) & (l->slot_cap - 1);
+    }
+}
+
+/* Double the table (kept at most half full). */
+static int grow_slots(struct pf__links *l)
+{
+    size_t cap = l->slot_cap != 0 ? l->slot_cap * 2 : 64;
+    size_t *old = l->slot;
+    size_t old_cap = l->slot_cap;
+    size_t i;
+
+    l->slot = pf__calloc(cap, sizeof(*l->slot));
+    if (l->slot == NULL) {
+        l->slot = old;
+        return PF_ENOMEM;
+    }
+    l->slot_cap = cap;
+    for (i = 0; i < old_cap; i++) {
+        if (old[i] != 0) {
+            const char *u = l->text.data + l->off[old[i] - 1];
+
+            *find_slot(l, u, pf__hash64(u, strlen(u))) = old[i];
+        }
+    }
+    pf__free(old);
+    return 0;
+}
+
+/*
+ * Add url (len bytes) unless present; a URL seen again as a requisite
+ * becomes one.  Returns 1 if added, 0 if it was there, PF_ENOMEM.
+ */
+static int links_add(struct pf__links *l, const char *url, size_t len, int kind)
+{
+    uint64_t h = pf__hash64(url, len);
+    size_t *s;
+    int rc;
+
+    if ((l->n + 1) * 2 > l->slot_cap) {
+        rc = grow_slots(l);
+        if (rc < 0)
+            return rc;
+    }
+    s = find_slot(l, url, h);
+    if (*s != 0) {
+        if (kind == PF__LINK_REQ)
+            l->kind[*s - 1] = PF__LINK_REQ;
+        return 0;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap != 0 ? l->cap * 2 : 32;
+        size_t *off = pf__realloc(l->off, cap * sizeof(*off));
+        unsigned char *k;
+
+        if (off == NULL)
+            return PF_ENOMEM;
+        l->off = off;
+        k = pf__realloc(l->kind, cap);
+        if (k == NULL)
+            return PF_ENOMEM;
+        l->kind = k;
+        l->cap = cap;
+    }
+    l->off[l->n] = l->text.len;
+    rc = pf__buf_append(&l->text, url, len + 1); /* with its NUL */
+    if (rc < 0)
+        return rc;
+    l->kind[l->n] = (unsigned char)kind;
+    l->n++;
+    *s = l->n;
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* One parse                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Where the CSS scanner is. */
+enum css_state {
+    CSS_DATA,
+    CSS_SLASH,        /* '/': a comment if '*' follows */
+    CSS_COMMENT,      /* in a comment */
+    CSS_COMMENT_STAR, /* in a comment, after '*' */
+    CSS_NAME,         /* an identifier or an @keyword */
+    CSS_STRING,       /* a quoted string */
+    CSS_URL_START,    /* after "url(": white space, then what it holds */
+    CSS_URL,          /* an unquoted url( */
+    CSS_URL_END,      /* after an unquoted URL and white space: ')' next */
+    CSS_BAD_URL,      /* a broken url(: skipped to its ')' */
+    CSS_ESCAPE,       /* after '\' */
+    CSS_HEX           /* the digits of a hex escape */
+};
+
+/*
+ * The CSS scanner's state, fed a chunk at a time.  Only what it must
+ * remember between bytes: the URL being read (val), the first bytes of a
+ * name (to know "url" and "import"), an escape being read.
+ */
+struct css {
+    unsigned char state;
+    unsigned char ret;    /* CSS_ESCAPE/CSS_HEX: the state it belongs to */
+    unsigned char quote;  /* CSS_STRING: its quote */
+    unsigned char keep;   /* CSS_STRING: the string is a URL */
+    unsigned char at;     /* CSS_NAME: an @keyword */
+    unsigned char import; /* "@import" was the last token */
+    unsigned char skiplf; /* a CR ended an escape: a LF may follow */
+    unsigned char too_long;
+    unsigned hex_n;
+    uint32_t hex;
+    size_t name_len;
+    char name[8];
+    struct pf__buf val;
+};
+
+struct parse {
+    struct pf__links *out;
+    size_t added;           /* links this call added */
+    int full;               /* LINKS_MAX reached */
+    int err;                /* PF_ENOMEM: stop */
+    int have_base;          /* a <base href> was seen */
+    int in_head;            /* links wait, in pending, for a <base> */
+    int in_style;           /* in a <style> element */
+    struct pf__buf pending; /* waiting links: kind byte, text, NUL */
+    struct pf__urlres res;
+    struct pf__buf url; /* the link being added */
+    struct css css;
+    htmlParserCtxtPtr ctxt;
+    char *buf; /* CHUNK bytes, for reading an fd */
+};
+
+static void fail(struct parse *st, int rc)
+{
+    if (st->err == 0)
+        st->err = rc;
+    if (st->ctxt != NULL)
+        xmlStopParser(st->ctxt);
+}
+
+/*
+ * Resolve ref (n bytes) and add it.  A reference to a fragment of this
+ * document ("#top") names no other resource and is skipped, unless a
+ * <base> makes it point elsewhere.
+ */
+static void add_now(struct parse *st, const char *ref, size_t n, int kind)
+{
+    size_t i = 0;
+    int rc;
+
+    if (st->err != 0 || st->full)
+        return;
+    while (i < n && (unsigned char)ref[i] <= 0x20)
+        i++;
+    if (i == n || (ref[i] == '#' && !st->have_base))
+        return;
+    rc = pf__url_resolve(&st->res, ref, n, &st->url);
+    if (rc == PF_EURL)
+        return;
+    if (rc == 0)
+        rc = links_add(st->out, st->url.data, st->url.len, kind);
+    if (rc < 0) {
+        fail(st, rc);
+        return;
+    }
+    if (rc == 1 && ++st->added >= LINKS_MAX) {
+        st->full = 1;
+        if (st->ctxt != NULL)
+            xmlStopParser(st->ctxt);
+    }
+}
+
+/* Resolve and add the links that waited for a <base>; stop waiting. */
+static void flush_pending(struct parse *st)
+{
+    size_t i = 0;
+
+    st->in_head = 0;
+    while (i < st->pending.len) {
+        const char *p = st->pending.data + i + 1;
+        size_t n = strlen(p);
+
+        add_now(st, p, n, st->pending.data[i]);
+        i += n + 2;
+    }
+    pf__buf_free(&st->pending);
+}
+
+/* A reference found: added now, or kept until the <base> is known. */
+static void add_ref(struct parse *st, const char *ref, size_t n, int kind)
+{
+    char k = (char)kind;
+    int rc;
+
+    if (!st->in_head) {
+        add_now(st, ref, n, kind);
+        return;
+    }
+    if (st->err != 0 || memchr(ref, '\0', n) != NULL)
+        return;
+    rc = pf__buf_append(&st->pending, &k, 1);
+    if (rc == 0)
+        rc = pf__buf_append(&st->pending, ref, n);
+    if (rc == 0)
+        rc = pf__buf_append(&st->pending, "", 1);
+    if (rc < 0)
+        fail(st, rc);
+    else if (st->pending.len > PENDING_MAX)
+        flush_pending(st);
+}
+
+/* ------------------------------------------------------------------ */
+/* CSS                                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A streaming reading of CSS Syntax Level 3's tokenizer, reduced to what
+ * finds URLs: url(x), url("x") and @import "x" (which also covers @import
+ * url(x)), with comments skipped and escapes decoded, where they can be.
+ * Every other token is skipped byte by byte.  Byte-oriented: UTF-8 passes
+ * through as it is; a hex escape becomes UTF-8.
+ */
+
+static int css_is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+static int css_is_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+           (c >= 'A' && c <= 'F');
+}
+
+static int css_is_name(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '_' || c >= 0x80;
+}
+
+static int css_is_name_start(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+           c == '_' || c >= 0x80;
+}
+
+static void css_reset(struct css *c)
+{
+    c->state = CSS_DATA;
+    c->import = 0;
+    c->skiplf = 0;
+    pf__buf_reset(&c->val);
+}
+
+static void css_val_bytes(struct parse *st, const char *p, size_t n)
+{
+    struct css *c = &st->css;
+
+    if (c->too_long || c->val.len + n > PF__URL_MAX) {
+        c->too_long = 1;
+        return;
+    }
+    if (pf__buf_append(&c->val, p, n) < 0)
+        fail(st, PF_ENOMEM);
+}
+
+static void css_name_byte(struct css *c, unsigned char b)
+{
+    if (c->name_len < sizeof(c->name))
+        c->name[c->name_len] = (char)b;
+    c->name_len++;
+}
+
+/* A decoded escape: into the name or the value it belongs to. */
+static void css_code_point(struct parse *st, uint32_t cp)
+{
+    struct css *c = &st->css;
+    char u[4];
+    size_t n;
+
+    if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+        cp = 0xFFFD;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    if (c->ret == CSS_NAME) {
+        size_t i;
+
+        for (i = 0; i < n; i++)
+            css_name_byte(c, (unsigned char)u[i]);
+    } else if (c->ret == CSS_URL || (c->ret == CSS_STRING && c->keep)) {
+        css_val_bytes(st, u, n);
+    }
+}
+
+/* The URL read (url() or @import) is a requisite. */
+static void css_emit(struct parse *st)
+{
+    struct css *c = &st->css;
+
+    if (!c->too_long && c->val.len > 0)
+        add_ref(st, c->val.data, c->val.len, PF__LINK_REQ);
+    pf__buf_reset(&c->val);
+    c->too_long = 0;
+}
+
+static void css_start_val(struct css *c)
+{
+    pf__buf_reset(&c->val);
+    c->too_long = 0;
+}
+
+/* The end of a name: "url(" opens a URL, "@import" waits for one. */
+static int css_end_name(struct css *c, unsigned char b)
+{
+    int is_url = c->name_len == 3 && strncasecmp(c->name, "url", 3) == 0;
+
+    if (c->at) {
+        c->import = c->name_len == 6 && strncasecmp(c->name, "import", 6) == 0;
+        c->state = CSS_DATA;
+        return 0; /* b is read again */
+    }
+    if (is_url && b == '(') {
+        c->import = 0;
+        c->state = CSS_URL_START;
+        css_start_val(c);
+        return 1;
+    }
+    c->import = 0;
+    c->state = CSS_DATA;
+    return 0;
+}
+
+/*
+ * Scan n bytes of CSS.  Each case either takes its byte (i++) or changes
+ * state and lets the byte be read again in the new state, which always
+ * takes it or moves on towards one that does.
+ */
+static void css_feed(struct parse *st, const char *text, size_t n)
+{
+    struct css *c = &st->css;
+    const unsigned char *p = (const unsigned char *)text;
+    size_t i = 0;
+
+    while (i < n && st->err == 0 && !st->full) {
+        unsigned char b = p[i];
+
+        if (c->skiplf) {
+            c->skiplf = 0;
+            if (b == '\n') {
+                i++;
+                continue;
+            }
+        }
+        switch ((enum css_state)c->state) {
+        case CSS_DATA:
+            if (b == '/') {
+                c->state = CSS_SLASH;
+            } else if (b == '"' || b == '\'') {
+                c->state = CSS_STRING;
+                c->quote = b;
+                c->keep = c->import;
+                c->import = 0;
+                css_start_val(c);
+            } else if (b == '@' || css_is_name_start(b)) {
+                c->state = CSS_NAME;
+                c->at = b == '@';
+                c->name_len = 0;
+                if (b != '@')
+                    css_name_byte(c, b);
+            } else if (b == '\\') {
+                c->state = CSS_ESCAPE;
+                c->ret = CSS_NAME;
+                c->at = 0;
+                c->name_len = 0;
+            } else if (!css_is_space(b)) {
+                c->import = 0;
+            }
+            i++;
+            break;
+        case CSS_SLASH:
+            if (b == '*') {
+                c->state = CSS_COMMENT;
+                i++;
+            } else {
+                c->import = 0;
+                c->state = CSS_DATA;
+            }
+            break;
+        case CSS_COMMENT: {
+            const unsigned char *star = memchr(p + i, '*', n - i);
+
+            if (star == NULL) {
+                i = n;
+            } else {
+                i = (size_t)(star - p) + 1;
+                c->state = CSS_COMMENT_STAR;
+            }
+            break;
+        }
+        case CSS_COMMENT_STAR:
+            if (b == '/')
+                c->state = CSS_DATA;
+            else if (b != '*')
+                c->state = CSS_COMMENT;
+            i++;
+            break;
+        case CSS_NAME:
+            if (css_is_name(b)) {
+                css_name_byte(c, b);
+                i++;
+            } else if (b == '\\') {
+                c->state = CSS_ESCAPE;
+                c->ret = CSS_NAME;
+                i++;
+            } else if (css_end_name(c, b)) {
+                i++;
+            }
+            break;
+        case CSS_STRING:
+            if (b == c->quote) {
+                c->state = CSS_DATA;
+                if (c->keep)
+                    css_emit(st);
+                i++;
+            } else if (b == '\n' || b == '\r' || b == '\f') {
+                c->state = CSS_DATA; /* a bad string: dropped */
+            } else if (b == '\\') {
+                c->state = CSS_ESCAPE;
+                c->ret = CSS_STRING;
+                i++;
+            } else {
+                size_t j = i + 1;
+
+                if (c->keep) {
+                    while (j < n && p[j] != c->quote && p[j] != '\\' &&
+                           p[j] != '\n' && p[j] != '\r' && p[j] != '\f' &&
+                           p[j] != '\0')
+                        j++;
+                    c->ret = CSS_STRING;
+                    if (b == '\0')
+                        css_code_point(st, 0);
+                    else
+                        css_val_bytes(st, text + i, j - i);
+                }
+                i = j;
+            }
+            break;
+        case CSS_URL_START:
+            if (css_is_space(b)) {
+                i++;
+            } else if (b == '"' || b == '\'') {
+                c->state = CSS_STRING;
+                c->quote = b;
+                c->keep = 1;
+                i++;
+            } else if (b == ')') {
+                c->state = CSS_DATA; /* url(): nothing */
+                i++;
+            } else {
+                c->state = CSS_URL;
+            }
+            break;
+        case CSS_URL:
+            if (b == ')') {
+                c->state = CSS_DATA;
+                css_emit(st);
+                i++;
+            } else if (css_is_space(b)) {
+                c->state = CSS_URL_END;
+                i++;
+            } else if (b == '"' || b == '\'' || b == '(' || b == 0x7f ||
+                       (b < 0x20 && b != 0)) {
+                c->state = CSS_BAD_URL;
+            } else if (b == '\\') {
+                c->state = CSS_ESCAPE;
+                c->ret = CSS_URL;
+                i++;
+            } else if (b == 0) {
+                c->ret = CSS_URL;
+                css_code_point(st, 0);
+                i++;
+            } else {
+                css_val_bytes(st, text + i, 1);
+                i++;
+            }
+            break;
+        case CSS_URL_END:
+            if (css_is_space(b)) {
+                i++;
+            } else if (b == ')') {
+                c->state = CSS_DATA;
+                css_emit(st);
+                i++;
+            } else {
+                c->state = CSS_BAD_URL;
+            }
+            break;
+        case CSS_BAD_URL:
+            if (b == ')') {
+                c->state = CSS_DATA;
+                css_start_val(c);
+            } else if (b == '\\') {
+                c->state = CSS_ESCAPE;
+                c->ret = CSS_BAD_URL;
+            }
+            i++;
+            break;
+        case CSS_ESCAPE:
+            if (c->ret == CSS_BAD_URL) {
+                c->state = CSS_BAD_URL; /* whatever it escapes */
+                i++;
+            } else if (b == '\n' || b == '\r' || b == '\f') {
+                /* Not an escape but in a string, where it joins lines. */
+                if (c->ret == CSS_STRING) {
+                    c->state = CSS_STRING;
+                    c->skiplf = b == '\r';
+                    i++;
+                } else if (c->ret == CSS_URL) {
+                    c->state = CSS_BAD_URL;
+                } else {
+                    css_end_name(c, b);
+                }
+            } else if (css_is_hex(b)) {
+                c->state = CSS_HEX;
+                c->hex = 0;
+                c->hex_n = 0;
+            } else {
+                c->state = c->ret;
+                if (c->ret == CSS_NAME)
+                    css_name_byte(c, b);
+                else if (c->ret == CSS_URL || c->keep)
+                    css_val_bytes(st, text + i, 1);
+                i++;
+            }
+            break;
+        case CSS_HEX:
+            if (css_is_hex(b) && c->hex_n < 6) {
+                c->hex = c->hex * 16 + (uint32_t)(b <= '9'   ? b - '0'
+                                                  : b <= 'F' ? b - 'A' + 10
+                                                             : b - 'a' + 10);
+                c->hex_n++;
+                i++;
+                break;
+            }
+            css_code_point(st, c->hex);
+            c->state = c->ret;
+            if (css_is_space(b)) {
+                c->skiplf = b == '\r';
+                i++; /* one white space ends the escape */
+            }
+            break;
+        }
+    }
+}
+
+/* The end of a stylesheet: what an unfinished token holds still counts. */
+static void css_finish(struct parse *st)
+{
+    struct css *c = &st->css;
+
+    if (c->state == CSS_HEX) {
+        css_code_point(st, c->hex);
+        c->state = c->ret;
+    } else if (c->state == CSS_ESCAPE) {
+        c->state = c->ret;
+    }
+    if ((c->state == CSS_STRING && c->keep) || c->state == CSS_URL ||
+        c->state == CSS_URL_END)
+        css_emit(st);
+    css_reset(c);
+}
+
+/* A whole piece of CSS: a style="" attribute. */
+static void css_text(struct parse *st, const char *text)
+{
+    css_reset(&st->css);
+    css_feed(st, text, strlen(text));
+    css_finish(st);
+}
+
+/* ------------------------------------------------------------------ */
+/* HTML                                                                */
+/* ------------------------------------------------------------------ */
+
+static int is_html_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* 1 if the space-separated token list s holds tok (ASCII case-blind). */
+static int has_token(const char *s, const char *tok)
+{
+    size_t n = strlen(tok);
+
+    while (*s != '\0') {
+        size_t len;
+
+        while (is_html_space((unsigned char)*s))
+            s++;
+        len = 0;
+        while (s[len] != '\0' && !is_html_space((unsigned char)s[len]))
+            len++;
+        if (len == n && strncasecmp(s, tok, n) == 0)
+            return 1;
+        s += len;
+    }
+    return 0;
+}
+
+/*
+ * What a <link> is for, by its rel: -1 for rels that name no resource to
+ * fetch (preconnect, dns-prefetch: an origin only).
+ */
+static int link_kind(const char *rel)
+{
+    static const char *const req[] = {
+        "stylesheet", "icon",     "apple-touch-icon",
+        "preload",    "prefetch", "modulepreload",
+        "mask-icon",  "manifest", "apple-touch-icon-precomposed"};
+    size_t i;
+
+    if (rel == NULL)
+        return PF__LINK_PAGE;
+    for (i = 0; i < PF__ARRAY_LEN(req); i++) {
+        if (has_token(rel, req[i]))
+            return PF__LINK_REQ;
+    }
+    if (has_token(rel, "preconnect") || has_token(rel, "dns-prefetch"))
+        return -1;
+    return PF__LINK_PAGE;
+}
+
+/*
+ * The image candidates of a srcset: "url [descriptor], url ...", read as
+ * the HTML standard's algorithm does (a URL ends at white space; one that
+ * ends with commas loses them; descriptors run to the next comma outside
+ * parentheses).
+ */
+static void add_srcset(struct parse *st, const char *s)
+{
+    const char *p = s;
+
+    for (;;) {
+        const char *u;
+        size_t n;
+        int paren = 0;
+
+        while (is_html_space((unsigned char)*p) || *p == ',')
+            p++;
+        if (*p == '\0')
+            return;
+        u = p;
+        while (*p != '\0' && !is_html_space((unsigned char)*p))
+            p++;
+        n = (size_t)(p - u);
+        if (u[n - 1] == ',') {
+            while (n > 0 && u[n - 1] == ',')
+                n--;
+        } else {
+            while (*p != '\0' && (paren || *p != ',')) {
+                if (*p == '(')
+                    paren = 1;
+                else if (*p == ')')
+                    paren = 0;
+                p++;
+            }
+        }
+        if (n > 0)
+            add_ref(st, u, n, PF__LINK_REQ);
+    }
+}
+
+/*
+ * <meta http-equiv=refresh content="5; url=...">, read as the HTML
+ * standard's declarative refresh does: a time, then ';' or ',', then the
+ * URL, with or without "url=", in quotes or not.
+ */
+static void add_refresh(struct parse *st, const char *s)
+{
+    const char *p = s;
+    const char *u;
+    size_t n;
+
+    while (is_html_space((unsigned char)*p))
+        p++;
+    if (!((*p >= '0' && *p <= '9') || *p == '.'))
+        return;
+    while ((*p >= '0' && *p <= '9') || *p == '.')
+        p++;
+    while (is_html_space((unsigned char)*p))
+        p++;
+    if (*p == ';' || *p == ',')
+        p++;
+    while (is_html_space((unsigned char)*p))
+        p++;
+    if (strncasecmp(p, "url", 3) == 0) {
+        const char *q = p + 3;
+
+        while (is_html_space((unsigned char)*q))
+            q++;
+        if (*q == '=') {
+            q++;
+            while (is_html_space((unsigned char)*q))
+                q++;
+            p = q;
+        }
+    }
+    u = p;
+    if (*p == '"' || *p == '\'') {
+        const char *end = strchr(p + 1, *p);
+
+        u = p + 1;
+        n = end != NULL ? (size_t)(end - u) : strlen(u);
+    } else {
+        n = strlen(u);
+    }
+    if (n > 0)
+        add_ref(st, u, n, PF__LINK_PAGE);
+}
+
+/* The attributes an element may have links in. */
+struct attrs {
+    const char *href, *src, *srcset, *data, *poster, *background;
+    const char *rel, *type, *http_equiv, *content, *style;
+};
+
+static void read_attrs(struct attrs *a, const xmlChar **atts)
+{
+    size_t i;
+
+    memset(a, 0, sizeof(*a));
+    if (atts == NULL)
+        return;
+    for (i = 0; atts[i] != NULL; i += 2) {
+        const char *k = (const char *)atts[i];
+        const char *v = (const char *)atts[i + 1];
+
+        if (v == NULL)
+            continue; /* an attribute without a value */
+        switch (k[0]) {
+        case 'b':
+            if (strcmp(k, "background") == 0)
+                a->background = v;
+            break;
+        case 'c':
+            if (strcmp(k, "content") == 0)
+                a->content = v;
+            break;
+        case 'd':
+            if (strcmp(k, "data") == 0)
+                a->data = v;
+            break;
+        case 'h':
+            if (strcmp(k, "href") == 0 && a->href == NULL)
+                a->href = v;
+            else if (strcmp(k, "http-equiv") == 0)
+                a->http_equiv = v;
+            break;
+        case 'p':
+            if (strcmp(k, "poster") == 0)
+                a->poster = v;
+            break;
+        case 'r':
+            if (strcmp(k, "rel") == 0)
+                a->rel = v;
+            break;
+        case 's':
+            if (strcmp(k, "src") == 0 && a->src == NULL)
+                a->src = v;
+            else if (strcmp(k, "srcset") == 0)
+                a->srcset = v;
+            else if (strcmp(k, "style") == 0)
+                a->style = v;
+            break;
+        case 't':
+            if (strcmp(k, "type") == 0)
+                a->type = v;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void add_attr(struct parse *st, const char *v, int kind)
+{
+    if (v != NULL)
+        add_ref(st, v, strlen(v), kind);
+}
+
+/* Elements of a <head>: until another comes, links wait for a <base>. */
+static int is_head_element(const char *n)
+{
+    static const char *const head[] = {
+        "html",   "head",  "title",    "meta",     "link",
+        "script", "style", "noscript", "template", "base"};
+    size_t i;
+
+    for (i = 0; i < PF__ARRAY_LEN(head); i++) {
+        if (strcmp(n, head[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* <base href>: the first one counts; the links that waited follow it. */
+static void take_base(struct parse *st, const char *href)
+{
+    int rc;
+
+    if (st->have_base || href == NULL)
+        return;
+    st->have_base = 1;
+    rc = pf__url_resolve(&st->res, href, strlen(href), &st->url);
+    if (rc == 0)
+        rc = pf__urlres_set_base(&st->res, st->url.data);
+    if (rc == PF_ENOMEM)
+        fail(st, rc);
+    if (st->in_head)
+        flush_pending(st);
+}
+
+/*
+ * libxml2's startElement, on the parser thread: names come lowercased,
+ * attribute values with entities decoded, in UTF-8.
+ */
+static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+    struct parse *st = ctx;
+    const char *n = (const char *)name;
+    struct attrs a;
+
+    if (st->err != 0 || st->full)
+        return;
+    if (st->in_head && !is_head_element(n))
+        flush_pending(st);
+    read_attrs(&a, atts);
+    switch (n[0]) {
+    case 'a':
+        if (strcmp(n, "a") == 0 || strcmp(n, "area") == 0)
+            add_attr(st, a.href, PF__LINK_PAGE);
+        else if (strcmp(n, "audio") == 0)
+            add_attr(st, a.src, PF__LINK_REQ);
+        break;
+    case 'b':
+        if (strcmp(n, "base") == 0)
+            take_base(st, a.href);
+        else if (strcmp(n, "body") == 0)
+            add_attr(st, a.background, PF__LINK_REQ);
+        break;
+    case 'e':
+        if (strcmp(n, "embed") == 0)
+            add_attr(st, a.src, PF__LINK_REQ);
+        break;
+    case 'f':
+        if (strcmp(n, "frame") == 0)
+            add_attr(st, a.src, PF__LINK_PAGE);
+        break;
+    case 'i':
+        if (strcmp(n, "img") == 0) {
+            add_attr(st, a.src, PF__LINK_REQ);
+            if (a.srcset != NULL)
+                add_srcset(st, a.srcset);
+        } else if (strcmp(n, "iframe") == 0) {
+            add_attr(st, a.src, PF__LINK_PAGE);
+        } else if (strcmp(n, "input") == 0 && a.type != NULL &&
+                   strcasecmp(a.type, "image") == 0) {
+            add_attr(st, a.src, PF__LINK_REQ);
+        }
+        break;
+    case 'l':
+        if (strcmp(n, "link") == 0 && a.href != NULL) {
+            int kind = link_kind(a.rel);
+
+            if (kind >= 0)
+                add_attr(st, a.href, kind);
+        }
+        break;
+    case 'm':
+        if (strcmp(n, "meta") == 0 && a.http_equiv != NULL &&
+            a.content != NULL && strcasecmp(a.http_equiv, "refresh") == 0)
+            add_refresh(st, a.content);
+        break;
+    case 'o':
+        if (strcmp(n, "object") == 0)
+            add_attr(st, a.data, PF__LINK_REQ);
+        break;
+    case 's':
+        if (strcmp(n, "script") == 0) {
+            add_attr(st, a.src, PF__LINK_REQ);
+        } else if (strcmp(n, "source") == 0) {
+            add_attr(st, a.src, PF__LINK_REQ);
+            if (a.srcset != NULL)
+                add_srcset(st, a.srcset);
+        }
+        break;
+    case 't':
+        if (strcmp(n, "track") == 0)
+            add_attr(st, a.src, PF__LINK_REQ);
+        break;
+    case 'v':
+        if (strcmp(n, "video") == 0) {
+            add_attr(st, a.src, PF__LINK_REQ);
+            add_attr(st, a.poster, PF__LINK_REQ);
+        }
+        break;
+    default:
+        break;
+    }
+    if (a.style != NULL)
+        css_text(st, a.style);
+    if (strcmp(n, "style") == 0) {
+        st->in_style = 1;
+        css_reset(&st->css);
+    }
+}
+
+/* libxml2's endElement, on the parser thread. */
+static void on_end(void *ctx, const xmlChar *name)
+{
+    struct parse *st = ctx;
+    const char *n = (const char *)name;
+
+    if (st->in_style && strcmp(n, "style") == 0) {
+        css_finish(st);
+        st->in_style = 0;
+    } else if (st->in_head && strcmp(n, "head") == 0) {
+        flush_pending(st);
+    }
+}
+
+/* libxml2's characters and cdataBlock: only <style>'s matter. */
+static void on_text(void *ctx, const xmlChar *ch, int len)
+{
+    struct parse *st = ctx;
+
+    if (st->in_style && len > 0)
+        css_feed(st, (const char *)ch, (size_t)len);
+}
+
+/* libxml2's error and warning handlers: silence. */
+static void on_error(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+#if LIBXML_VERSION >= 21200
+static void on_serror(void *ctx, const xmlError *e)
+#else
+static void on_serror(void *ctx, xmlErrorPtr e)
+#endif
+{
+    (void)ctx;
+    (void)e;
+}
+
+/*
+ * Read-only after initialisation, shared by every parse: libxml2 copies
+ * it into each parser context.
+ */
+static htmlSAXHandler sax_handler = {
+    .startElement = on_start,
+    .endElement = on_end,
+    .characters = on_text,
+    .ignorableWhitespace = on_text,
+    .cdataBlock = on_text,
+    .warning = on_error,
+    .error = on_error,
+    .fatalError = on_error,
+    .initialized = XML_SAX2_MAGIC,
+    .serror = on_serror,
+};
+
+/* ------------------------------------------------------------------ */
+/* Sniffing and types                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * 1 if the first bytes look like HTML, after the WHATWG MIME sniffing
+ * table: after a BOM and white space, a comment or one of these tags,
+ * ending with white space or '>'.
+ */
+static int looks_like_html(const char *buf, size_t n)
+{
+    static const char *const tags[] = {"!doctype html",
+                                       "html",
+                                       "head",
+                                       "script",
+                                       "iframe",
+                                       "h1",
+                                       "div",
+                                       "font",
+                                       "table",
+                                       "a",
+                                       "style",
+                                       "title",
+                                       "b",
+                                       "body",
+                                       "br",
+                                       "p",
+                                       "meta",
+                                       "link"};
+    const unsigned char *p = (const unsigned char *)buf;
+    size_t i = 0, k;
+
+    if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    while (i < n && is_html_space(p[i]))
+        i++;
+    if (i >= n || p[i] != '<')
+        return 0;
+    i++;
+    if (n - i >= 3 && memcmp(p + i, "!--", 3) == 0)
+        return 1;
+    for (k = 0; k < PF__ARRAY_LEN(tags); k++) {
+        size_t len = strlen(tags[k]);
+
+        if (n - i > len &&
+            strncasecmp((const char *)p + i, tags[k], len) == 0 &&
+            (is_html_space(p[i + len]) || p[i + len] == '>'))
+            return 1;
+    }
+    return 0;
+}
+
+enum pf__doc_type pf__doc_type(const char *content_type)
+{
+    const char *p = content_type;
+    size_t n;
+
+    if (p == NULL)
+        return PF__DOC_UNKNOWN;
+    while (is_html_space((unsigned char)*p))
+        p++;
+    n = strcspn(p, "; \t\r\n\f");
+    if (n == 0)
+        return PF__DOC_UNKNOWN;
+    if ((n == 9 && strncasecmp(p, "text/html", n) == 0) ||
+        (n == 21 && strncasecmp(p, "application/xhtml+xml", n) == 0))
+        return PF__DOC_HTML;
+    if (n == 8 && strncasecmp(p, "text/css", n) == 0)
+        return PF__DOC_CSS;
+    return PF__DOC_OTHER;
+}
+
+/* ------------------------------------------------------------------ */
+/* Driving a parse                                                     */
+/* ------------------------------------------------------------------ */
+
+/* Where the bytes come from: a file descriptor, or memory. */
+struct source {
+    int fd; /* -1: memory */
+    const char *mem;
+    size_t len, pos;
+};
+
+/*
+ * The next piece of the document, at least want bytes unless the end
+ * comes first (want <= CHUNK): *p and *n.  Returns 1, 0 at the end, or
+ * PF_EIO (errno kept).
+ */
+static int source_next(struct parse *st, struct source *s, size_t want,
+                       const char **p, size_t *n)
+{
+    size_t got = 0;
+
+    if (s->fd < 0) {
+        size_t left = s->len - s->pos;
+
+        *n = left < CHUNK ? left : CHUNK;
+        *p = s->mem + s->pos;
+        s->pos += *n;
+        return *n > 0;
+    }
+    do {
+        ssize_t r = read(s->fd, st->buf + got, CHUNK - got);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return PF_EIO;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    } while (got < want);
+    *p = st->buf;
+    *n = got;
+    return got > 0;
+}
+
+/* The encoding a BOM names, for libxml2 (which reads UTF-8's itself). */
+static xmlCharEncoding bom_encoding(const char *p, size_t n)
+{
+    if (n >= 2 && (unsigned char)p[0] == 0xFE && (unsigned char)p[1] == 0xFF)
+        return XML_CHAR_ENCODING_UTF16BE;
+    if (n >= 2 && (unsigned char)p[0] == 0xFF && (unsigned char)p[1] == 0xFE)
+        return XML_CHAR_ENCODING_UTF16LE;
+    return XML_CHAR_ENCODING_NONE;
+}
+
+/*
+ * libxml2 before 2.11 loses track of a quoted attribute value cut by the
+ * end of a chunk: its push parser looks for the '>' that ends a start tag
+ * from where the last look stopped, remembering that it was inside quotes
+ * but not which quote, so it never finds the closing one and waits for
+ * the '>' to the end of the document, all of which it then holds.  When
+ * the last look stopped inside quotes (the flag it keeps in hasPErefs),
+ * make the next one start again at the beginning of the tag.  That costs
+ * a rescan of the tag per chunk, which only matters for an attribute
+ * value of megabytes, and BACKLOG_MAX bounds that.
+ */
+static void fix_tag_lookup(htmlParserCtxtPtr ctxt)
+{
+#if LIBXML_VERSION < 21100
+    if ((ctxt->hasPErefs & 1) != 0) {
+        ctxt->hasPErefs &= ~1;
+        ctxt->checkIndex = 0;
+    }
+#else
+    (void)ctxt;
+#endif
+}
+
+/*
+ * libxml2's push parser (2.9) ends the document at the first thing after
+ * </html> that is not a comment, where browsers, and the pull parser,
+ * carry on as if it were inside <body>; pages with scripts or links pasted
+ * after </html> are common enough.  When that happened, the rest is parsed
+ * by a fresh context, at most RESTARTS_MAX times (each one needs another
+ * </html>).  Only for input libxml2 did not convert from another encoding:
+ * its leftover is UTF-8 while the bytes still to come would not be.
+ */
+#define RESTARTS_MAX 64
+
+static htmlParserCtxtPtr restart_html(struct parse *st, htmlParserCtxtPtr ctxt,
+                                      char **carry, const char **p, size_t *n)
+{
+    const xmlParserInput *in = ctxt->input;
+    htmlParserCtxtPtr next;
+    size_t left;
+
+    if (ctxt->errNo != XML_ERR_DOCUMENT_END || in == NULL ||
+        (in->buf != NULL && in->buf->encoder != NULL))
+        return NULL;
+    left = (size_t)(in->end - in->cur);
+    pf__free(*carry);
+    *carry = pf__malloc(left + 1);
+    if (*carry == NULL)
+        return NULL;
+    memcpy(*carry, in->cur, left);
+    next = htmlCreatePushParserCtxt(&sax_handler, st, NULL, 0, NULL,
+                                    XML_CHAR_ENCODING_UTF8);
+    if (next == NULL)
+        return NULL;
+    htmlCtxtUseOptions(next, HTML_OPTIONS);
+    if (st->in_head)
+        flush_pending(st);
+    st->in_head = 0;
+    st->ctxt = next;
+    htmlFreeParserCtxt(ctxt);
+    *p = *carry;
+    *n = left;
+    return next;
+}
+
+/*
+ * After </html> the push parser takes one piece of white space per call
+ * and then waits for more input: call it again while it moves, so that
+ * whatever follows is seen now.
+ */
+static void pump_epilog(htmlParserCtxtPtr ctxt)
+{
+    while (ctxt->instate == XML_PARSER_EPILOG && ctxt->input != NULL &&
+           ctxt->input->cur < ctxt->input->end) {
+        const xmlChar *before = ctxt->input->cur;
+
+        htmlParseChunk(ctxt, NULL, 0, 0);
+        if (ctxt->input == NULL || ctxt->input->cur == before)
+            break;
+    }
+}
+
+/* Feed the document, starting with its first piece, to libxml2. */
+static int run_html(struct parse *st, struct source *src, const char *p,
+                    size_t n)
+{
+    htmlParserCtxtPtr ctxt;
+    char *carry = NULL;
+    int restarts = 0;
+    int rc = 0;
+
+    ctxt = htmlCreatePushParserCtxt(&sax_handler, st, NULL, 0, NULL,
+                                    bom_encoding(p, n));
+    if (ctxt == NULL)
+        return PF_ENOMEM;
+    htmlCtxtUseOptions(ctxt, HTML_OPTIONS);
+    st->ctxt = ctxt;
+    st->in_head = 1;
+    for (;;) {
+        const xmlParserInput *in;
+
+        if (n > 0) {
+            fix_tag_lookup(ctxt);
+            htmlParseChunk(ctxt, p, (int)n, 0);
+        }
+        if (st->err != 0 || st->full)
+            break;
+        pump_epilog(ctxt);
+        if (ctxt->instate == XML_PARSER_EOF) {
+            htmlParserCtxtPtr next = NULL;
+
+            if (restarts++ < RESTARTS_MAX)
+                next = restart_html(st, ctxt, &carry, &p, &n);
+            if (next == NULL)
+                break;
+            ctxt = next;
+            continue;
+        }
+        in = ctxt->input;
+        if (in != NULL && in->end - in->cur > BACKLOG_MAX) {
+            xmlStopParser(ctxt);
+            break;
+        }
+        rc = source_next(st, src, 1, &p, &n);
+        if (rc <= 0)
+            break;
+    }
+    if (ctxt->instate != XML_PARSER_EOF)
+        htmlParseChunk(ctxt, NULL, 0, 1);
+    if (st->in_style)
+        css_finish(st);
+    if (st->in_head)
+        flush_pending(st);
+    st->ctxt = NULL;
+    htmlFreeParserCtxt(ctxt);
+    pf__free(carry);
+    return rc < 0 ? rc : 0;
+}
+
+static int run_css(struct parse *st, struct source *src, const char *p,
+                   size_t n)
+{
+    int rc = 0;
+
+    css_reset(&st->css);
+    for (;;) {
+        css_feed(st, p, n);
+        if (st->err != 0 || st->full)
+            break;
+        rc = source_next(st, src, 1, &p, &n);
+        if (rc <= 0)
+            break;
+    }
+    css_finish(st);
+    return rc < 0 ? rc : 0;
+}
+
+static int run(struct source *src, enum pf__doc_type type, const char *base_url,
+               struct pf__links *out)
+{
+    xmlStructuredErrorFunc saved_handler;
+    void *saved_context;
+    struct parse *st;
+    const char *p;
+    size_t n;
+    int saved_errno = 0;
+    int rc;
+
+    if (out == NULL)
+        return PF_EINVAL;
+    if (type != PF__DOC_HTML && type != PF__DOC_CSS && type != PF__DOC_UNKNOWN)
+        return 0;
+    st = pf__calloc(1, sizeof(*st));
+    if (st == NULL)
+        return PF_ENOMEM;
+    if (src->fd >= 0) {
+        st->buf = pf__malloc(CHUNK);
+        if (st->buf == NULL) {
+            pf__free(st);
+            return PF_ENOMEM;
+        }
+    }
+    st->out = out;
+    rc = pf__urlres_init(&st->res);
+    if (rc == 0 && base_url != NULL) {
+        rc = pf__urlres_set_base(&st->res, base_url);
+        if (rc == PF_EURL)
+            rc = 0;
+    }
+    if (rc == 0)
+        rc = source_next(st, src, SNIFF_MIN, &p, &n);
+    if (rc > 0) {
+        if (type == PF__DOC_UNKNOWN)
+            type = looks_like_html(p, n) ? PF__DOC_HTML : PF__DOC_OTHER;
+        if (type == PF__DOC_HTML) {
+            /*
+             * libxml2 reports some errors (bad bytes for the encoding a
+             * page declares) with no parser context, so not through our
+             * SAX handler but through the thread's own, which prints.
+             * libxml2 keeps that handler per thread: this thread's is
+             * silenced for the parse and then put back.
+             */
+            saved_handler = xmlStructuredError;
+            saved_context = xmlStructuredErrorContext;
+            xmlSetStructuredErrorFunc(NULL, on_serror);
+            rc = run_html(st, src, p, n);
+            xmlSetStructuredErrorFunc(saved_context, saved_handler);
+        } else if (type == PF__DOC_CSS)
+            rc = run_css(st, src, p, n);
+        else
+            rc = 0;
+    }
+    if (rc == PF_EIO)
+        saved_errno = errno;
+    if (st->err != 0)
+        rc = st->err;
+    pf__buf_free(&st->pending);
+    pf__buf_free(&st->css.val);
+    pf__buf_free(&st->url);
+    pf__urlres_free(&st->res);
+    pf__free(st->buf);
+    pf__free(st);
+    if (rc == PF_EIO)
+        errno = saved_errno;
+    return rc < 0 ? rc : 0;
+}
+
+/* Any thread: everything it uses is its own. */
+int pf__parse_fd(int fd, enum pf__doc_type type, const char *base_url,
+                 struct pf__links *out)
+{
+    struct source src = {fd, NULL, 0, 0};
+
+    if (fd < 0)
+        return PF_EINVAL;
+    return run(&src, type, base_url, out);
+}
+
+/* Any thread: everything it uses is its own. */
+int pf__parse_mem(const char *buf, size_t n, enum pf__doc_type type,
+                  const char *base_url, struct pf__links *out)
+{
+    struct source src = {-1, buf, n, 0};
+
+    if (buf == NULL && n > 0)
+        return PF_EINVAL;
+    return run(&src, type, base_url, out);
+}

@@ -1,0 +1,127 @@
+/*
+ * fuzz_css.c -- libFuzzer target for CSS link extraction.  The input is
+ * parsed as a stylesheet at a fixed URL, and again as the content of a
+ * <style> element and of a style="" attribute of an HTML page.  Beyond
+ * "no crash, no leak, no undefined behaviour" it checks that every link
+ * is a normalised http(s) URL without fragment, white space or control
+ * character, that each comes out once and is a requisite, and that the
+ * stylesheet and the <style> element give the same links (the scanner
+ * reads the same bytes whichever way they come to it).
+ *
+ * Seeds: fixtures/fuzz/css/.  A broken invariant aborts.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+#include "urllist.h"
+#include "util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static const char base_url[] = "https://fuzz.example/css/site.css";
+
+static void require(int cond, const char *what)
+{
+    if (!cond) {
+        fprintf(stderr, "invariant broken: %s\n", what);
+        abort();
+    }
+}
+
+static void check_links(const struct pf__links *l)
+{
+    size_t i, j;
+
+    for (i = 0; i < l->n; i++) {
+        const char *url = pf__links_url(l, i);
+        char *again = NULL;
+        const char *p;
+
+        require(strncmp(url, "http://", 7) == 0 ||
+                    strncmp(url, "https://", 8) == 0,
+                "link is http or https");
+        require(strchr(url, '#') == NULL, "link has no fragment");
+        for (p = url; *p != '\0'; p++)
+            require((unsigned char)*p > 0x20 && (unsigned char)*p != 0x7f,
+                    "link has no white space or control character");
+        require(pf__url_normalize(url, &again, NULL) == 0, "a link normalises");
+        require(strcmp(again, url) == 0, "a link is normalised");
+        pf__free(again);
+        require(l->kind[i] == PF__LINK_REQ, "CSS links are requisites");
+    }
+    for (i = 0; i < l->n && l->n < 200; i++) {
+        for (j = i + 1; j < l->n; j++)
+            require(strcmp(pf__links_url(l, i), pf__links_url(l, j)) != 0,
+                    "each URL once");
+    }
+}
+
+/* 1 if a and b hold the same URLs in the same order. */
+static int same_links(const struct pf__links *a, const struct pf__links *b)
+{
+    size_t i;
+
+    if (a->n != b->n)
+        return 0;
+    for (i = 0; i < a->n; i++) {
+        if (strcmp(pf__links_url(a, i), pf__links_url(b, i)) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    return pf_global_init();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char open_tag[] = "<html><body><style>";
+    static const char close_tag[] = "</style></body></html>";
+    struct pf__links sheet, page;
+    char *doc;
+    int plain = 1;
+    size_t i;
+
+    pf__links_init(&sheet);
+    require(pf__parse_mem((const char *)data, size, PF__DOC_CSS, base_url,
+                          &sheet) == 0,
+            "a stylesheet parses");
+    check_links(&sheet);
+
+    /*
+     * The same text in <style>: libxml2 hands the element's content over
+     * as it is, unless it holds what ends the element early, bytes it
+     * re-encodes or control characters, which it drops.
+     */
+    for (i = 0; i < size; i++) {
+        if (data[i] == '<' || data[i] >= 0x7f ||
+            (data[i] < 0x20 && data[i] != '\t' && data[i] != '\n'))
+            plain = 0;
+    }
+    doc = malloc(sizeof(open_tag) + size + sizeof(close_tag));
+    require(doc != NULL, "malloc");
+    memcpy(doc, open_tag, sizeof(open_tag) - 1);
+    memcpy(doc + sizeof(open_tag) - 1, data, size);
+    memcpy(doc + sizeof(open_tag) - 1 + size, close_tag, sizeof(close_tag));
+    pf__links_init(&page);
+    require(pf__parse_mem(doc, strlen(open_tag) + size + strlen(close_tag),
+                          PF__DOC_HTML, base_url, &page) == 0,
+            "a page parses");
+    check_links(&page);
+    if (plain && !same_links(&sheet, &page)) {
+        fprintf(stderr, "stylesheet %zu links, <style> %zu\n", sheet.n, page.n);
+        require(0, "stylesheet and <style> agree");
+    }
+    pf__links_free(&page);
+    free(doc);
+    pf__links_free(&sheet);
+    return 0;
+}
