@@ -195,6 +195,34 @@ PF_EXPORT int pf_fetch(pf_sched *s, CURL *easy, CURLcode *result /* OUT */);
  */
 PF_EXPORT int pf_sched_post(pf_sched *s, pf_post_fn *fn, void *arg);
 
+/*
+ * A channel: a bounded FIFO of pointers between the coroutines of one
+ * scheduler, gevent's Queue(maxsize).  pf_chan_put() waits (yields) while
+ * the channel holds capacity items, pf_chan_get() while it is empty, so a
+ * fast producer is held back by slow consumers.  Waiters are served in
+ * the order they came.  Outside a coroutine both run the loop until they
+ * can proceed, as pf_join() does.  Loop thread only.
+ *
+ * pf_chan_new: capacity >= 1 (PF_EINVAL otherwise).
+ * pf_chan_put: 0, PF_ESTATE once the channel is closed, PF_ECANCELED when
+ *   the scheduler stops first.
+ * pf_chan_get: 0 with *item set, PF_ESTATE when the channel is closed and
+ *   empty (the consumer's end of input), PF_ECANCELED.
+ * pf_chan_close: no more puts; waiting putters get PF_ESTATE, getters
+ *   drain what is left, then get PF_ESTATE.  Calling it twice is harmless.
+ * pf_chan_len: items held now.
+ * pf_chan_free: the channel must have no waiter; items left are not freed.
+ */
+typedef struct pf_chan pf_chan;
+
+PF_EXPORT int pf_chan_new(pf_chan **out /* OUT */, pf_sched *s,
+                          size_t capacity);
+PF_EXPORT int pf_chan_put(pf_chan *ch, void *item);
+PF_EXPORT int pf_chan_get(pf_chan *ch, void **item /* OUT */);
+PF_EXPORT void pf_chan_close(pf_chan *ch);
+PF_EXPORT size_t pf_chan_len(const pf_chan *ch);
+PF_EXPORT void pf_chan_free(pf_chan *ch);
+
 /* ------------------------------------------------------------------ */
 /* Executor and futures                                                */
 /* ------------------------------------------------------------------ */
@@ -436,6 +464,9 @@ struct pf_page {
     const char *const *links;
     const unsigned char *requisite; /* 1: img, script, stylesheet, CSS url() */
     unsigned char *follow;          /* 1 = follow; the callback may clear */
+    void *doc; /* the page as a libxml2 tree (htmlDocPtr) when the config
+                  asks for it (page_doc) and the page is HTML, else NULL;
+                  read-only, freed after the callback */
 };
 
 typedef void pf_page_fn(pf_crawler *c, struct pf_page *pg, void *userdata);
@@ -469,7 +500,8 @@ struct pf_config {
     size_t stack_size;           /* per coroutine; 0 = default */
     int64_t retry_base_ms;       /* first backoff; default 1000 */
     int64_t retry_max_ms;        /* backoff cap; default 60000 */
-    pf_done_fn *on_done;         /* each URL's final result; loop thread */
+    pf_done_fn *on_done;         /* each URL's final result; loop thread;
+                                    a parsed page's once its links are in */
     pf_log_fn *on_log;           /* messages; loop thread; may be NULL */
     void *userdata;              /* passed to every callback */
     pf_progress_fn *on_progress; /* every progress_ms while running */
@@ -485,6 +517,7 @@ struct pf_config {
     int no_robots;       /* do not obey robots.txt */
     unsigned parsers;    /* parser threads; 0 = one per online CPU */
     pf_page_fn *on_page; /* each parsed page; parser thread; may be NULL */
+    int page_doc;        /* give on_page the libxml2 tree of HTML pages */
 };
 
 struct pf_stats {
@@ -509,12 +542,34 @@ PF_EXPORT int pf_crawler_new(pf_crawler **out /* OUT */,
                              const struct pf_config *cfg);
 
 /*
- * Accept one URL.  It is parsed and normalised with libcurl's URL API;
- * only http and https are accepted (PF_EURL otherwise).  A URL already
- * accepted by this job returns PF_EDUPLICATE and is not fetched again.
- * Loop thread, before or during pf_crawler_run() (from on_done, too).
+ * Accept one URL, as a seed (depth 0).  It is parsed and normalised with
+ * libcurl's URL API; only http and https are accepted (PF_EURL
+ * otherwise).  Any thread, before or during the run:
+ *   - on the job's loop thread (the one that created it, runs it, calls
+ *     on_done), it is accepted at once, and a URL already accepted by
+ *     this job returns PF_EDUPLICATE and is not fetched again;
+ *   - on any other thread (an on_page callback, a thread of the
+ *     program's), it is checked and normalised at once, then handed to
+ *     the loop thread, which accepts it, or drops a duplicate silently,
+ *     at its next iteration; the run does not end before it has.
+ * PF_ESTATE once the job is stopping or its run has returned.
  */
 PF_EXPORT int pf_crawler_add_url(pf_crawler *c, const char *url);
+
+/*
+ * Accept a link chosen by the program, as if page from had contained it:
+ * url is resolved against from->final_url (not against a <base href> of
+ * the page: from->links[] are resolved already, and are the URLs to pass
+ * when following one of them), gets depth from->depth + 1 and
+ * from->url as its parent, and goes through the crawl's rules like any
+ * link found in a page (depth limit, host scope, --accept/--reject,
+ * robots.txt, dedupe).  The C counterpart of a Scrapy callback yielding
+ * a request.  from NULL makes it a seed, as pf_crawler_add_url().
+ * Returns 0 (also when a rule then leaves the link out), PF_EURL, or
+ * PF_ESTATE.  Any thread, on_page included (from is valid there).
+ */
+PF_EXPORT int pf_crawler_add_link(pf_crawler *c, const struct pf_page *from,
+                                  const char *url);
 
 /*
  * Accept the URLs of a list: one per line, blank lines and lines starting
@@ -536,6 +591,33 @@ PF_EXPORT int pf_crawler_add_stream(pf_crawler *c, FILE *fp, const char *name);
  * (PF_EDB, PF_EDISKFULL, PF_EOUTDIR...).  Loop thread; once per job.
  */
 PF_EXPORT int pf_crawler_run(pf_crawler *c);
+
+/*
+ * Driving a job from the program's own event loop instead of
+ * pf_crawler_run(), the way curl_multi_socket_action() lets a program
+ * drive libcurl:
+ *
+ *     int fd = pf_crawler_fd(c);
+ *     while ((rc = pf_crawler_step(c)) == 1) {
+ *         struct pollfd p = {fd, POLLIN, 0};
+ *         poll(&p, 1, (int)pf_crawler_timeout_ms(c));
+ *     }
+ *     // rc: what pf_crawler_run() would have returned
+ *
+ * pf_crawler_fd() is a descriptor (epoll's) that becomes readable when
+ * the job has I/O to handle; it stays the same for the job's life and
+ * belongs to the job (do not read it or close it).
+ * pf_crawler_timeout_ms() is how long the program may wait for it before
+ * calling pf_crawler_step() anyway: 0 when work is ready now, -1 for no
+ * limit.  pf_crawler_step() does the work that is ready without
+ * blocking (the first call starts the run) and returns 1 while the run
+ * goes on; once it has ended it returns what pf_crawler_run() returns.
+ * Callbacks run inside pf_crawler_step().  The thread that calls it is
+ * the job's loop thread.  Do not mix with pf_crawler_run().
+ */
+PF_EXPORT int pf_crawler_fd(const pf_crawler *c);
+PF_EXPORT int64_t pf_crawler_timeout_ms(const pf_crawler *c);
+PF_EXPORT int pf_crawler_step(pf_crawler *c);
 
 /*
  * Ask a running job to stop: no new transfers start, transfers in flight

@@ -42,6 +42,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libxml/HTMLparser.h>
+
 #include "coro.h"
 #include "db.h"
 #include "parse.h"
@@ -133,6 +135,11 @@ struct pf_crawler {
     struct pf__timer rate_timer;
 
     atomic_int stop_requested;
+    atomic_size_t adds_pending; /* URLs posted by other threads, on the way */
+    atomic_int closed;          /* stopping or finished: no more adds */
+    pthread_t loop_thread;      /* creator, then the thread that runs */
+    int finished;               /* the run has ended; result is final */
+    int result;
     int stopping;
     int fatal; /* PF_EDISKFULL, PF_EDB...: stops the run */
     int ran;
@@ -143,12 +150,14 @@ struct pf_crawler {
     regex_t accept_re; /* valid when have_accept */
     regex_t reject_re; /* valid when have_reject */
     int have_accept, have_reject;
-    struct pf__strmap seed_hosts; /* host:port of every seed */
-    char product[64];             /* robots.txt name: the UA's first word */
-    pf_executor *ex;              /* parser threads */
-    size_t parsing;               /* parse jobs not back yet */
-    size_t parse_cap;             /* beyond it, parse on the loop thread */
-    uint64_t *unfinished;         /* per depth: items whose links wait */
+    struct pf__strmap seed_hosts;   /* host:port of every seed */
+    char product[64];               /* robots.txt name: the UA's first word */
+    pf_executor *ex;                /* parser threads */
+    size_t parsing;                 /* parse jobs not done, waiting included */
+    size_t parse_pooled;            /* of which in the pool */
+    size_t parse_cap;               /* most jobs in the pool at once */
+    struct pf__queue parse_backlog; /* jobs waiting for room in the pool */
+    uint64_t *unfinished;           /* per depth: items whose links wait */
     size_t nunfinished;
     int gate; /* smallest depth with unfinished items, or DEPTH_INF */
 };
@@ -292,7 +301,11 @@ int pf_crawler_new(pf_crawler **out, const struct pf_config *cfg)
     pf__queue_init(&c->ready_hosts);
     pf__queue_init(&c->all_hosts);
     pf__queue_init(&c->paused);
+    pf__queue_init(&c->parse_backlog);
     atomic_init(&c->stop_requested, 0);
+    atomic_init(&c->adds_pending, 0);
+    atomic_init(&c->closed, 0);
+    c->loop_thread = pthread_self();
     rc = PF_ENOMEM;
     c->out_dir = pf__strdup(
         cfg->out_dir != NULL && cfg->out_dir[0] != '\0' ? cfg->out_dir : ".");
@@ -509,6 +522,7 @@ static void enqueue(struct host *h, struct item *it)
 /* Flags of accept_url(). */
 #define ACCEPT_DISCOVERED 1 /* found in a page, not given by the user */
 #define ACCEPT_REQUISITE 2  /* a page requisite (-p) */
+#define ACCEPT_RESUMED 4    /* from an earlier run's frontier (-c) */
 
 static int accept_url(struct pf_crawler *c, const char *url, int depth,
                       const char *parent, int flags)
@@ -522,6 +536,17 @@ static int accept_url(struct pf_crawler *c, const char *url, int depth,
     rc = pf__strmap_put(&c->seen, url, NULL);
     if (rc < 0)
         return rc;
+    if (c->parsing_on && !(flags & ACCEPT_DISCOVERED)) {
+        /* A seed's host is in scope, even when the seed is skipped. */
+        char *hp = NULL;
+
+        rc = pf__url_hostport(url, &hp);
+        if (rc == 0)
+            rc = pf__strmap_put(&c->seed_hosts, hp, NULL);
+        pf__free(hp);
+        if (rc < 0)
+            return rc;
+    }
     if (c->cfg.resume && c->db != NULL) {
         rc = pf__db_is_done(c->db, url);
         if (rc > 0)
@@ -551,21 +576,7 @@ static int accept_url(struct pf_crawler *c, const char *url, int depth,
     if (c->parsing_on) {
         /* While it waits, a shorter path to it may still turn up. */
         pf__strmap_set(&c->seen, url, it);
-        if (!it->discovered) {
-            char *hp = NULL;
-
-            rc = pf__url_hostport(url, &hp);
-            if (rc == 0)
-                rc = pf__strmap_put(&c->seed_hosts, hp, NULL);
-            pf__free(hp);
-            if (rc < 0) {
-                pf__strmap_set(&c->seen, url, NULL);
-                c->unfinished[depth]--;
-                pf__free(it->parent);
-                pf__free(it);
-                return PF_ENOMEM;
-            }
-        } else if (c->db != NULL) {
+        if (it->discovered && c->db != NULL && !(flags & ACCEPT_RESUMED)) {
             rc = pf__db_log_frontier(c->db, url, depth, parent, it->requisite);
             if (rc < 0)
                 note_fatal(c, rc);
@@ -646,6 +657,75 @@ static void accept_link(struct pf_crawler *c, const char *url, int depth,
         note_fatal(c, rc);
 }
 
+/*
+ * A URL added from another thread than the loop's travels as a post:
+ * checked and normalised by the caller, accepted by the loop thread.  The
+ * loop frees the record (also if it never runs, at cleanup).
+ */
+struct add_req {
+    struct pf__post post;
+    struct pf_crawler *c;
+    int depth; /* 0: a seed */
+    char *parent;
+    char url[];
+};
+
+/* Loop thread. */
+static void add_posted(void *arg)
+{
+    struct add_req *q = arg;
+    struct pf_crawler *c = q->c;
+
+    if (!c->stopping && !c->finished) {
+        if (q->parent == NULL)
+            accept_url(c, q->url, 0, NULL, 0);
+        else if (q->depth <= c->max_depth)
+            accept_link(c, q->url, q->depth, q->parent, 0);
+    }
+    pf__free(q->parent);
+    atomic_fetch_sub(&c->adds_pending, 1);
+}
+
+/* Accept url (normalised), or hand it to the loop thread.  Any thread. */
+static int add_normalised(struct pf_crawler *c, const char *url, int depth,
+                          const char *parent)
+{
+    struct add_req *q;
+    size_t n;
+
+    /* Other threads read only atomics: stopping and finished are the loop's. */
+    if (atomic_load(&c->closed) || atomic_load(&c->stop_requested))
+        return PF_ESTATE;
+    if (pthread_equal(pthread_self(), c->loop_thread)) {
+        if (parent == NULL)
+            return accept_url(c, url, 0, NULL, 0);
+        if (depth <= c->max_depth)
+            accept_link(c, url, depth, parent, 0);
+        return 0;
+    }
+    n = strlen(url);
+    q = pf__malloc(sizeof(*q) + n + 1);
+    if (q == NULL)
+        return PF_ENOMEM;
+    q->c = c;
+    q->depth = depth;
+    q->parent = NULL;
+    if (parent != NULL) {
+        q->parent = pf__strdup(parent);
+        if (q->parent == NULL) {
+            pf__free(q);
+            return PF_ENOMEM;
+        }
+    }
+    memcpy(q->url, url, n + 1);
+    q->post.fn = add_posted;
+    q->post.arg = q;
+    q->post.borrowed = 0;
+    atomic_fetch_add(&c->adds_pending, 1);
+    pf__loop_post_node(&c->s->loop, &q->post);
+    return 0;
+}
+
 int pf_crawler_add_url(pf_crawler *c, const char *url)
 {
     char *norm = NULL;
@@ -654,13 +734,38 @@ int pf_crawler_add_url(pf_crawler *c, const char *url)
 
     if (c == NULL || url == NULL)
         return PF_EINVAL;
-    if (c->stopping)
-        return PF_ESTATE;
     rc = pf__url_normalize(url, &norm, &why);
     if (rc < 0)
         return rc;
-    rc = accept_url(c, norm, 0, NULL, 0);
+    rc = add_normalised(c, norm, 0, NULL);
     pf__free(norm);
+    return rc;
+}
+
+int pf_crawler_add_link(pf_crawler *c, const struct pf_page *from,
+                        const char *url)
+{
+    struct pf__urlres res;
+    struct pf__buf out = {NULL, 0, 0};
+    int rc;
+
+    if (c == NULL || url == NULL)
+        return PF_EINVAL;
+    if (from == NULL)
+        return pf_crawler_add_url(c, url);
+    if (from->url == NULL || from->final_url == NULL)
+        return PF_EINVAL;
+    rc = pf__urlres_init(&res);
+    if (rc == 0)
+        rc = pf__urlres_set_base(&res, from->final_url);
+    if (rc == 0)
+        rc = pf__url_resolve(&res, url, strlen(url), &out);
+    pf__urlres_free(&res);
+    if (rc == 0 && out.data == NULL)
+        rc = PF_EURL;
+    if (rc == 0)
+        rc = add_normalised(c, out.data, from->depth + 1, from->url);
+    pf__buf_free(&out);
     return rc;
 }
 
@@ -1110,6 +1215,9 @@ static const char *url_path(const char *url)
 
 static void refill(struct pf_crawler *c)
 {
+    /* Parsers far behind: fetch nothing new until they catch up. */
+    if (!pf__queue_empty(&c->parse_backlog))
+        return;
     while (c->active < c->cfg.jobs && !pf__queue_empty(&c->ready_hosts) &&
            !c->stopping) {
         struct host *h = pf__container_of(pf__queue_head(&c->ready_hosts),
@@ -1281,16 +1389,17 @@ static void item_free(struct pf_crawler *c, struct item *it)
     pf__free(it);
 }
 
-/* A row for an item that never started (the run was stopped). */
-static void finish_unstarted(struct pf_crawler *c, struct item *it)
+/* The row of an item that made no request: err and why say why. */
+static void finish_without_request(struct pf_crawler *c, struct item *it,
+                                   int err, const char *why)
 {
     struct pf_result r;
 
     memset(&r, 0, sizeof(r));
     r.url = it->url;
     r.final_url = it->url;
-    r.error = "interrupted before it started";
-    r.err = PF_ECANCELED;
+    r.error = why;
+    r.err = err;
     r.depth = it->depth;
     r.parent_url = it->parent;
     r.started_at_ms = pf__wall_ms();
@@ -1298,21 +1407,17 @@ static void finish_unstarted(struct pf_crawler *c, struct item *it)
     item_free(c, it);
 }
 
+/* A row for an item that never started (the run was stopped). */
+static void finish_unstarted(struct pf_crawler *c, struct item *it)
+{
+    finish_without_request(c, it, PF_ECANCELED,
+                           "interrupted before it started");
+}
+
 /* The row of a discovered link that robots.txt refuses; no request. */
 static void finish_refused(struct pf_crawler *c, struct item *it)
 {
-    struct pf_result r;
-
-    memset(&r, 0, sizeof(r));
-    r.url = it->url;
-    r.final_url = it->url;
-    r.error = "refused by robots.txt";
-    r.err = PF_EROBOTS;
-    r.depth = it->depth;
-    r.parent_url = it->parent;
-    r.started_at_ms = pf__wall_ms();
-    finish_item(c, it, &r);
-    item_free(c, it);
+    finish_without_request(c, it, PF_EROBOTS, "refused by robots.txt");
 }
 
 static int parse_later(struct pf_crawler *c, struct item *it,
@@ -1513,9 +1618,16 @@ static void crawl_one(void *arg)
     r.path = r.err == 0 && sink_open ? sink.relpath : NULL;
     r.error = r.err == 0 ? NULL : msg;
     r.elapsed_ms = pf__now_ms() - t0;
-    finish_item(c, it, &r);
-    if (r.err != 0 || !parse_later(c, it, &r))
+    /*
+     * A page to parse gets its row once its links are accepted (and their
+     * frontier rows queued before it), so that a page the log says is done
+     * always has its links in the frontier, crash or not: what a resumed
+     * crawl relies on.
+     */
+    if (r.err != 0 || !parse_later(c, it, &r)) {
+        finish_item(c, it, &r);
         item_free(c, it);
+    }
     pf__sink_free(&sink);
     pf__free(final_url);
     pf__free(ctype);
@@ -1529,7 +1641,8 @@ static void crawl_one(void *arg)
  * thread touches the job again only once it is posted back.
  */
 struct parse_job {
-    struct pf__post post; /* the way back to the loop thread */
+    struct pf__post post;     /* the way back to the loop thread */
+    struct pf__queue backlog; /* in c->parse_backlog while it waits */
     struct pf_crawler *c;
     struct item *it;
     enum pf__doc_type type;
@@ -1542,6 +1655,7 @@ struct parse_job {
     char *abspath; /* what the parser opens */
     struct pf__links links;
     unsigned char *follow; /* per link, from on_page; NULL = all */
+    struct pf_result r;    /* the page's row, written in on_parsed() */
 };
 
 static void parse_job_free(struct parse_job *job)
@@ -1553,6 +1667,33 @@ static void parse_job_free(struct parse_job *job)
     pf__free(job->path);
     pf__free(job->abspath);
     pf__free(job);
+}
+
+/*
+ * The page as a libxml2 tree, for on_page (page_doc), or NULL.  Built by
+ * a second, pull-mode parse, which holds the whole page: pages over
+ * PAGE_DOC_MAX get no tree.  Parser thread.
+ */
+#define PAGE_DOC_MAX (64 * 1024 * 1024)
+
+static void *page_doc(struct parse_job *job)
+{
+    struct stat sb;
+    int fd;
+    htmlDocPtr doc = NULL;
+
+    if (job->type != PF__DOC_HTML)
+        return NULL;
+    fd = open(job->abspath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &sb) == 0 && sb.st_size <= PAGE_DOC_MAX)
+        doc = htmlReadFd(fd, job->final_url, NULL,
+                         HTML_PARSE_RECOVER | HTML_PARSE_NONET |
+                             HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                             HTML_PARSE_COMPACT);
+    close(fd);
+    return doc;
 }
 
 /* Hand the page to on_page.  Parser thread. */
@@ -1585,7 +1726,10 @@ static int call_on_page(struct parse_job *job)
     pg.links = links;
     pg.requisite = job->links.kind;
     pg.follow = job->follow;
+    pg.doc = c->cfg.page_doc ? page_doc(job) : NULL;
     c->cfg.on_page(c, &pg, c->cfg.userdata);
+    if (pg.doc != NULL)
+        xmlFreeDoc(pg.doc);
     pf__free(links);
     return 0;
 }
@@ -1609,6 +1753,8 @@ static int parse_task(void *arg, void **result)
 }
 
 static void on_parsed(void *arg);
+static void on_parsed_pooled(void *arg);
+static void parse_submit(struct pf_crawler *c);
 
 /*
  * The future's done-callback: on the parser thread that finished the
@@ -1635,8 +1781,7 @@ static int parse_later(struct pf_crawler *c, struct item *it,
 {
     struct parse_job *job;
     enum pf__doc_type type;
-    pf_future *f = NULL;
-    int links, reqs, rc;
+    int links, reqs;
 
     if (!c->parsing_on || c->stopping || r->path == NULL)
         return 0;
@@ -1655,7 +1800,7 @@ static int parse_later(struct pf_crawler *c, struct item *it,
     job->type = type;
     job->follow_links = links;
     job->follow_reqs = reqs;
-    job->post.fn = on_parsed;
+    job->post.fn = on_parsed_pooled;
     job->post.arg = job;
     job->post.borrowed = 1; /* on_parsed frees the job */
     pf__links_init(&job->links);
@@ -1669,27 +1814,51 @@ static int parse_later(struct pf_crawler *c, struct item *it,
         note_fatal(c, PF_ENOMEM);
         return 0;
     }
+    job->r = *r;
+    job->r.url = it->url;
+    job->r.final_url = job->final_url;
+    job->r.path = job->path;
+    job->r.content_type = job->ctype;
+    job->r.parent_url = it->parent;
     c->parsing++;
-    /*
-     * The loop never blocks on the pool: when it is full (the parsers
-     * cannot keep up), the page is parsed right here, which slows the
-     * fetching down to the parsers' pace.
-     */
-    rc = PF_EFULL;
-    if (c->parsing <= c->parse_cap)
-        rc = pf_submit(c->ex, parse_task, job, PF_SUBMIT_NOWAIT, &f);
-    if (rc == 0) {
-        rc = pf_future_add_done_callback(f, parse_done, job);
-        pf_future_release(f);
-        if (rc == 0)
-            return 1;
-        /* The task runs but nobody hears of it: wait for it here. */
-        pf_future_result(f, -1, NULL);
-    } else {
-        parse_task(job, NULL);
-    }
-    on_parsed(job);
+    pf__queue_insert_tail(&c->parse_backlog, &job->backlog);
+    parse_submit(c);
     return 1;
+}
+
+/*
+ * Hand waiting jobs to the pool.  The loop never blocks on it: past
+ * parse_cap pages in the pool, jobs wait here, and refill() starts no
+ * new transfer until the parsers have caught up, which slows fetching
+ * down to their pace.  Parsing itself never happens on the loop thread
+ * (nor libxml2 on a coroutine's stack).  Loop thread.
+ */
+static void parse_submit(struct pf_crawler *c)
+{
+    while (!pf__queue_empty(&c->parse_backlog) &&
+           c->parse_pooled < c->parse_cap) {
+        struct parse_job *job = pf__container_of(
+            pf__queue_head(&c->parse_backlog), struct parse_job, backlog);
+        pf_future *f = NULL;
+        int rc = pf_submit(c->ex, parse_task, job, PF_SUBMIT_NOWAIT, &f);
+
+        if (rc == PF_EFULL || rc == PF_ENOMEM)
+            return; /* again when a job comes back, or at the next turn */
+        pf__queue_remove(&job->backlog);
+        if (rc == 0) {
+            c->parse_pooled++;
+            rc = pf_future_add_done_callback(f, parse_done, job);
+            if (rc < 0) /* the task runs; wait for it rather than lose it */
+                pf_future_result(f, -1, NULL);
+            pf_future_release(f);
+            if (rc == 0)
+                continue;
+            c->parse_pooled--;
+        } else {
+            job->err = PF_ECANCELED; /* the pool is shut: a stop */
+        }
+        on_parsed(job);
+    }
 }
 
 /*
@@ -1720,9 +1889,21 @@ static void on_parsed(void *arg)
                             it->url, 1);
         }
     }
+    finish_item(c, it, &job->r);
     c->parsing--;
     parse_job_free(job);
     item_free(c, it);
+}
+
+/* A job back from the pool.  Loop thread. */
+static void on_parsed_pooled(void *arg)
+{
+    struct parse_job *job = arg;
+    struct pf_crawler *c = job->c;
+
+    c->parse_pooled--;
+    on_parsed(job);
+    parse_submit(c);
 }
 
 /*
@@ -1838,6 +2019,7 @@ static void begin_stop(struct pf_crawler *c)
     struct pf__queue *q;
 
     c->stopping = 1;
+    atomic_store(&c->closed, 1);
     /*
      * Waiting coroutines end now: transfers are aborted, sleeps and slot
      * waits cut short (their cancel hooks unqueue parked retries).
@@ -1861,10 +2043,10 @@ static void begin_stop(struct pf_crawler *c)
     }
 }
 
-static int all_done(struct pf_crawler *c)
+static int all_done(const struct pf_crawler *c)
 {
     return c->s->live == 0 && c->st.queued == 0 && c->parsing == 0 &&
-           c->cur_source >= c->nsources;
+           c->cur_source >= c->nsources && atomic_load(&c->adds_pending) == 0;
 }
 
 static void progress(struct pf_crawler *c, int64_t now_ms, int force)
@@ -1878,37 +2060,128 @@ static void progress(struct pf_crawler *c, int64_t now_ms, int force)
     c->cfg.on_progress(c, &c->st, c->cfg.userdata);
 }
 
-int pf_crawler_run(pf_crawler *c)
-{
-    int rc = 0;
+/*
+ * -c: an earlier crawl's frontier, what it had still to fetch.  The rows
+ * are read first and accepted after: accepting asks the log whether a
+ * URL is done, which the walk (holding the connection) cannot.
+ */
+struct resumed {
+    struct pf__buf text; /* url NUL parent NUL, per row */
+    struct resumed_row {
+        size_t url, parent; /* offsets in text; parent SIZE_MAX: none */
+        int depth, requisite;
+    } * v;
+    size_t n, cap;
+};
 
-    if (c == NULL)
-        return PF_EINVAL;
-    if (c->ran)
-        return PF_ESTATE;
+static int resume_row(const char *url, int depth, const char *parent,
+                      int requisite, void *userdata)
+{
+    struct resumed *r = userdata;
+    struct resumed_row *row;
+
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 256;
+        struct resumed_row *v = pf__realloc(r->v, cap * sizeof(*v));
+
+        if (v == NULL)
+            return PF_ENOMEM;
+        r->v = v;
+        r->cap = cap;
+    }
+    row = &r->v[r->n];
+    row->depth = depth;
+    row->requisite = requisite;
+    row->url = r->text.len;
+    row->parent = SIZE_MAX;
+    if (pf__buf_append(&r->text, url, strlen(url) + 1) < 0)
+        return PF_ENOMEM;
+    if (parent != NULL) {
+        row->parent = r->text.len;
+        if (pf__buf_append(&r->text, parent, strlen(parent) + 1) < 0)
+            return PF_ENOMEM;
+    }
+    r->n++;
+    return 0;
+}
+
+static int resume_crawl(struct pf_crawler *c)
+{
+    struct resumed r;
+    size_t i;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    rc = pf__db_frontier_pending(c->db, resume_row, &r);
+    for (i = 0; rc == 0 && i < r.n; i++) {
+        const struct resumed_row *row = &r.v[i];
+
+        if (row->depth > c->max_depth &&
+            !(row->requisite && c->cfg.page_requisites))
+            continue;
+        rc = accept_url(c, r.text.data + row->url, row->depth,
+                        row->parent != SIZE_MAX ? r.text.data + row->parent
+                                                : NULL,
+                        ACCEPT_DISCOVERED | ACCEPT_RESUMED |
+                            (row->requisite ? ACCEPT_REQUISITE : 0));
+        if (rc != PF_ENOMEM)
+            rc = 0;
+    }
+    pf__buf_free(&r.text);
+    pf__free(r.v);
+    return rc;
+}
+
+static void run_begin(struct pf_crawler *c)
+{
+    if (c->cfg.resume && c->db != NULL &&
+        (c->cfg.recursive || c->cfg.page_requisites)) {
+        int rc = resume_crawl(c);
+
+        if (rc < 0) {
+            say(c, PF_LOG_ERROR, "log database: %s", pf__db_errmsg(c->db));
+            note_fatal(c, rc);
+        } else if (c->st.accepted > 0) {
+            say(c, PF_LOG_INFO, "resuming a crawl: %llu URLs accepted",
+                (unsigned long long)c->st.accepted);
+        }
+    }
     c->ran = 1;
+    c->loop_thread = pthread_self();
     c->started_ns = pf__now_ns();
     c->tokens_ns = c->started_ns;
-    for (;;) {
-        int64_t now;
+}
 
-        if (atomic_load(&c->stop_requested) && !c->stopping)
-            begin_stop(c);
-        if (!c->stopping) {
-            read_sources(c);
-            refill(c);
-        }
-        if (all_done(c))
-            break;
-        rc = pf__sched_step(c->s, 1);
-        if (rc < 0) {
-            note_fatal(c, rc);
-            continue;
-        }
-        /* The log's writer thread commits by itself: nothing to do. */
-        now = pf__now_ms();
-        progress(c, now, 0);
+/*
+ * One turn of the run: start what can start, then poll (blocking or not)
+ * and run the coroutines that are ready.  0 once everything is done.
+ */
+static int run_turn(struct pf_crawler *c, int block)
+{
+    int rc;
+
+    if (atomic_load(&c->stop_requested) && !c->stopping)
+        begin_stop(c);
+    if (!pf__queue_empty(&c->parse_backlog))
+        parse_submit(c);
+    if (!c->stopping) {
+        read_sources(c);
+        refill(c);
     }
+    if (all_done(c))
+        return 0;
+    rc = pf__sched_step(c->s, block);
+    if (rc < 0)
+        note_fatal(c, rc);
+    /* The log's writer thread commits by itself: nothing to do. */
+    progress(c, pf__now_ms(), 0);
+    return 1;
+}
+
+static int run_end(struct pf_crawler *c)
+{
+    c->finished = 1;
+    atomic_store(&c->closed, 1);
     progress(c, pf__now_ms(), 1);
     if (c->db != NULL && pf__db_finish_run(c->db) < 0) {
         say(c, PF_LOG_ERROR, "log database: %s", pf__db_errmsg(c->db));
@@ -1916,8 +2189,73 @@ int pf_crawler_run(pf_crawler *c)
             c->fatal = PF_EDB;
     }
     if (c->fatal != 0)
-        return c->fatal;
-    return c->stopping ? PF_ECANCELED : 0;
+        c->result = c->fatal;
+    else
+        c->result = c->stopping ? PF_ECANCELED : 0;
+    return c->result;
+}
+
+int pf_crawler_run(pf_crawler *c)
+{
+    if (c == NULL)
+        return PF_EINVAL;
+    if (c->ran)
+        return PF_ESTATE;
+    run_begin(c);
+    while (run_turn(c, 1))
+        ;
+    return run_end(c);
+}
+
+/* Is there work to do right now, without waiting for I/O or a timer? */
+static int work_ready(const struct pf_crawler *c)
+{
+    return !pf__queue_empty(&c->s->ready) ||
+           (atomic_load(&c->stop_requested) && !c->stopping) ||
+           (!c->stopping && c->active < c->cfg.jobs &&
+            !pf__queue_empty(&c->ready_hosts)) ||
+           all_done(c);
+}
+
+int pf_crawler_step(pf_crawler *c)
+{
+    int turns;
+
+    if (c == NULL)
+        return PF_EINVAL;
+    if (c->finished)
+        return c->result;
+    if (!c->ran)
+        run_begin(c);
+    /* A few turns while work is ready, so one call does a useful amount. */
+    for (turns = 0; turns < 64; turns++) {
+        if (!run_turn(c, 0))
+            return run_end(c);
+        if (!work_ready(c))
+            break;
+    }
+    return 1;
+}
+
+int pf_crawler_fd(const pf_crawler *c)
+{
+    return c != NULL ? c->s->loop.epfd : -1;
+}
+
+int64_t pf_crawler_timeout_ms(const pf_crawler *c)
+{
+    int64_t t = -1;
+
+    if (c == NULL || c->finished || work_ready(c))
+        return 0;
+    if (c->s->loop.nheap > 0) {
+        t = (c->s->loop.heap[0]->deadline_ns - pf__now_ns() + 999999) / 1000000;
+        if (t < 0)
+            t = 0;
+    }
+    if (c->cfg.on_progress != NULL && (t < 0 || t > c->cfg.progress_ms))
+        t = c->cfg.progress_ms;
+    return t;
 }
 
 void pf_crawler_stop(pf_crawler *c)

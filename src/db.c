@@ -17,6 +17,7 @@
  * its text in pf__db_errmsg().
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -398,7 +399,18 @@ int pf__db_open(struct pf__db **out, const char *path, const char *argv,
     if (rc == 0)
         rc = start_run(db, argv);
     if (rc == 0) {
-        if (pthread_create(&db->thread, NULL, writer_main, db) != 0) {
+        sigset_t all, old;
+        int err;
+
+        /*
+         * The writer blocks every signal, so that the program's handlers
+         * (SIGINT and the like) run on its own threads, never on ours.
+         */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        err = pthread_create(&db->thread, NULL, writer_main, db);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (err != 0) {
             snprintf(db->errmsg, sizeof(db->errmsg),
                      "%s: cannot start the log writer thread", path);
             rc = PF_EDB;
@@ -726,6 +738,44 @@ int pf__db_is_done(struct pf__db *db, const char *url)
         src = fail(db, src);
     pthread_mutex_unlock(&db->conn_mu);
     return src;
+}
+
+/*
+ * Loop thread.  Prepared per call: it runs once per resumed crawl.  The
+ * smallest depth wins, with the parent of one row of that depth.
+ */
+int pf__db_frontier_pending(struct pf__db *db, pf__db_frontier_fn *fn,
+                            void *userdata)
+{
+    static const char sql[] =
+        "SELECT f.url, min(f.depth), f.parent_url, min(f.requisite)"
+        " FROM frontier AS f"
+        " WHERE f.run_id <> ?1 AND NOT EXISTS (SELECT 1 FROM fetches AS d"
+        "  WHERE d.url = f.url AND d.error IS NULL)"
+        " GROUP BY f.url ORDER BY min(f.depth), min(f.id)";
+    sqlite3_stmt *st = NULL;
+    int src, rc;
+
+    if (db == NULL || fn == NULL)
+        return PF_EINVAL;
+    pthread_mutex_lock(&db->conn_mu);
+    rc = prepare(db, sql, &st);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, db->run_id);
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+            rc = fn((const char *)sqlite3_column_text(st, 0),
+                    sqlite3_column_int(st, 1),
+                    (const char *)sqlite3_column_text(st, 2),
+                    sqlite3_column_int(st, 3), userdata);
+            if (rc < 0)
+                break;
+        }
+        if (rc == 0 && src != SQLITE_DONE)
+            rc = fail(db, src);
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&db->conn_mu);
+    return rc;
 }
 
 /* Loop thread. */

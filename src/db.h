@@ -53,6 +53,17 @@ int pf__db_finish_run(struct pf__db *db);
  */
 int pf__db_is_done(struct pf__db *db, const char *url);
 
+/*
+ * For -c with a crawl: call fn for every URL of an earlier run's frontier
+ * that no run has fetched successfully, with its smallest depth, a parent
+ * and whether it was a requisite, smallest depth first.  fn returning < 0
+ * stops the walk and is returned.  The strings are valid during the call.
+ */
+typedef int pf__db_frontier_fn(const char *url, int depth, const char *parent,
+                               int requisite, void *userdata);
+int pf__db_frontier_pending(struct pf__db *db, pf__db_frontier_fn *fn,
+                            void *userdata);
+
 /* The last SQLite error text of this connection (static until next call). */
 const char *pf__db_errmsg(struct pf__db *db);
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Build pfetch and run its whole test suite: the release build with
 # warnings as errors, then the same tests under AddressSanitizer and
-# UndefinedBehaviorSanitizer, then the threaded tests under
-# ThreadSanitizer.  Installs missing Debian packages first.
+# UndefinedBehaviorSanitizer, then the threaded tests (and the crawls,
+# whose parsing is threaded) under ThreadSanitizer, then the fuzz
+# targets.  Installs missing Debian packages first.
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -26,6 +27,10 @@ ASAN_OPTIONS=detect_leaks=1 \
 run build-tsan -DCMAKE_BUILD_TYPE=Debug -DPF_SANITIZE=thread \
     -DCMAKE_C_COMPILER=clang
 ctest --test-dir build-tsan --output-on-failure -j "$JOBS" -L unit
+# The threaded paths of the real program: parser pool, posts back to the
+# loop, URLs added from parser threads, the log writer.
+ctest --test-dir build-tsan --output-on-failure -j "$JOBS" \
+    -R '^integration[.](crawl|crawl_api|crawl_requisites|embed|examples|listing_example)$'
 
 run build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPF_SANITIZE=address,undefined \
     -DCMAKE_C_COMPILER=clang -DPF_FUZZ=ON
