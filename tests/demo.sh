@@ -85,9 +85,12 @@ run = db.execute("SELECT max(id) FROM runs").fetchone()[0]
 rows = db.execute("SELECT status, bytes, path, error, url, depth FROM fetches "
                   "WHERE run_id = ? ORDER BY depth, path", (run,)).fetchall()
 ok = [r for r in rows if r[3] is None]
+refused = [r for r in rows if r[3] == "refused by robots.txt"]
 total = sum(r[1] or 0 for r in ok)
-print("Run %s: %d URLs, %d saved, %d failed, %d bytes"
-      % (run, len(rows), len(ok), len(rows) - len(ok), total))
+print("Run %s: %d URLs, %d saved, %d failed, %s%d bytes"
+      % (run, len(rows), len(ok), len(rows) - len(ok) - len(refused),
+         "%d refused by robots.txt, " % len(refused) if refused else "",
+         total))
 if len(rows) <= 20:
     for status, size, path, error, url, depth in rows:
         if error is None:
