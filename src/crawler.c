@@ -951,14 +951,35 @@ struct attempt {
     struct pf__queue pause_link;
     int range_checked;
     int64_t resume_from;
-    int64_t last_rx_ns; /* when a byte (header or body) last came */
-    int stalled;        /* aborted by the stall check */
+    int64_t range_total; /* N of "Content-Range: bytes * /N" (a 416) */
+    char validator[192]; /* "etag ..." or "date ..." of the response */
+    int64_t last_rx_ns;  /* when a byte (header or body) last came */
+    int stalled;         /* aborted by the stall check */
 };
 
 static void set_disposition(struct attempt *a, const char *v, size_t n)
 {
     pf__free(a->disposition);
     a->disposition = pf__strndup(v, n);
+}
+
+/*
+ * A validator for If-Range: a strong ETag, or else Last-Modified (weak
+ * ETags, W/"...", cannot be used with If-Range).  Kept trimmed.
+ */
+static void keep_validator(struct attempt *a, const char *kind, const char *v,
+                           size_t n)
+{
+    while (n > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+        n--;
+    if (n == 0 || (n >= 2 && v[0] == 'W' && v[1] == '/') ||
+        n + 6 > sizeof(a->validator))
+        return;
+    snprintf(a->validator, sizeof(a->validator), "%s %.*s", kind, (int)n, v);
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
@@ -978,6 +999,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         a->status = 0;
         a->reason[0] = '\0';
         a->encoded = 0;
+        a->validator[0] = '\0';
+        a->range_total = -1;
         pf__free(a->disposition);
         a->disposition = NULL;
         /* The URL this response answers (a refused redirect has none). */
@@ -1016,6 +1039,16 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         set_disposition(a, v, vn);
     } else if (len > 17 && strncasecmp(p, "content-encoding:", 17) == 0) {
         a->encoded = 1;
+    } else if (len > 5 && strncasecmp(p, "etag:", 5) == 0) {
+        keep_validator(a, "etag", p + 5, len - 5);
+    } else if (len > 14 && strncasecmp(p, "last-modified:", 14) == 0) {
+        if (strncmp(a->validator, "etag", 4) != 0) /* a strong ETag wins */
+            keep_validator(a, "date", p + 14, len - 14);
+    } else if (len > 14 && strncasecmp(p, "content-range:", 14) == 0) {
+        const char *star = memchr(p, '*', len);
+
+        if (star != NULL && star + 2 < p + len && star[1] == '/')
+            a->range_total = strtoll(star + 2, NULL, 10);
     }
     return len;
 }
@@ -1119,6 +1152,14 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
             a->local_err = PF_EIO;
             return 0;
         }
+        /*
+         * A new body that does not come in one piece keeps its validator
+         * with the .part, for an If-Range after an interruption.  A body
+         * whole in its first piece is not worth the system calls.
+         */
+        if (code != 206 && a->validator[0] != '\0' &&
+            !(!a->encoded && cl >= 0 && (curl_off_t)len >= cl))
+            pf__sink_set_validator(a->sink, a->validator);
     }
     a->body += (int64_t)len;
     c->st.bytes += len;
@@ -1423,6 +1464,37 @@ static void finish_refused(struct pf_crawler *c, struct item *it)
 static int parse_later(struct pf_crawler *c, struct item *it,
                        const struct pf_result *r);
 
+/*
+ * The request headers of a resumed attempt: the user's, and If-Range
+ * with the validator kept with the .part.  0 with *out set, or -1 when
+ * there is no validator (the resume then goes with Range alone).
+ */
+static int if_range(struct attempt *a, struct pf__sink *sk,
+                    struct curl_slist **out)
+{
+    char v[sizeof(a->validator)], line[sizeof(a->validator) + 16];
+    const struct curl_slist *h;
+    struct curl_slist *l = NULL, *n;
+
+    if (pf__sink_get_validator(sk, v, sizeof(v)) < 6)
+        return -1;
+    for (h = a->c->headers; h != NULL; h = h->next) {
+        n = curl_slist_append(l, h->data);
+        if (n == NULL)
+            goto fail;
+        l = n;
+    }
+    snprintf(line, sizeof(line), "If-Range: %s", v + 5);
+    n = curl_slist_append(l, line);
+    if (n == NULL)
+        goto fail;
+    *out = n;
+    return 0;
+fail:
+    curl_slist_free_all(l);
+    return -1;
+}
+
 static void crawl_one(void *arg)
 {
     struct item *it = arg;
@@ -1436,6 +1508,7 @@ static void crawl_one(void *arg)
     char *ctype = NULL;
     int64_t t0 = pf__now_ms();
     int have_slot = 1;
+    int restarted = 0; /* a 416 made us start the .part over */
 
     memset(&sink, 0, sizeof(sink));
     sink.fd = -1;
@@ -1449,6 +1522,7 @@ static void crawl_one(void *arg)
 
     for (;;) {
         struct attempt a;
+        struct curl_slist *if_hdrs = NULL;
         CURLcode cc = CURLE_OK;
         long code = 0;
         int rc, transient;
@@ -1497,7 +1571,19 @@ static void crawl_one(void *arg)
             curl_easy_setopt(a.easy, CURLOPT_RANGE,
                              a.resume_from > 0 ? range : (char *)NULL);
         }
+        /*
+         * If-Range with the validator the .part kept: a server whose copy
+         * changed since sends it whole (200), never a piece of another
+         * version to splice onto ours.
+         */
+        if (a.resume_from > 0 && if_range(&a, &sink, &if_hdrs) == 0)
+            curl_easy_setopt(a.easy, CURLOPT_HTTPHEADER, if_hdrs);
         rc = pf_fetch(c->s, a.easy, &cc);
+        if (if_hdrs != NULL) {
+            curl_easy_setopt(a.easy, CURLOPT_HTTPHEADER, c->headers);
+            curl_slist_free_all(if_hdrs);
+            if_hdrs = NULL;
+        }
         if (a.paused)
             pf__queue_remove(&a.pause_link);
         curl_easy_setopt(a.easy, CURLOPT_ERRORBUFFER, (char *)NULL);
@@ -1552,6 +1638,32 @@ static void crawl_one(void *arg)
             else
                 snprintf(msg, sizeof(msg), "%s",
                          errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        } else if (code == 416 && a.resume_from > 0 &&
+                   a.range_total == a.resume_from) {
+            /*
+             * Nothing past the end of our .part: it is the whole body
+             * already (an earlier run stopped between its last byte and
+             * the rename).  Keep it.
+             */
+            r.err = 0;
+            r.status = 200;
+            if (pf__sink_commit(&sink) < 0) {
+                r.err = PF_EIO;
+                snprintf(msg, sizeof(msg), "cannot save %s: %s", sink.relpath,
+                         strerror(sink.sys_errno));
+            }
+        } else if (code == 416 && a.resume_from > 0 && !restarted) {
+            /* The .part is longer than the body: start it over, at once. */
+            restarted = 1;
+            easy_put(c, a.easy);
+            pf__free(a.disposition);
+            pf__free(a.response_url);
+            if (pf__sink_truncate(&sink) == 0)
+                continue;
+            r.err = PF_EIO;
+            snprintf(msg, sizeof(msg), "cannot truncate %s.part: %s",
+                     sink.relpath, strerror(sink.sys_errno));
+            break;
         } else if (code < 200 || code > 299) {
             const char *reason = a.reason[0] ? a.reason : status_text(code);
 

@@ -70,6 +70,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -1445,8 +1446,15 @@ int pf__sink_write(struct pf__sink *sk, const void *buf, size_t n)
     return 0;
 }
 
+/* Where a .part keeps its response's validator, for If-Range. */
+#define VALIDATOR_XATTR "user.pfetch.validator"
+
 int pf__sink_truncate(struct pf__sink *sk)
 {
+    if (sk->validated) { /* the old body's: the new one brings its own */
+        fremovexattr(sk->fd, VALIDATOR_XATTR);
+        sk->validated = 0;
+    }
     if (ftruncate(sk->fd, 0) < 0 || lseek(sk->fd, 0, SEEK_SET) < 0) {
         sk->sys_errno = errno;
         return PF_EIO;
@@ -1490,6 +1498,28 @@ static int next_final_name(struct pf__sink *sk)
     return 0;
 }
 
+void pf__sink_set_validator(struct pf__sink *sk, const char *v)
+{
+    if (sk->fd >= 0 && fsetxattr(sk->fd, VALIDATOR_XATTR, v, strlen(v), 0) == 0)
+        sk->validated = 1;
+}
+
+size_t pf__sink_get_validator(struct pf__sink *sk, char *buf, size_t n)
+{
+    ssize_t len;
+
+    if (sk->fd < 0 || n == 0)
+        return 0;
+    len = fgetxattr(sk->fd, VALIDATOR_XATTR, buf, n - 1);
+    if (len <= 0) {
+        buf[0] = '\0';
+        return 0;
+    }
+    buf[len] = '\0';
+    sk->validated = 1;
+    return (size_t)len;
+}
+
 int pf__sink_commit(struct pf__sink *sk)
 {
     char part[NAME_BUF];
@@ -1500,6 +1530,9 @@ int pf__sink_commit(struct pf__sink *sk)
         return PF_EIO;
     }
     part_name(part, sk->name, strlen(sk->name));
+    /* The complete file carries nothing of ours. */
+    if (sk->validated)
+        fremovexattr(sk->fd, VALIDATOR_XATTR);
     rc = close(sk->fd);
     sk->fd = -1;
     if (rc < 0 && errno != EINTR) {

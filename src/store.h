@@ -67,6 +67,7 @@ struct pf__sink {
     int64_t bytes;  /* bytes written through this sink (after offset) */
     int64_t offset; /* size of a resumed .part file at open */
     int sys_errno;  /* errno of the failed call, for messages */
+    int validated;  /* a validator is attached to the .part */
 };
 
 /*
@@ -79,6 +80,18 @@ struct pf__sink {
  */
 int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
                   const char *cd, int resume);
+
+/*
+ * The response's validator ("etag \"...\"" or "date <Last-Modified>"),
+ * kept with NAME.part as an extended attribute so that a later -c can
+ * resume it with If-Range, after a crash too.  On a file system without
+ * user extended attributes nothing is kept and the resume goes without
+ * If-Range.  pf__sink_get_validator() copies it into buf (NUL-terminated)
+ * and returns its length, 0 when there is none.  The attribute is removed
+ * when the file is committed.
+ */
+void pf__sink_set_validator(struct pf__sink *sk, const char *v);
+size_t pf__sink_get_validator(struct pf__sink *sk, char *buf, size_t n);
 
 /* Append n bytes.  PF_EIO or PF_EDISKFULL (ENOSPC, EDQUOT). */
 int pf__sink_write(struct pf__sink *sk, const void *buf, size_t n);

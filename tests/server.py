@@ -43,6 +43,15 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
                                   (both honour "Range: bytes=A-[B]" with a
                                   206, or 416 past the end, unless
                                   ?norange=1)
+  /_/versioned/<n>/<ms>/<key>     n pattern bytes seeded with "<key>:v<V>",
+                                  [?chunk=BYTES, default 1000] with ms
+                                  between chunks, ETag "<key>-v<V>" and a
+                                  Last-Modified of version V (none with
+                                  ?validators=none); Range honoured, and
+                                  If-Range: a validator of another version
+                                  gets the whole body (200)
+  /_/bump/<key>                   the next version V of <key> (V starts
+                                  at 1)
   /_/stall[/<n>]                  headers (Content-Length 1000), n bytes
                                   (default 0), then nothing until the
                                   client goes away
@@ -75,6 +84,7 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
   /_/requests                     JSON list of {"t": monotonic seconds,
                                   "method", "path", "range"} in arrival
                                   order ("range": the Range header or null,
+                                  "if_range": the If-Range header or null,
                                   "port": the client port, one per connection)
 
 Adding a scenario: write a function taking (handler, args, query) and
@@ -137,15 +147,17 @@ class State:
         self.counts = {}
         self.log = []
         self.keys = {}
+        self.versions = {}
         self.inflight = 0
         self.max_inflight = 0
 
-    def record(self, method, target, range_header, client_port=None):
+    def record(self, method, target, range_header, client_port=None,
+               if_range=None):
         with self.lock:
             self.counts[target] = self.counts.get(target, 0) + 1
             self.log.append({"t": time.monotonic(), "method": method,
                              "path": target, "range": range_header,
-                             "port": client_port})
+                             "port": client_port, "if_range": if_range})
 
     def bump(self, key):
         """Count one request for key; returns how many came before."""
@@ -226,7 +238,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         path, _, qs = target.partition("?")
         if path not in ("/_/stats", "/_/requests", "/_/inflight"):
             STATE.record(self.command, target, self.headers.get("Range"),
-                         self.client_address[1])
+                         self.client_address[1],
+                         self.headers.get("If-Range"))
         query = {k: v[-1] for k, v in
                  urllib.parse.parse_qs(qs, keep_blank_values=True,
                                        encoding="latin-1").items()}
@@ -479,6 +492,53 @@ def sc_slow(h, args, query):
         if i + step < len(body) and not h.idle(ms / 1000.0):
             h.close_connection = True
             return
+
+
+def version_of(key):
+    with STATE.lock:
+        return STATE.versions.get(key, 1)
+
+
+@scenario("versioned")
+def sc_versioned(h, args, query):
+    """A resource that changes: /_/bump/<key> makes its next version."""
+    n, ms = int_arg(args, 0), int_arg(args, 1)
+    key = "/".join(args[2:])
+    v = version_of(key)
+    etag = '"%s-v%d"' % (key, v)
+    modified = email.utils.formatdate(1700000000 + 86400 * v, usegmt=True)
+    step = max(1, int(query.get("chunk", "1000")))
+    body = pattern(n, "%s:v%d" % (key, v))
+    validators = [] if query.get("validators") == "none" else [
+        ("ETag", etag), ("Last-Modified", modified)]
+    cond = h.headers.get("If-Range")
+    rng = None
+    if cond is None or cond in (etag, modified):
+        rng = h.byte_range(n, query)
+    if rng is False:
+        return
+    if rng is None:
+        h.begin(200, validators, length=n)
+    else:
+        h.begin(206, validators +
+                [("Content-Range", "bytes %d-%d/%d" % (rng + (n,)))],
+                length=rng[1] - rng[0] + 1)
+        body = body[:rng[1] + 1]
+    for i in range(rng[0] if rng else 0, len(body), step):
+        h.write(body[i:i + step])
+        h.wfile.flush()
+        if i + step < len(body) and not h.idle(ms / 1000.0):
+            h.close_connection = True
+            return
+
+
+@scenario("bump")
+def sc_bump(h, args, query):
+    key = "/".join(args)
+    with STATE.lock:
+        STATE.versions[key] = STATE.versions.get(key, 1) + 1
+        v = STATE.versions[key]
+    h.reply(200, b"v%d\n" % v, ctype="text/plain")
 
 
 @scenario("stall")
