@@ -493,7 +493,11 @@ int main(int argc, char **argv)
     if (rc == PF_ECANCELED || (rc == 0 && got_signal != 0))
         code = got_signal == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
     else if (rc != 0) {
-        fprintf(stderr, "pfetch: stopped: %s\n", pf_strerror(rc));
+        if (rc == PF_EDISKFULL)
+            fprintf(stderr, "pfetch: stopped: %s in %s\n", pf_strerror(rc),
+                    cfg.out_dir != NULL ? cfg.out_dir : ".");
+        else
+            fprintf(stderr, "pfetch: stopped: %s\n", pf_strerror(rc));
         code = EXIT_FATAL;
     } else if (st.failed > 0 || bad_operands > 0)
         code = EXIT_SOME_FAILED;
