@@ -5,7 +5,7 @@ set -eu
 
 PKGS="gcc make cmake pkg-config libcurl4-openssl-dev libxml2-dev \
 libsqlite3-dev sqlite3 python3 mandoc ca-certificates clang openssl \
-cppcheck wget"
+cppcheck wget valgrind"
 # The documentation sites test_mirror_wget.py mirrors with wget and pfetch.
 # Their names carry the release's versions (Debian 12): one the archive
 # does not have is left out, and the test skips that site.
