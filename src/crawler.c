@@ -47,6 +47,7 @@
 #include "coro.h"
 #include "db.h"
 #include "parse.h"
+#include "resp.h"
 #include "robots.h"
 #include "store.h"
 #include "urllist.h"
@@ -940,115 +941,34 @@ struct attempt {
     CURL *easy;
     struct pf__sink *sink; /* the item's sink (kept across attempts) */
     int *sink_open;
-    int local_err; /* PF_EDISKFULL, PF_EIO, or PF_EINVAL = cap */
-    long status;   /* from the last status line */
-    char reason[64];
-    char *disposition;  /* Content-Disposition of the last response */
-    char *response_url; /* URL of the last response */
-    int encoded;        /* the last response has a Content-Encoding */
-    int64_t body;       /* decoded bytes received this attempt */
+    int local_err;        /* PF_EDISKFULL, PF_EIO, or PF_EINVAL = cap */
+    struct pf__resp resp; /* what the last response's headers said */
+    char *response_url;   /* URL of the last response */
+    int64_t body;         /* decoded bytes received this attempt */
     int paused;
     struct pf__queue pause_link;
     int range_checked;
     int64_t resume_from;
-    int64_t range_total; /* N of "Content-Range: bytes * /N" (a 416) */
-    char validator[192]; /* "etag ..." or "date ..." of the response */
-    int64_t last_rx_ns;  /* when a byte (header or body) last came */
-    int stalled;         /* aborted by the stall check */
+    int64_t last_rx_ns; /* when a byte (header or body) last came */
+    int stalled;        /* aborted by the stall check */
 };
-
-static void set_disposition(struct attempt *a, const char *v, size_t n)
-{
-    pf__free(a->disposition);
-    a->disposition = pf__strndup(v, n);
-}
-
-/*
- * A validator for If-Range: a strong ETag, or else Last-Modified (weak
- * ETags, W/"...", cannot be used with If-Range).  Kept trimmed.
- */
-static void keep_validator(struct attempt *a, const char *kind, const char *v,
-                           size_t n)
-{
-    while (n > 0 && (*v == ' ' || *v == '\t')) {
-        v++;
-        n--;
-    }
-    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
-        n--;
-    if (n == 0 || (n >= 2 && v[0] == 'W' && v[1] == '/') ||
-        n + 6 > sizeof(a->validator))
-        return;
-    snprintf(a->validator, sizeof(a->validator), "%s %.*s", kind, (int)n, v);
-}
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     struct attempt *a = ud;
     size_t len = size * n;
 
-    (void)size;
     a->last_rx_ns = a->c->s->loop.now_ns;
-    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-        /* A new response (redirects make several): reset its fields. */
-        const char *sp = memchr(p, ' ', len);
-        size_t k = 0;
-
+    if (pf__resp_line(&a->resp, p, len)) {
+        /* A new response: the URL it answers (a refused redirect has none). */
         char *eff = NULL;
 
-        a->status = 0;
-        a->reason[0] = '\0';
-        a->encoded = 0;
-        a->validator[0] = '\0';
-        a->range_total = -1;
-        pf__free(a->disposition);
-        a->disposition = NULL;
-        /* The URL this response answers (a refused redirect has none). */
         curl_easy_getinfo(a->easy, CURLINFO_EFFECTIVE_URL, &eff);
         if (eff != NULL &&
             (a->response_url == NULL || strcmp(a->response_url, eff) != 0)) {
             pf__free(a->response_url);
             a->response_url = pf__strdup(eff);
         }
-        if (sp != NULL) {
-            const char *end = p + len;
-            const char *r;
-
-            a->status = strtol(sp + 1, NULL, 10);
-            r = memchr(sp + 1, ' ', (size_t)(end - sp - 1));
-            if (r != NULL) {
-                r++;
-                while (r + k < end && r[k] != '\r' && r[k] != '\n' &&
-                       k + 1 < sizeof(a->reason)) {
-                    a->reason[k] = isprint((unsigned char)r[k]) ? r[k] : '?';
-                    k++;
-                }
-                a->reason[k] = '\0';
-            }
-        }
-    } else if (len > 20 && strncasecmp(p, "content-disposition:", 20) == 0) {
-        const char *v = p + 20;
-        size_t vn = len - 20;
-
-        while (vn > 0 && (*v == ' ' || *v == '\t')) {
-            v++;
-            vn--;
-        }
-        while (vn > 0 && (v[vn - 1] == '\r' || v[vn - 1] == '\n'))
-            vn--;
-        set_disposition(a, v, vn);
-    } else if (len > 17 && strncasecmp(p, "content-encoding:", 17) == 0) {
-        a->encoded = 1;
-    } else if (len > 5 && strncasecmp(p, "etag:", 5) == 0) {
-        keep_validator(a, "etag", p + 5, len - 5);
-    } else if (len > 14 && strncasecmp(p, "last-modified:", 14) == 0) {
-        if (strncmp(a->validator, "etag", 4) != 0) /* a strong ETag wins */
-            keep_validator(a, "date", p + 14, len - 14);
-    } else if (len > 14 && strncasecmp(p, "content-range:", 14) == 0) {
-        const char *star = memchr(p, '*', len);
-
-        if (star != NULL && star + 2 < p + len && star[1] == '/')
-            a->range_total = strtoll(star + 2, NULL, 10);
     }
     return len;
 }
@@ -1059,7 +979,7 @@ static int open_sink(struct attempt *a)
 
     if (*a->sink_open)
         return 0;
-    rc = pf__sink_open(a->c->store, a->sink, a->it->url, a->disposition,
+    rc = pf__sink_open(a->c->store, a->sink, a->it->url, a->resp.disposition,
                        a->c->cfg.resume);
     if (rc < 0)
         return rc;
@@ -1128,7 +1048,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
      * The status of the response this body belongs to: the header
      * callback parsed its status line, so no getinfo call per chunk.
      */
-    code = a->status;
+    code = a->resp.status;
     if (code < 200 || code > 299)
         return len; /* an error page: read and dropped, keeps keep-alive */
     if (!a->range_checked) {
@@ -1137,7 +1057,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
         a->range_checked = 1;
         /* A plain body announced too big is refused before it comes. */
         curl_easy_getinfo(a->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-        if (c->cfg.max_filesize > 0 && !a->encoded && cl > 0 &&
+        if (c->cfg.max_filesize > 0 && !a->resp.encoded && cl > 0 &&
             (code == 206 ? a->resume_from : 0) + cl > c->cfg.max_filesize) {
             a->local_err = PF_EINVAL;
             return 0;
@@ -1157,9 +1077,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
          * with the .part, for an If-Range after an interruption.  A body
          * whole in its first piece is not worth the system calls.
          */
-        if (code != 206 && a->validator[0] != '\0' &&
-            !(!a->encoded && cl >= 0 && (curl_off_t)len >= cl))
-            pf__sink_set_validator(a->sink, a->validator);
+        if (code != 206 && a->resp.validator[0] != '\0' &&
+            !(!a->resp.encoded && cl >= 0 && (curl_off_t)len >= cl))
+            pf__sink_set_validator(a->sink, a->resp.validator);
     }
     a->body += (int64_t)len;
     c->st.bytes += len;
@@ -1472,7 +1392,7 @@ static int parse_later(struct pf_crawler *c, struct item *it,
 static int if_range(struct attempt *a, struct pf__sink *sk,
                     struct curl_slist **out)
 {
-    char v[sizeof(a->validator)], line[sizeof(a->validator) + 16];
+    char v[sizeof(a->resp.validator)], line[sizeof(a->resp.validator) + 16];
     const struct curl_slist *h;
     struct curl_slist *l = NULL, *n;
 
@@ -1528,6 +1448,7 @@ static void crawl_one(void *arg)
         int rc, transient;
 
         memset(&a, 0, sizeof(a));
+        pf__resp_init(&a.resp);
         a.c = c;
         a.it = it;
         a.sink = &sink;
@@ -1639,7 +1560,7 @@ static void crawl_one(void *arg)
                 snprintf(msg, sizeof(msg), "%s",
                          errbuf[0] ? errbuf : curl_easy_strerror(cc));
         } else if (code == 416 && a.resume_from > 0 &&
-                   a.range_total == a.resume_from) {
+                   a.resp.range_total == a.resume_from) {
             /*
              * Nothing past the end of our .part: it is the whole body
              * already (an earlier run stopped between its last byte and
@@ -1656,7 +1577,7 @@ static void crawl_one(void *arg)
             /* The .part is longer than the body: start it over, at once. */
             restarted = 1;
             easy_put(c, a.easy);
-            pf__free(a.disposition);
+            pf__resp_free(&a.resp);
             pf__free(a.response_url);
             if (pf__sink_truncate(&sink) == 0)
                 continue;
@@ -1665,7 +1586,8 @@ static void crawl_one(void *arg)
                      sink.relpath, strerror(sink.sys_errno));
             break;
         } else if (code < 200 || code > 299) {
-            const char *reason = a.reason[0] ? a.reason : status_text(code);
+            const char *reason =
+                a.resp.reason[0] ? a.resp.reason : status_text(code);
 
             r.err = PF_ECURL;
             transient = is_transient_status(code);
@@ -1685,7 +1607,7 @@ static void crawl_one(void *arg)
                          strerror(sink.sys_errno));
             }
         }
-        pf__free(a.disposition);
+        pf__resp_free(&a.resp);
         pf__free(a.response_url);
         if (r.err == 0 || rc < 0 || !transient ||
             r.attempts > (int)c->cfg.retries || c->stopping) {
