@@ -13,6 +13,8 @@
 
 #include "resp.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static void check(const struct pf__resp *r)
 {
     size_t i, n;
