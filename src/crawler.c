@@ -880,17 +880,18 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud);
 static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow,
                        curl_off_t ultotal, curl_off_t ulnow);
 
-static CURL *easy_get(struct pf_crawler *c)
+/*
+ * A new easy handle with what every request of the job shares: redirects,
+ * protocols, identity, headers, timeouts.  Pool handles and robots.txt's
+ * alike.
+ */
+static CURL *easy_new(struct pf_crawler *c)
 {
     const struct pf_config *cfg = &c->cfg;
-    CURL *e;
+    CURL *e = curl_easy_init();
 
-    if (c->npool > 0)
-        return c->pool[--c->npool];
-    e = curl_easy_init();
     if (e == NULL)
         return NULL;
-    /* What never changes between transfers is set once per handle. */
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
@@ -910,6 +911,19 @@ static CURL *easy_get(struct pf_crawler *c)
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
                          (long)((cfg->stall_timeout_ms + 999) / 1000));
     }
+    return e;
+}
+
+static CURL *easy_get(struct pf_crawler *c)
+{
+    CURL *e;
+
+    if (c->npool > 0)
+        return c->pool[--c->npool];
+    /* What never changes between transfers is set once per handle. */
+    e = easy_new(c);
+    if (e == NULL)
+        return NULL;
     /*
      * No CURLOPT_MAXFILESIZE: it judges the Content-Length, which is the
      * encoded size of a compressed body; --max-filesize is about the
@@ -918,7 +932,7 @@ static CURL *easy_get(struct pf_crawler *c)
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)EASY_BUFFER_SIZE);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    if (cfg->stall_timeout_ms > 0) {
+    if (c->cfg.stall_timeout_ms > 0) {
         curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
         curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     }
@@ -1970,31 +1984,14 @@ static void robots_fetch(void *arg)
     struct robots_fetch *rf = arg;
     struct pf_crawler *c = rf->c;
     struct host *h = rf->h;
-    CURL *e = curl_easy_init();
+    CURL *e = easy_new(c);
     CURLcode cc = CURLE_OK;
     long code = 0;
     int rc = PF_ENOMEM;
 
     if (e != NULL) {
         curl_easy_setopt(e, CURLOPT_URL, (const char *)rf->url);
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-        curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
-        if (c->headers != NULL)
-            curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                         (long)c->cfg.connect_timeout_ms);
-        if (c->cfg.timeout_ms > 0)
-            curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->cfg.timeout_ms);
-        if (c->cfg.stall_timeout_ms > 0) {
-            curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-            curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
-                             (long)((c->cfg.stall_timeout_ms + 999) / 1000));
-        }
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, robots_body);
         curl_easy_setopt(e, CURLOPT_WRITEDATA, rf);
         rc = pf_fetch(c->s, e, &cc);
