@@ -837,6 +837,20 @@ static void note_fatal(struct pf_crawler *c, int err)
 }
 
 /*
+ * A body that could not be written, created or saved for the storage's
+ * sake rather than its URL's (a full disk or quota, a device error, a
+ * file system gone read-only) stops the run: nothing new would fare
+ * better.  Other errors (a name clash, a path too long) fail that URL.
+ */
+static void note_storage_error(struct pf_crawler *c, int sys_errno)
+{
+    if (sys_errno == ENOSPC || sys_errno == EDQUOT)
+        note_fatal(c, PF_EDISKFULL);
+    else if (sys_errno == EIO || sys_errno == EROFS)
+        note_fatal(c, PF_EIO);
+}
+
+/*
  * Read list lines until enough work is queued.  The lookahead lets the
  * per-host queues keep every slot busy without loading a whole list.
  */
@@ -1429,6 +1443,23 @@ fail:
     return -1;
 }
 
+/*
+ * Did the transfer fail on what came before any status line, on a
+ * connection it did not open?  Then the fault is the connection's, not
+ * the URL's: a server that sent more than a Content-Length said leaves
+ * its excess to be read as the next response.
+ */
+static int junk_on_reused(CURL *e, CURLcode cc, long code)
+{
+    long connects = -1;
+
+    if (code != 0 ||
+        (cc != CURLE_UNSUPPORTED_PROTOCOL && cc != CURLE_WEIRD_SERVER_REPLY))
+        return 0;
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
+    return connects == 0;
+}
+
 static void crawl_one(void *arg)
 {
     struct item *it = arg;
@@ -1443,6 +1474,7 @@ static void crawl_one(void *arg)
     int64_t t0 = pf__now_ms();
     int have_slot = 1;
     int restarted = 0; /* a 416 made us start the .part over */
+    int refreshed = 0; /* junk on a reused connection: a new one asked */
 
     memset(&sink, 0, sizeof(sink));
     sink.fd = -1;
@@ -1513,7 +1545,13 @@ static void crawl_one(void *arg)
          */
         if (a.resume_from > 0 && if_range(&a, &sink, &if_hdrs) == 0)
             curl_easy_setopt(a.easy, CURLOPT_HTTPHEADER, if_hdrs);
+        if (refreshed == 1)
+            curl_easy_setopt(a.easy, CURLOPT_FRESH_CONNECT, 1L);
         rc = pf_fetch(c->s, a.easy, &cc);
+        if (refreshed == 1) {
+            curl_easy_setopt(a.easy, CURLOPT_FRESH_CONNECT, 0L);
+            refreshed = 2;
+        }
         if (if_hdrs != NULL) {
             curl_easy_setopt(a.easy, CURLOPT_HTTPHEADER, c->headers);
             curl_slist_free_all(if_hdrs);
@@ -1555,8 +1593,26 @@ static void crawl_one(void *arg)
             snprintf(msg, sizeof(msg), "cannot write %s: %s",
                      sink.relpath ? sink.relpath : "file",
                      strerror(sink.sys_errno));
-            if (a.local_err == PF_EDISKFULL)
-                note_fatal(c, PF_EDISKFULL);
+        } else if (refreshed == 0 && junk_on_reused(a.easy, cc, code)) {
+            /*
+             * Bytes came before our response on a kept-alive connection:
+             * most likely what a previous response sent past its
+             * Content-Length.  Once, at once, on a new connection.
+             */
+            refreshed = 1;
+            easy_put(c, a.easy);
+            pf__resp_free(&a.resp);
+            pf__free(a.response_url);
+            if (sink_open && pf__sink_truncate(&sink) < 0) {
+                r.err = PF_EIO;
+                snprintf(msg, sizeof(msg), "cannot truncate %s.part: %s",
+                         sink.relpath, strerror(sink.sys_errno));
+                break;
+            }
+            say(c, PF_LOG_INFO,
+                "%s: %s on a reused connection; again on a new one", it->url,
+                errbuf[0] ? errbuf : curl_easy_strerror(cc));
+            continue;
         } else if (cc != CURLE_OK) {
             r.err = PF_ECURL;
             transient = a.stalled || is_transient_curl(cc);
@@ -1658,6 +1714,8 @@ static void crawl_one(void *arg)
     }
     if (have_slot)
         release_slot(c, it);
+    if (r.err == PF_EIO || r.err == PF_EDISKFULL)
+        note_storage_error(c, sink.sys_errno);
     if (sink_open && r.err != 0)
         pf__sink_abort(&sink, r.err == PF_ECANCELED);
     r.final_url = final_url != NULL ? final_url : it->url;

@@ -58,6 +58,11 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
   /_/hang                         reads the request, never answers
   /_/reset                        Content-Length 1000, 100 bytes, then RST
   /_/short                        Content-Length 1000, 500 bytes, then FIN
+  /_/long[/<n>/<extra>[/<seed>]]  Content-Length n (default 1000), then
+                                  n + extra (default 500) pattern bytes on
+                                  a connection kept alive: the excess
+                                  reaches the client as junk before the
+                                  next response
   /_/gzip/<n>[/<seed>]            Content-Encoding: gzip of n pattern bytes
                                   [?fill=zeros: n zero bytes, tiny on wire]
   /_/chunked/<n>[/<seed>]         n pattern bytes, chunked [?chunk=4096]
@@ -570,6 +575,14 @@ def sc_short(h, args, query):
     h.write(pattern(500))
     h.wfile.flush()
     h.close_connection = True
+
+
+@scenario("long")
+def sc_long(h, args, query):
+    n, extra = int_arg(args, 0, 1000), int_arg(args, 1, 500)
+    h.begin(200, length=n)
+    h.write(pattern(n + extra, "/".join(args[2:])))
+    h.wfile.flush()
 
 
 @scenario("gzip")

@@ -493,7 +493,7 @@ int main(int argc, char **argv)
     if (rc == PF_ECANCELED || (rc == 0 && got_signal != 0))
         code = got_signal == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
     else if (rc != 0) {
-        if (rc == PF_EDISKFULL)
+        if (rc == PF_EDISKFULL || rc == PF_EIO)
             fprintf(stderr, "pfetch: stopped: %s in %s\n", pf_strerror(rc),
                     cfg.out_dir != NULL ? cfg.out_dir : ".");
         else

@@ -76,4 +76,25 @@ def broken_bodies(env):
          "complete files")
 
 
+
+@t.case
+def overlong_bodies(env):
+    # Bodies longer than their Content-Length, on kept-alive connections
+    # (one at a time, so every next request reuses the connection): the
+    # file is what the header announced, and the excess, which reaches
+    # the next request as junk, costs that request one more attempt on a
+    # new connection, even with --retries 0, never its row.
+    seq = [("/_/long/1000/500/a", 1000, "a"), ("/_/bytes/100/b", 100, "b"),
+           ("/_/long/2000/70000/c", 2000, "c"), ("/_/bytes/100/d", 100, "d")]
+    urls = [env.url(p) for p, _, _ in seq]
+    r = env.pfetch("--progress", "none", "--retries", "0", "-j", "1", *urls)
+    t.eq(r.rc, 0, "exit status; stderr:\n" + r.stderr)
+    rows = env.db().by_url()
+    for (path, n, seed), url in zip(seq, urls):
+        t.check_ok_row(env.out, rows[url], t.pattern(n, seed))
+    t.eq([rows[u]["attempts"] for u in urls], [1, 2, 1, 2], "attempts")
+    t.eq(env.srv.total(), 6, "requests")
+    t.eq([f for f in env.files() if f.endswith(".part")], [], ".part files")
+
+
 t.run()

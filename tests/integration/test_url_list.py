@@ -86,4 +86,55 @@ def normalised_duplicates(env):
     t.eq(env.srv.total(), 1, "requests")
 
 
+
+@t.case
+def hostile_list(env):
+    # Binary junk, NUL bytes, invalid UTF-8, a 1 MiB line, an IDN host,
+    # an IPv6 literal, between good lines: the bad lines are reported by
+    # number and skipped, the rest fetched, every accepted URL one row.
+    port = env.srv.port
+    base = "http://127.0.0.1:%d" % port
+    good = [base + "/_/bytes/11/h1", base + "/_/bytes/12/h2",
+            base + "/_/bytes/13/h3"]
+    idn = "http://b\u00fccher.localhost:%d/_/echo-headers/idn" % port
+    idn_ascii = "http://xn--bcher-kva.localhost:%d/_/echo-headers/idn" % port
+    v6 = "http://[::1]:%d/_/bytes/5/v6" % port
+    lines = [
+        good[0].encode(),                                # 1
+        bytes(c for c in range(1, 32) if c != 10) + b"\x7f\xff",  # 2 junk
+        base.encode() + b"/_/bytes/9/n\x00ul",           # 3  bad: NUL
+        b"\x00" * 10,                                    # 4  bad: NUL
+        base.encode() + b"/_/bytes/10/\xff\xfe",         # 5  raw bytes
+        base.encode() + b"/" + b"a" * (1 << 20),         # 6  bad: 1 MiB
+        good[1].encode(),                                # 7
+        idn.encode(),                                    # 8  IDN host
+        b"http://b\xfccher.localhost/",                  # 9  bad: Latin-1
+        v6.encode(),                                     # 10 IPv6 literal
+        b"\xef\xbb\xbf" + good[2].encode(),              # 11 bad: late BOM
+        good[2].encode() + b"\r",                        # 12
+    ]
+    (env.tmp / "urls.txt").write_bytes(b"\n".join(lines) + b"\n")
+    r = env.pfetch("--progress", "none", "--retries", "0", "urls.txt")
+    t.eq(r.rc, 1, "exit status (the IPv6 URL finds no server)")
+    for n in (2, 3, 4, 6, 9, 11):
+        t.contains(r.stderr, "urls.txt:%d:" % n, "stderr (bad line %d)" % n)
+    for n in (1, 5, 7, 8, 10, 12):
+        t.check("urls.txt:%d:" % n not in r.stderr,
+                "line %d reported as bad:\n%s" % (n, r.stderr))
+    t.check(len(r.stderr) < 10000, "stderr echoes the 1 MiB line")
+
+    raw = base + "/_/bytes/10/%FF%FE"
+    rows = env.db().by_url()
+    t.eq(sorted(rows), sorted(good + [raw, idn_ascii, v6]), "URLs with a row")
+    for i, url in enumerate(good, 1):
+        t.check_ok_row(env.out, rows[url], t.pattern(10 + i, "h%d" % i))
+    t.check_ok_row(env.out, rows[raw], t.pattern(10, "%FF%FE"))
+    t.eq(rows[idn_ascii]["error"], None, "error of the IDN URL")
+    sent = (env.out / rows[idn_ascii]["path"]).read_bytes().decode()
+    t.contains(sent, "Host: xn--bcher-kva.localhost:%d\r\n" % port,
+               "the Host header sent for the IDN URL")
+    t.check(rows[v6]["error"], "the IPv6 URL has no error")
+    t.eq(len(env.db().fetches()), 6, "rows")
+
+
 t.run()
