@@ -10,7 +10,17 @@
  * and queues it; a writer thread inserts whatever has accumulated in one
  * transaction, so batches grow by themselves when rows come fast.  The
  * connection (SQLITE_OPEN_NOMUTEX) is only ever used under conn_mu.  Lock
- * order: conn_mu, then mu; never the other way.  It must never change the
+ * order: conn_mu, then mu; never the other way.  The loop thread's
+ * queries for -c (is this URL done, what did the frontier leave) go
+ * through a second connection of its own, opened at the first of them:
+ * in WAL mode a reader never waits for a writer, so they never wait on
+ * the writer thread, nor on another process that holds the write lock.
+ *
+ * Several processes may share one file.  A writer waits for another's
+ * transaction in SQLite's busy handler (BUSY_TIMEOUT_MS), and every
+ * statement that takes the write lock is retried BUSY_RETRIES times
+ * beyond that, so a lock held for a minute and a half costs a wait, not
+ * the run.  The module must never change the
  * meaning of a column (users query the file with sqlite3: the schema only
  * grows, and user_version numbers each step), and never lose a queued row
  * silently: every failure comes back as PF_EDB, PF_EDISKFULL or PF_ENOMEM with
@@ -104,13 +114,14 @@ static const char finish_run_sql[] =
 
 struct pf__db {
     sqlite3 *h;
-    char *path; /* for messages */
+    sqlite3 *rh; /* the loop thread's reads (-c), NULL until needed */
+    char *path;  /* for messages */
     int64_t run_id;
     sqlite3_stmt *begin; /* BEGIN IMMEDIATE */
     sqlite3_stmt *commit;
     sqlite3_stmt *insert_fetch;
     sqlite3_stmt *insert_frontier;
-    sqlite3_stmt *is_done;
+    sqlite3_stmt *is_done; /* on rh */
     sqlite3_stmt *finish_run;
     int in_txn;       /* a batch transaction is open */
     unsigned pending; /* rows in it */
@@ -162,14 +173,19 @@ static int pf_code(int src)
 }
 
 /*
- * Record the connection's error (SQLite's text, overwritten by the next
+ * Record a connection's error (SQLite's text, overwritten by the next
  * call, is copied now) and return its PF_E* code.
  */
-static int fail(struct pf__db *db, int src)
+static int fail_on(struct pf__db *db, sqlite3 *h, int src)
 {
     snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", db->path,
-             sqlite3_errmsg(db->h));
+             sqlite3_errmsg(h));
     return pf_code(src);
+}
+
+static int fail(struct pf__db *db, int src)
+{
+    return fail_on(db, db->h, src);
 }
 
 /*
@@ -228,6 +244,19 @@ static int exec(struct pf__db *db, const char *sql)
     return src == SQLITE_OK ? 0 : fail(db, src);
 }
 
+/* exec() of a statement that takes the write lock, busy retried. */
+static int exec_retry(struct pf__db *db, const char *sql)
+{
+    int tries = 0;
+    int src;
+
+    while (((src = sqlite3_exec(db->h, sql, NULL, NULL, NULL)) & 0xff) ==
+               SQLITE_BUSY &&
+           tries++ < BUSY_RETRIES)
+        sqlite3_sleep(RETRY_SLEEP_MS);
+    return src == SQLITE_OK ? 0 : fail(db, src);
+}
+
 static int prepare(struct pf__db *db, const char *sql, sqlite3_stmt **st)
 {
     int src =
@@ -262,7 +291,7 @@ static int user_version(struct pf__db *db, int *version)
 static int setup_schema(struct pf__db *db)
 {
     int version = 0;
-    int rc = exec(db, "BEGIN IMMEDIATE");
+    int rc = exec_retry(db, "BEGIN IMMEDIATE");
 
     if (rc < 0)
         return rc;
@@ -308,7 +337,7 @@ static int start_run(struct pf__db *db, const char *argv)
     if (argv != NULL)
         sqlite3_bind_text(st, 2, argv, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, PF_VERSION_STRING, -1, SQLITE_STATIC);
-    src = sqlite3_step(st);
+    src = step_retry(st);
     if (src == SQLITE_DONE)
         db->run_id = sqlite3_last_insert_rowid(db->h);
     else
@@ -377,7 +406,7 @@ int pf__db_open(struct pf__db **out, const char *path, const char *argv,
         rc = PF_EDB;
         goto fail;
     }
-    rc = exec(db, "PRAGMA journal_mode = WAL");
+    rc = exec_retry(db, "PRAGMA journal_mode = WAL");
     if (rc == 0)
         rc = exec(db, "PRAGMA synchronous = NORMAL");
     if (rc == 0)
@@ -392,8 +421,6 @@ int pf__db_open(struct pf__db **out, const char *path, const char *argv,
         rc = prepare(db, insert_fetch_sql, &db->insert_fetch);
     if (rc == 0)
         rc = prepare(db, insert_frontier_sql, &db->insert_frontier);
-    if (rc == 0)
-        rc = prepare(db, is_done_sql, &db->is_done);
     if (rc == 0)
         rc = prepare(db, finish_run_sql, &db->finish_run);
     if (rc == 0)
@@ -704,8 +731,7 @@ int pf__db_finish_run(struct pf__db *db)
     format_time(now, pf__wall_ms());
     sqlite3_bind_text(db->finish_run, 1, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(db->finish_run, 2, db->run_id);
-    src = sqlite3_step(db->finish_run);
-    sqlite3_reset(db->finish_run);
+    src = step_retry(db->finish_run);
     sqlite3_clear_bindings(db->finish_run);
     rc = src == SQLITE_DONE ? 0 : fail(db, src);
     pthread_mutex_unlock(&db->conn_mu);
@@ -713,8 +739,40 @@ int pf__db_finish_run(struct pf__db *db)
 }
 
 /*
- * Loop thread.  Rows of the open batch count: this run's own rows are
- * left out by run_id, so only earlier runs make a URL done.
+ * Loop thread: open the reading connection at its first use.  1 when it
+ * is there, 0 when the log has no file (an in-memory database has no
+ * earlier runs to read), or a PF_E* code.
+ */
+static int reader(struct pf__db *db)
+{
+    const char *file;
+    int src, rc;
+
+    if (db->rh != NULL)
+        return 1;
+    file = sqlite3_db_filename(db->h, "main");
+    if (file == NULL || file[0] == '\0')
+        return 0;
+    src = sqlite3_open_v2(file, &db->rh,
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_extended_result_codes(db->rh, 1);
+        sqlite3_busy_timeout(db->rh, BUSY_TIMEOUT_MS);
+        src = sqlite3_prepare_v3(db->rh, is_done_sql, -1,
+                                 SQLITE_PREPARE_PERSISTENT, &db->is_done, NULL);
+        if (src == SQLITE_OK)
+            return 1;
+    }
+    rc = db->rh != NULL ? fail_on(db, db->rh, src) : PF_ENOMEM;
+    sqlite3_close(db->rh);
+    db->rh = NULL;
+    return rc;
+}
+
+/*
+ * Loop thread.  This run's own rows are left out by run_id, so only
+ * earlier runs (committed, which is all the reading connection sees)
+ * make a URL done.
  */
 int pf__db_is_done(struct pf__db *db, const char *url)
 {
@@ -723,7 +781,9 @@ int pf__db_is_done(struct pf__db *db, const char *url)
 
     if (db == NULL || url == NULL)
         return PF_EINVAL;
-    pthread_mutex_lock(&db->conn_mu);
+    src = reader(db);
+    if (src <= 0)
+        return src;
     st = db->is_done;
     sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, db->run_id);
@@ -735,8 +795,7 @@ int pf__db_is_done(struct pf__db *db, const char *url)
     else if (src == SQLITE_DONE)
         src = 0;
     else
-        src = fail(db, src);
-    pthread_mutex_unlock(&db->conn_mu);
+        src = fail_on(db, db->rh, src);
     return src;
 }
 
@@ -758,8 +817,11 @@ int pf__db_frontier_pending(struct pf__db *db, pf__db_frontier_fn *fn,
 
     if (db == NULL || fn == NULL)
         return PF_EINVAL;
-    pthread_mutex_lock(&db->conn_mu);
-    rc = prepare(db, sql, &st);
+    rc = reader(db);
+    if (rc <= 0)
+        return rc;
+    src = sqlite3_prepare_v2(db->rh, sql, -1, &st, NULL);
+    rc = src == SQLITE_OK ? 0 : fail_on(db, db->rh, src);
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, db->run_id);
         while ((src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -771,10 +833,9 @@ int pf__db_frontier_pending(struct pf__db *db, pf__db_frontier_fn *fn,
                 break;
         }
         if (rc == 0 && src != SQLITE_DONE)
-            rc = fail(db, src);
+            rc = fail_on(db, db->rh, src);
         sqlite3_finalize(st);
     }
-    pthread_mutex_unlock(&db->conn_mu);
     return rc;
 }
 
@@ -816,10 +877,11 @@ void pf__db_close(struct pf__db *db)
         sqlite3_finalize(db->commit);
         sqlite3_finalize(db->insert_fetch);
         sqlite3_finalize(db->insert_frontier);
-        sqlite3_finalize(db->is_done);
         sqlite3_finalize(db->finish_run);
         sqlite3_close(db->h);
     }
+    sqlite3_finalize(db->is_done);
+    sqlite3_close(db->rh);
     pf__free(db->path);
     pf__free(db);
 }
