@@ -3,6 +3,8 @@
 URL has its row marked interrupted, the run finished in the log."""
 
 import signal
+import sqlite3
+import time
 
 import pftest as t
 
@@ -65,6 +67,54 @@ def every_accepted_url_has_a_row(env):
         t.icontains(rows[url]["error"], "interrupt", "error of " + url)
     t.check(env.db().runs()[0]["finished_at"] is not None,
             "runs.finished_at is NULL")
+
+
+
+@t.case
+def second_sigint_exits_at_once(env):
+    # The first SIGINT's orderly stop is held up on purpose: another
+    # process holds the log's write lock, so the last rows wait.  The
+    # second SIGINT does not wait for them.
+    urls = [env.url(SLOW % ("s%d" % i)) for i in range(2)]
+    fast = env.url("/_/bytes/10/first")
+    p = env.start("--progress", "none", "-j", "1", fast, *urls)
+    path = env.out / "pfetch.db"
+
+    def committed():
+        try:
+            db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+            try:
+                return db.execute("SELECT count(*) FROM fetches")\
+                    .fetchone()[0] > 0
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return False
+    t.wait_for(committed, 10, "the first row committed")
+    lock = sqlite3.connect(str(path), isolation_level=None, timeout=10)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        p.signal(signal.SIGINT)
+        time.sleep(1)
+        t.check(p.proc.poll() is None,
+                "pfetch exited though its log was locked (rc %s)"
+                % p.proc.poll())
+        p.signal(signal.SIGINT)
+        r = p.wait(2)
+        t.eq(r.rc, 130, "exit status after the second SIGINT")
+    finally:
+        lock.execute("COMMIT")
+        lock.close()
+    db = sqlite3.connect(str(path))
+    try:
+        t.eq(db.execute("PRAGMA integrity_check").fetchone()[0], "ok",
+             "integrity_check")
+    finally:
+        db.close()
+    rows = env.db().by_url()
+    t.eq(rows[fast]["error"], None, "the row committed before the stop")
+    t.check(all(u not in rows or rows[u]["error"] for u in urls),
+            "an interrupted URL logged as done")
 
 
 t.run()
