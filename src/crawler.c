@@ -1269,6 +1269,21 @@ static int is_transient_curl(CURLcode cc)
     }
 }
 
+/*
+ * A response header over libcurl's limit (100 KiB a line) comes back as
+ * CURLE_OUT_OF_MEMORY before libcurl 8.6, CURLE_TOO_LARGE since: both
+ * after a status line and before any body, which no real shortage of
+ * memory would single out.
+ */
+static int headers_too_large(CURLcode cc, long code, int64_t body)
+{
+#if LIBCURL_VERSION_NUM >= 0x080600
+    if (cc == CURLE_TOO_LARGE)
+        cc = CURLE_OUT_OF_MEMORY;
+#endif
+    return cc == CURLE_OUT_OF_MEMORY && code > 0 && body == 0;
+}
+
 static int is_transient_status(long st)
 {
     return st == 408 || st == 429 || st == 500 || st == 502 || st == 503 ||
@@ -1619,6 +1634,9 @@ static void crawl_one(void *arg)
             if (cc == CURLE_UNSUPPORTED_PROTOCOL && code >= 300 && code < 400)
                 snprintf(msg, sizeof(msg),
                          "redirect to an unsupported scheme refused");
+            else if (headers_too_large(cc, code, a.body))
+                snprintf(msg, sizeof(msg),
+                         "response headers over libcurl's size limit");
             else if (a.stalled ||
                      (cc == CURLE_OPERATION_TIMEDOUT && errbuf[0] != '\0' &&
                       strstr(errbuf, "than 1 bytes/sec") != NULL))

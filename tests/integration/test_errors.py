@@ -83,4 +83,26 @@ def unreachable(env):
     check_nothing_saved(env)
 
 
+
+@t.case
+def huge_headers(env):
+    # A header line of 100 KiB and one of 1 MiB fail their URL, once (no
+    # retry), with a message about headers, not libcurl's "Out of memory";
+    # a large but acceptable one (50 KB) and the URL after them are fine.
+    big = [env.url("/_/header-big"), env.url("/_/header-big/1000000")]
+    fine = env.url("/_/header-big/50000")
+    after = env.url("/_/bytes/64/after")
+    r = env.pfetch("--progress", "none", "-j", "1", *big, fine, after)
+    t.eq(r.rc, 1, "exit status")
+    rows = env.db().by_url()
+    for url in big:
+        t.check_failed_row(rows[url])
+        t.contains(rows[url]["error"], "headers", "error of " + url)
+        t.eq(rows[url]["attempts"], 1, "attempts of " + url)
+    t.check_ok_row(env.out, rows[fine], b"ok\n")
+    t.check_ok_row(env.out, rows[after], t.pattern(64, "after"))
+    t.eq(sorted(env.files()), sorted([rows[fine]["path"],
+                                      rows[after]["path"]]), "files")
+
+
 t.run()
