@@ -411,6 +411,10 @@ class Log:
     def runs(self):
         return self.query("SELECT * FROM runs ORDER BY id")
 
+    def integrity(self):
+        """PRAGMA integrity_check's verdict: "ok" for a sound file."""
+        return self.query("PRAGMA integrity_check")[0]["integrity_check"]
+
     def fetches(self):
         return self.query("SELECT * FROM fetches ORDER BY id")
 

@@ -6,7 +6,6 @@ when the log itself is on the full file system.  Needs a small tmpfs
 mounted for the test: run as root, skipped with the reason otherwise."""
 
 import os
-import sqlite3
 import subprocess
 
 import pftest as t
@@ -39,14 +38,6 @@ def urls(env):
             env.url("/_/bytes/300000/c"), env.url("/_/bytes/1000/d")]
 
 
-def sound(db_path):
-    db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
-    try:
-        return db.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        db.close()
-
-
 @t.case
 def body_meets_a_full_disk(env):
     with Tmpfs(env.tmp / "small", "512k") as fs:
@@ -74,7 +65,7 @@ def body_meets_a_full_disk(env):
         later = [u for u in urls(env) if u not in saved and u not in full]
         for u in later:
             t.contains(rows[u]["error"], "interrupted", "error of " + u)
-        t.eq(sound(db), "ok", "integrity of the log")
+        t.eq(t.Log(db).integrity(), "ok", "integrity of the log")
 
 
 @t.case
@@ -86,7 +77,7 @@ def log_on_the_full_disk(env):
         t.eq(r.rc, 3, "exit status")
         t.check("no space left" in r.stderr.lower(),
                 "no message about the full disk:\n" + r.stderr)
-        t.eq(sound(out / "pfetch.db"), "ok", "integrity of the log")
+        t.eq(t.Log(out / "pfetch.db").integrity(), "ok", "integrity of the log")
 
 
 t.run()

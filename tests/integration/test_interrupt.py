@@ -105,12 +105,7 @@ def second_sigint_exits_at_once(env):
     finally:
         lock.execute("COMMIT")
         lock.close()
-    db = sqlite3.connect(str(path))
-    try:
-        t.eq(db.execute("PRAGMA integrity_check").fetchone()[0], "ok",
-             "integrity_check")
-    finally:
-        db.close()
+    t.eq(env.db().integrity(), "ok", "integrity_check")
     rows = env.db().by_url()
     t.eq(rows[fast]["error"], None, "the row committed before the stop")
     t.check(all(u not in rows or rows[u]["error"] for u in urls),

@@ -7,7 +7,6 @@ stays sound.  The errors come from tests/faultio.c, preloaded
 (build/tests/libfaultio.so); skipped when it was not built."""
 
 import os
-import sqlite3
 import subprocess
 import time
 
@@ -48,14 +47,6 @@ def pfetch(env, *args, after, errno_name="EIO"):
     env.last = t.Result(argv, p.returncode, p.stdout, p.stderr,
                         time.monotonic() - start)
     return env.last
-
-
-def sound(db_path):
-    db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
-    try:
-        return db.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        db.close()
 
 
 # With -j 3 the three "done" bodies (below AFTER) go first; as each ends
@@ -116,7 +107,7 @@ def device_error(env, errno_name, message):
         data = (env.out / part).read_bytes()
         t.check(t.pattern(1000).startswith(data),
                 "%s is not a piece of its body" % part)
-    t.eq(sound(env.out / "pfetch.db"), "ok", "integrity of the log")
+    t.eq(env.db().integrity(), "ok", "integrity of the log")
 
 
 @t.case
@@ -146,7 +137,7 @@ def shim_without_a_fault(env):
                        t.pattern(1000, p.rsplit("/", 1)[1]))
     t.check_ok_row(env.out, rows[env.url(BAD)], t.pattern(300000, "bad"))
     t.eq(t.part_files(env.out), [], ".part files left")
-    t.eq(sound(env.out / "pfetch.db"), "ok", "integrity of the log")
+    t.eq(env.db().integrity(), "ok", "integrity of the log")
 
 
 t.run()

@@ -19,14 +19,6 @@ def make_list(env, name, n, size=1000):
     return env.write_list(name + ".txt", urls), urls
 
 
-def integrity(path):
-    db = sqlite3.connect(str(path))
-    try:
-        return db.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        db.close()
-
-
 def rows_of(path, sql, args=()):
     db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
     try:
@@ -79,7 +71,7 @@ def two_processes_one_log(env):
     check_run(env, log, by_dir[str(out_a)], urls_a, out_a)
     check_run(env, log, by_dir[str(out_b)], urls_b, out_b)
     t.eq(len(log.fetches()), 2 * N, "rows in all")
-    t.eq(integrity(path), "ok", "integrity_check")
+    t.eq(env.db(path).integrity(), "ok", "integrity_check")
 
     # Each list, run again with -c on the shared log: nothing to fetch.
     before = env.srv.total()
@@ -99,23 +91,31 @@ def held(path):
 HOLD_S = 7  # past the 5 s busy timeout
 
 
-def hold_while_running(run, path, seconds):
-    """Hold the write lock for seconds while run goes on; return the
-    number of fetches rows seen when the lock was taken and released."""
+def hold(path, seconds, run, probe):
+    """Hold the log's write lock for seconds while a pfetch goes on (run:
+    the Running, or a function starting it once the lock is held); return
+    the Running and probe(path) as it was when the lock was taken and
+    released."""
     lock = held(path)
     try:
-        seen = count_rows(path)
+        if callable(run):
+            run = run()
+        before = probe(path)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if run.proc.poll() is not None:
-                raise t.Fail("pfetch ended while another process held the "
-                             "log:\n%s" % run.wait(1).stderr)
+                raise t.Fail("pfetch gave up on a log locked for %d s:\n%s"
+                             % (seconds, run.wait(1).stderr))
             time.sleep(0.1)
-        after = count_rows(path)
+        after = probe(path)
     finally:
         lock.execute("COMMIT")
         lock.close()
-    return seen, after
+    return run, before, after
+
+
+def count_runs(path):
+    return rows_of(path, "SELECT count(*) FROM runs")[0][0]
 
 
 @t.case
@@ -124,20 +124,10 @@ def lock_held_at_the_start(env):
     first_list, first = make_list(env, "first", 5)
     t.eq(env.pfetch("--progress", "none", first_list).rc, 0, "first run")
     lst, urls = make_list(env, "late", 50)
-    lock = held(path)
-    try:
-        run = env.start("--progress", "none", lst)
-        deadline = time.monotonic() + HOLD_S
-        while time.monotonic() < deadline:
-            if run.proc.poll() is not None:
-                raise t.Fail("pfetch gave up on a log locked for %d s:\n%s"
-                             % (HOLD_S, run.wait(1).stderr))
-            time.sleep(0.1)
-        t.eq(rows_of(path, "SELECT count(*) FROM runs")[0][0], 1,
-             "runs while the lock was held")
-    finally:
-        lock.execute("COMMIT")
-        lock.close()
+    run, _, runs_then = hold(path, HOLD_S,
+                             lambda: env.start("--progress", "none", lst),
+                             count_runs)
+    t.eq(runs_then, 1, "runs while the lock was held")
     r = run.wait(60)
     t.eq(r.rc, 0, "exit status; stderr:\n" + r.stderr)
     log = env.db()
@@ -145,7 +135,7 @@ def lock_held_at_the_start(env):
     t.eq(len(runs), 2, "runs")
     t.check(runs[1]["finished_at"] is not None, "finished_at of the run")
     check_run(env, log, runs[1]["id"], urls, env.out)
-    t.eq(integrity(path), "ok", "integrity_check")
+    t.eq(log.integrity(), "ok", "integrity_check")
 
 
 @t.case
@@ -155,7 +145,7 @@ def lock_held_in_the_middle(env):
     # About 3 s of transfers at this rate: the lock comes once rows do.
     run = env.start("--progress", "none", "-j", "4", "--rate", "70k", lst)
     t.wait_for(lambda: count_rows(path) > 0, 30, "first rows")
-    seen, after = hold_while_running(run, path, HOLD_S)
+    _, seen, after = hold(path, HOLD_S, run, count_rows)
     t.eq(after, seen, "rows written while another process held the lock")
     t.check(seen < len(urls), "the run was over before the lock")
     r = run.wait(60)
@@ -166,7 +156,7 @@ def lock_held_in_the_middle(env):
     t.check(runs[0]["finished_at"] is not None, "finished_at of the run")
     check_run(env, log, runs[0]["id"], urls, env.out)
     t.eq(len(log.fetches()), len(urls), "rows")
-    t.eq(integrity(path), "ok", "integrity_check")
+    t.eq(env.db(path).integrity(), "ok", "integrity_check")
 
 
 t.run()
