@@ -118,6 +118,18 @@ def count_runs(path):
     return rows_of(path, "SELECT count(*) FROM runs")[0][0]
 
 
+def finished(env, run, nruns, urls):
+    """run ends well as the nruns-th run of the log, with a row per URL."""
+    r = run.wait(60)
+    t.eq(r.rc, 0, "exit status; stderr:\n" + r.stderr)
+    log = env.db()
+    runs = log.runs()
+    t.eq(len(runs), nruns, "runs")
+    t.check(runs[-1]["finished_at"] is not None, "finished_at of the run")
+    check_run(env, log, runs[-1]["id"], urls, env.out)
+    t.eq(log.integrity(), "ok", "integrity_check")
+
+
 @t.case
 def lock_held_at_the_start(env):
     path = env.out / "pfetch.db"
@@ -128,14 +140,7 @@ def lock_held_at_the_start(env):
                              lambda: env.start("--progress", "none", lst),
                              count_runs)
     t.eq(runs_then, 1, "runs while the lock was held")
-    r = run.wait(60)
-    t.eq(r.rc, 0, "exit status; stderr:\n" + r.stderr)
-    log = env.db()
-    runs = log.runs()
-    t.eq(len(runs), 2, "runs")
-    t.check(runs[1]["finished_at"] is not None, "finished_at of the run")
-    check_run(env, log, runs[1]["id"], urls, env.out)
-    t.eq(log.integrity(), "ok", "integrity_check")
+    finished(env, run, 2, urls)
 
 
 @t.case
@@ -148,15 +153,8 @@ def lock_held_in_the_middle(env):
     _, seen, after = hold(path, HOLD_S, run, count_rows)
     t.eq(after, seen, "rows written while another process held the lock")
     t.check(seen < len(urls), "the run was over before the lock")
-    r = run.wait(60)
-    t.eq(r.rc, 0, "exit status; stderr:\n" + r.stderr)
-    log = env.db()
-    runs = log.runs()
-    t.eq(len(runs), 1, "runs")
-    t.check(runs[0]["finished_at"] is not None, "finished_at of the run")
-    check_run(env, log, runs[0]["id"], urls, env.out)
-    t.eq(len(log.fetches()), len(urls), "rows")
-    t.eq(env.db(path).integrity(), "ok", "integrity_check")
+    finished(env, run, 1, urls)
+    t.eq(len(env.db().fetches()), len(urls), "rows")
 
 
 t.run()
