@@ -62,7 +62,10 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
                                   n + extra (default 500) pattern bytes on
                                   a connection kept alive: the excess
                                   reaches the client as junk before the
-                                  next response
+                                  next response [?late=1: the excess only
+                                  once the next request has come, so that
+                                  a client reusing the connection reads it
+                                  for sure]
   /_/gzip/<n>[/<seed>]            Content-Encoding: gzip of n pattern bytes
                                   [?fill=zeros: n zero bytes, tiny on wire]
   /_/chunked/<n>[/<seed>]         n pattern bytes, chunked [?chunk=4096]
@@ -580,8 +583,14 @@ def sc_short(h, args, query):
 @scenario("long")
 def sc_long(h, args, query):
     n, extra = int_arg(args, 0, 1000), int_arg(args, 1, 500)
+    body = pattern(n + extra, "/".join(args[2:]))
     h.begin(200, length=n)
-    h.write(pattern(n + extra, "/".join(args[2:])))
+    if query.get("late") == "1":
+        h.write(body[:n])
+        h.wfile.flush()
+        select.select([h.connection], [], [], 10)
+        body = body[n:]
+    h.write(body)
     h.wfile.flush()
 
 

@@ -84,8 +84,10 @@ def overlong_bodies(env):
     # file is what the header announced, and the excess, which reaches
     # the next request as junk, costs that request one more attempt on a
     # new connection, even with --retries 0, never its row.
-    seq = [("/_/long/1000/500/a", 1000, "a"), ("/_/bytes/100/b", 100, "b"),
-           ("/_/long/2000/70000/c", 2000, "c"), ("/_/bytes/100/d", 100, "d")]
+    seq = [("/_/long/1000/500/a?late=1", 1000, "a"),
+           ("/_/bytes/100/b", 100, "b"),
+           ("/_/long/2000/70000/c?late=1", 2000, "c"),
+           ("/_/bytes/100/d", 100, "d")]
     urls = [env.url(p) for p, _, _ in seq]
     r = env.pfetch("--progress", "none", "--retries", "0", "-j", "1", *urls)
     t.eq(r.rc, 0, "exit status; stderr:\n" + r.stderr)
