@@ -1612,18 +1612,13 @@ static void crawl_one(void *arg)
             /*
              * Bytes came before our response on a kept-alive connection:
              * most likely what a previous response sent past its
-             * Content-Length.  Once, at once, on a new connection.
+             * Content-Length.  Once, at once, on a new connection.  No
+             * body came, so a .part being resumed stays as it is.
              */
             refreshed = 1;
             easy_put(c, a.easy);
             pf__resp_free(&a.resp);
             pf__free(a.response_url);
-            if (sink_open && pf__sink_truncate(&sink) < 0) {
-                r.err = PF_EIO;
-                snprintf(msg, sizeof(msg), "cannot truncate %s.part: %s",
-                         sink.relpath, strerror(sink.sys_errno));
-                break;
-            }
             say(c, PF_LOG_INFO,
                 "%s: %s on a reused connection; again on a new one", it->url,
                 errbuf[0] ? errbuf : curl_easy_strerror(cc));
