@@ -977,9 +977,20 @@ struct attempt {
     struct pf__queue pause_link;
     int range_checked;
     int64_t resume_from;
-    int64_t last_rx_ns; /* when a byte (header or body) last came */
-    int stalled;        /* aborted by the stall check */
+    char *part_validator; /* of the body the .part holds, "" if none */
+    int64_t last_rx_ns;   /* when a byte (header or body) last came */
+    int stalled;          /* aborted by the stall check */
 };
+
+/*
+ * Can a 206 be appended to the .part?  Only a piece that starts where the
+ * .part ends, and not content-encoded: Range counts the encoded bytes, the
+ * .part holds decoded ones.
+ */
+static int piece_fits(const struct attempt *a)
+{
+    return !a->resp.encoded && a->resp.range_start == a->resume_from;
+}
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
@@ -1094,12 +1105,22 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
             a->local_err = PF_EIO;
             return 0;
         }
+        if (code == 206 && !piece_fits(a))
+            return 0; /* crawl_one() starts over without Range */
         /* A server that ignored our Range sends everything again. */
         if (code != 206 && a->sink->offset + a->sink->bytes > 0 &&
             pf__sink_truncate(a->sink) < 0) {
             a->local_err = PF_EIO;
             return 0;
         }
+        /*
+         * What the .part now holds comes from this response: a retry
+         * after a cut may go on from its end, with If-Range, when the
+         * response had a validator and came as it is.
+         */
+        if (code != 206)
+            snprintf(a->part_validator, sizeof(a->resp.validator), "%s",
+                     a->resp.encoded ? "" : a->resp.validator);
         /*
          * A new body that does not come in one piece keeps its validator
          * with the .part, for an If-Range after an interruption.  A body
@@ -1432,14 +1453,13 @@ static int parse_later(struct pf_crawler *c, struct item *it,
  * with the validator kept with the .part.  0 with *out set, or -1 when
  * there is no validator (the resume then goes with Range alone).
  */
-static int if_range(struct attempt *a, struct pf__sink *sk,
-                    struct curl_slist **out)
+static int if_range(struct attempt *a, const char *v, struct curl_slist **out)
 {
-    char v[sizeof(a->resp.validator)], line[sizeof(a->resp.validator) + 16];
+    char line[sizeof(a->resp.validator) + 16];
     const struct curl_slist *h;
     struct curl_slist *l = NULL, *n;
 
-    if (pf__sink_get_validator(sk, v, sizeof(v)) < 6)
+    if (strlen(v) < 6)
         return -1;
     for (h = a->c->headers; h != NULL; h = h->next) {
         n = curl_slist_append(l, h->data);
@@ -1490,6 +1510,7 @@ static void crawl_one(void *arg)
     int have_slot = 1;
     int restarted = 0; /* a 416 made us start the .part over */
     int refreshed = 0; /* junk on a reused connection: a new one asked */
+    char part_validator[sizeof(((struct pf__resp *)0)->validator)] = "";
 
     memset(&sink, 0, sizeof(sink));
     sink.fd = -1;
@@ -1514,6 +1535,7 @@ static void crawl_one(void *arg)
         a.it = it;
         a.sink = &sink;
         a.sink_open = &sink_open;
+        a.part_validator = part_validator;
         pf__queue_init(&a.pause_link);
         a.easy = easy_get(c);
         errbuf[0] = '\0';
@@ -1533,8 +1555,13 @@ static void crawl_one(void *arg)
                 easy_put(c, a.easy);
                 break;
             }
-            a.resume_from = sink.offset + sink.bytes;
+            if (r.attempts == 1)
+                pf__sink_get_validator(&sink, part_validator,
+                                       sizeof(part_validator));
         }
+        /* A .part kept by an earlier run or attempt goes on from its end. */
+        if (sink_open)
+            a.resume_from = sink.offset + sink.bytes;
         curl_easy_setopt(a.easy, CURLOPT_URL, (const char *)it->url);
         curl_easy_setopt(a.easy, CURLOPT_HEADERDATA, &a);
         curl_easy_setopt(a.easy, CURLOPT_WRITEDATA, &a);
@@ -1554,11 +1581,11 @@ static void crawl_one(void *arg)
                              a.resume_from > 0 ? range : (char *)NULL);
         }
         /*
-         * If-Range with the validator the .part kept: a server whose copy
+         * If-Range with the validator of the .part: a server whose copy
          * changed since sends it whole (200), never a piece of another
          * version to splice onto ours.
          */
-        if (a.resume_from > 0 && if_range(&a, &sink, &if_hdrs) == 0)
+        if (a.resume_from > 0 && if_range(&a, part_validator, &if_hdrs) == 0)
             curl_easy_setopt(a.easy, CURLOPT_HTTPHEADER, if_hdrs);
         if (refreshed == 1)
             curl_easy_setopt(a.easy, CURLOPT_FRESH_CONNECT, 1L);
@@ -1623,6 +1650,24 @@ static void crawl_one(void *arg)
                 "%s: %s on a reused connection; again on a new one", it->url,
                 errbuf[0] ? errbuf : curl_easy_strerror(cc));
             continue;
+        } else if (!restarted && a.resume_from > 0 &&
+                   ((code == 416 && a.resp.range_total != a.resume_from) ||
+                    (code == 206 && !piece_fits(&a)))) {
+            /*
+             * The .part is longer than the body (416), or the piece sent
+             * cannot be appended to it: start it over, at once.
+             */
+            restarted = 1;
+            part_validator[0] = '\0';
+            easy_put(c, a.easy);
+            pf__resp_free(&a.resp);
+            pf__free(a.response_url);
+            if (pf__sink_truncate(&sink) == 0)
+                continue;
+            r.err = PF_EIO;
+            snprintf(msg, sizeof(msg), "cannot truncate %s.part: %s",
+                     sink.relpath, strerror(sink.sys_errno));
+            break;
         } else if (cc != CURLE_OK) {
             r.err = PF_ECURL;
             transient = a.stalled || is_transient_curl(cc);
@@ -1656,18 +1701,6 @@ static void crawl_one(void *arg)
                 snprintf(msg, sizeof(msg), "cannot save %s: %s", sink.relpath,
                          strerror(sink.sys_errno));
             }
-        } else if (code == 416 && a.resume_from > 0 && !restarted) {
-            /* The .part is longer than the body: start it over, at once. */
-            restarted = 1;
-            easy_put(c, a.easy);
-            pf__resp_free(&a.resp);
-            pf__free(a.response_url);
-            if (pf__sink_truncate(&sink) == 0)
-                continue;
-            r.err = PF_EIO;
-            snprintf(msg, sizeof(msg), "cannot truncate %s.part: %s",
-                     sink.relpath, strerror(sink.sys_errno));
-            break;
         } else if (code < 200 || code > 299) {
             const char *reason =
                 a.resp.reason[0] ? a.resp.reason : status_text(code);
@@ -1702,7 +1735,11 @@ static void crawl_one(void *arg)
             int64_t wait = backoff_ms(c, r.attempts, a.easy);
 
             easy_put(c, a.easy);
-            if (sink_open)
+            /*
+             * A .part whose body has a validator is kept: the retry asks
+             * for the rest with Range and If-Range.  Any other starts over.
+             */
+            if (sink_open && part_validator[0] == '\0')
                 pf__sink_truncate(&sink);
             say(c, PF_LOG_INFO, "%s: %s; retrying in %lld ms", it->url, msg,
                 (long long)wait);

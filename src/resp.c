@@ -19,6 +19,7 @@
 void pf__resp_init(struct pf__resp *r)
 {
     memset(r, 0, sizeof(*r));
+    r->range_start = -1;
     r->range_total = -1;
 }
 
@@ -64,6 +65,63 @@ static void keep_validator(struct pf__resp *r, const char *kind, const char *v,
     snprintf(r->validator, sizeof(r->validator), "%s %.*s", kind, (int)n, v);
 }
 
+/*
+ * A decimal number at *p, bounded by end; *p moves past it.  -1 for no
+ * digit or one too large for int64_t.
+ */
+static int64_t number(const char **p, const char *end)
+{
+    const char *q = *p;
+    int64_t v = 0;
+
+    if (q >= end || !isdigit((unsigned char)*q))
+        return -1;
+    for (; q < end && isdigit((unsigned char)*q); q++) {
+        if (v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*q - '0');
+    }
+    *p = q;
+    return v;
+}
+
+/* "bytes A-B/N", "bytes A-B/ *" (without the space), or "bytes * /N". */
+static void content_range(struct pf__resp *r, const char *v, size_t n)
+{
+    const char *end = v + n;
+    int64_t start = -1, last = -1, total;
+
+    if (n < 6 || strncasecmp(v, "bytes", 5) != 0 ||
+        (v[5] != ' ' && v[5] != '\t'))
+        return;
+    v += 6;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    if (v < end && *v == '*') {
+        v++;
+    } else {
+        start = number(&v, end);
+        if (start < 0 || v >= end || *v++ != '-')
+            return;
+        last = number(&v, end);
+        if (last < start)
+            return;
+    }
+    if (v >= end || *v++ != '/')
+        return;
+    if (v < end && *v == '*' && v + 1 == end) {
+        total = -1;
+    } else {
+        total = number(&v, end);
+        if (total < 0 || v != end || (start >= 0 && last >= total))
+            return;
+    }
+    if (start < 0 && total < 0)
+        return; /* "* / *" says nothing */
+    r->range_start = start;
+    r->range_total = total;
+}
+
 static void status_line(struct pf__resp *r, const char *p, size_t n)
 {
     const char *end = p + n;
@@ -107,7 +165,10 @@ int pf__resp_line(struct pf__resp *r, const char *p, size_t n)
         pf__free(r->disposition);
         r->disposition = pf__strndup(v, vn);
     } else if (n > 17 && strncasecmp(p, "content-encoding:", 17) == 0) {
-        r->encoded = 1;
+        v = value_of(p, n, 17, &vn);
+        /* "identity" is no encoding (RFC 9110 lists it for Accept only). */
+        if (!(vn == 8 && strncasecmp(v, "identity", 8) == 0))
+            r->encoded = 1;
     } else if (n > 5 && strncasecmp(p, "etag:", 5) == 0) {
         v = value_of(p, n, 5, &vn);
         keep_validator(r, "etag", v, vn);
@@ -117,20 +178,8 @@ int pf__resp_line(struct pf__resp *r, const char *p, size_t n)
             keep_validator(r, "date", v, vn);
         }
     } else if (n > 14 && strncasecmp(p, "content-range:", 14) == 0) {
-        /* "bytes * /N" (a 416); a digit string bounded by the line. */
-        const char *star = memchr(p, '*', n);
-        const char *end = p + n;
-        int64_t total = 0;
-
-        if (star != NULL && star + 2 < end && star[1] == '/' &&
-            isdigit((unsigned char)star[2])) {
-            for (v = star + 2; v < end && isdigit((unsigned char)*v); v++) {
-                if (total > (INT64_MAX - 9) / 10)
-                    return 0; /* absurd: ignored */
-                total = total * 10 + (*v - '0');
-            }
-            r->range_total = total;
-        }
+        v = value_of(p, n, 14, &vn);
+        content_range(r, v, vn);
     }
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * resp.h -- what pfetch reads from a response's header lines: the status
  * line, Content-Disposition, Content-Encoding, the validators of If-Range
- * (ETag, Last-Modified) and the size in a 416's Content-Range.  A pure
+ * (ETag, Last-Modified) and Content-Range (where a 206's piece starts,
+ * the size in a 416).  A pure
  * parser of untrusted bytes: no curl, no I/O.  Any thread.
  */
 #ifndef PF_RESP_H
@@ -16,7 +17,8 @@ struct pf__resp {
     int encoded;         /* a Content-Encoding came */
     char *disposition;   /* Content-Disposition value (pf__malloc'd) */
     char validator[192]; /* "etag <strong ETag>" or "date <date>", or "" */
-    int64_t range_total; /* N of "Content-Range: bytes * /N", or -1 */
+    int64_t range_start; /* A of "Content-Range: bytes A-B/N", or -1 */
+    int64_t range_total; /* N of "bytes A-B/N" or "bytes * /N", or -1 */
 };
 
 void pf__resp_init(struct pf__resp *r);

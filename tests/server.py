@@ -58,6 +58,15 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
   /_/hang                         reads the request, never answers
   /_/reset                        Content-Length 1000, 100 bytes, then RST
   /_/short                        Content-Length 1000, 500 bytes, then FIN
+  /_/cut/<n>/<k>/<key>            n pattern bytes of key, with ETag and
+                                  Last-Modified (none with
+                                  ?validators=none); the first request of
+                                  key gets k bytes, then FIN; later ones
+                                  the body, honouring Range (and If-Range)
+                                  [?badrange=1: a Range gets a 206 of the
+                                  wrong piece, from byte 0; ?gzip=1: the
+                                  body goes gzip-encoded, and a Range gets
+                                  a 206 of the encoded bytes]
   /_/long[/<n>/<extra>[/<seed>]]  Content-Length n (default 1000), then
                                   n + extra (default 500) pattern bytes on
                                   a connection kept alive: the excess
@@ -570,6 +579,42 @@ def sc_reset(h, args, query):
     h.begin(200, length=1000)
     h.write(pattern(100))
     h.abort_connection()
+
+
+@scenario("cut")
+def sc_cut(h, args, query):
+    n, k = int_arg(args, 0), int_arg(args, 1)
+    key = "/".join(args[2:])
+    first = STATE.bump("cut:" + key) == 0
+    etag = '"%s"' % key
+    modified = email.utils.formatdate(1700000000, usegmt=True)
+    body = pattern(n, key)
+    headers = [] if query.get("validators") == "none" else [
+        ("ETag", etag), ("Last-Modified", modified)]
+    if query.get("gzip") == "1":
+        body = gzip_body(body)
+        headers.append(("Content-Encoding", "gzip"))
+    size = len(body)
+    if first:
+        h.begin(200, headers, length=size)
+        h.write(body[:k])
+        h.wfile.flush()
+        h.close_connection = True
+        return
+    cond = h.headers.get("If-Range")
+    rng = None
+    if cond is None or cond in (etag, modified):
+        rng = h.byte_range(size, query)
+    if rng is False:
+        return
+    if rng is None:
+        h.reply(200, body, headers)
+        return
+    start, end = rng
+    if query.get("badrange") == "1":
+        start, end = 0, end - start
+    h.reply(206, body[start:end + 1], headers + [
+        ("Content-Range", "bytes %d-%d/%d" % (start, end, size))])
 
 
 @scenario("short")

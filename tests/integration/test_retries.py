@@ -106,4 +106,81 @@ def retry_after_date(env):
             "date 3 s ahead" % waited)
 
 
+
+# A body cut after CUT of its SIZE bytes by the first response (FIN), whole
+# or in pieces after that; retries come 0.1 s apart.
+SIZE, CUT = 300000, 100000
+FAST = ["--progress", "none", "--retry-backoff", "0.1"]
+
+
+def cut_requests(env, key):
+    return [q for q in env.srv.requests() if key in q["path"]]
+
+
+@t.case
+def retry_resumes_the_part(env):
+    # The first response had validators: the retry asks for the rest with
+    # Range and If-Range, and the file comes out whole.
+    url = env.url("/_/cut/%d/%d/r1" % (SIZE, CUT))
+    r = env.pfetch(*FAST, url)
+    t.eq(r.rc, 0, "exit status; stderr:\n" + r.stderr)
+    row = one_row(env)
+    t.check_ok_row(env.out, row, t.pattern(SIZE, "r1"), status=206)
+    t.eq(row["attempts"], 2, "attempts")
+    qs = cut_requests(env, "r1")
+    t.eq([(q["range"], q["if_range"]) for q in qs],
+         [(None, None), ("bytes=%d-" % CUT, '"r1"')], "Range, If-Range")
+
+
+@t.case
+def retry_without_validators_starts_over(env):
+    url = env.url("/_/cut/%d/%d/r2?validators=none" % (SIZE, CUT))
+    r = env.pfetch(*FAST, url)
+    t.eq(r.rc, 0, "exit status")
+    row = one_row(env)
+    t.check_ok_row(env.out, row, t.pattern(SIZE, "r2"))
+    t.eq([q["range"] for q in cut_requests(env, "r2")], [None, None],
+         "Range of each request")
+
+
+@t.case
+def retry_gets_a_wrong_piece(env):
+    # The server answers the Range with a 206 of another piece: it is not
+    # appended; the file is fetched whole at once.
+    url = env.url("/_/cut/%d/%d/r3?badrange=1" % (SIZE, CUT))
+    r = env.pfetch(*FAST, url)
+    t.eq(r.rc, 0, "exit status; stderr:\n" + r.stderr)
+    row = one_row(env)
+    t.check_ok_row(env.out, row, t.pattern(SIZE, "r3"))
+    t.eq(row["attempts"], 3, "attempts")
+    t.eq([q["range"] for q in cut_requests(env, "r3")],
+         [None, "bytes=%d-" % CUT, None], "Range of each request")
+
+
+@t.case
+def encoded_body_never_resumed(env):
+    # A gzip body cut short is fetched whole again: Range would count the
+    # encoded bytes.  And a .part resumed by -c that meets a 206 of
+    # encoded bytes starts over instead of appending them.
+    path = "/_/cut/%d/%d/r4?gzip=1" % (SIZE, 5000)
+    url = env.url(path)
+    r = env.pfetch(*FAST, url)
+    t.eq(r.rc, 0, "exit status; stderr:\n" + r.stderr)
+    row = one_row(env)
+    f = t.check_ok_row(env.out, row, t.pattern(SIZE, "r4"))
+    t.eq([q["range"] for q in cut_requests(env, "r4")], [None, None],
+         "Range of each request")
+    part = f.with_name(f.name + ".part")
+    f.rename(part)
+    with open(part, "r+b") as fp:
+        fp.truncate(1000)
+    seen = len(cut_requests(env, "r4"))
+    r = env.pfetch(*FAST, "-c", "--db", env.tmp / "again.db", url)
+    t.eq(r.rc, 0, "exit status of -c; stderr:\n" + r.stderr)
+    t.eq(f.read_bytes(), t.pattern(SIZE, "r4"), "the file after -c")
+    t.check(not part.exists(), "the .part is left")
+    t.eq([q["range"] for q in cut_requests(env, "r4")[seen:]],
+         ["bytes=1000-", None], "Range of each request of -c")
+
+
 t.run()
