@@ -26,6 +26,9 @@ ASAN_OPTIONS=detect_leaks=1 \
 
 run build-tsan -DCMAKE_BUILD_TYPE=Debug -DPF_SANITIZE=thread \
     -DCMAKE_C_COMPILER=clang
+# glibc's own locking is invisible to TSan: see tests/tsan.supp.
+TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
+export TSAN_OPTIONS
 ctest --test-dir build-tsan --output-on-failure -j "$JOBS" -L unit
 # The threaded paths of the real program: parser pool, posts back to the
 # loop, URLs added from parser threads, the log writer.
