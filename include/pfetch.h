@@ -134,8 +134,10 @@ PF_EXPORT int pf_sched_new(pf_sched **out /* OUT */, size_t stack_size);
 
 /*
  * Free the scheduler.  Coroutines still alive are abandoned without
- * running further (their stacks are released); finish them first with
- * pf_sched_run() when that matters.  Loop thread, outside coroutines.
+ * running further: each wait is withdrawn first (a channel forgets the
+ * waiter, a future will not call back, a transfer leaves libcurl), then
+ * their stacks are released.  What they own leaks: finish them first
+ * with pf_sched_run() when that matters.  Loop thread, outside coroutines.
  */
 PF_EXPORT void pf_sched_free(pf_sched *s);
 
@@ -398,13 +400,9 @@ PF_EXPORT void pf_executor_free(pf_executor *ex);
  * Outside a coroutine the loop runs until f completes.  Returns what
  * pf_future_result(f, 0, result) returns then, or PF_ECANCELED when the
  * scheduler was stopped first (f itself is left alone), PF_ENOMEM.  The
- * caller holds a reference to f throughout.  Loop thread.
- *
- * Limit: a coroutine abandoned inside pf_await() (pf_sched_stop(), then
- * pf_sched_free() without the await having returned) leaves f's
- * callback pointing at the freed scheduler: f must be complete, or
- * cancelled, before pf_sched_free() in that case.  The crawler's stop
- * (which cancels every wait) has no such limit.
+ * caller holds a reference to f throughout.  Loop thread.  A coroutine
+ * abandoned in pf_await() by pf_sched_free() leaves nothing behind: f
+ * completes later without calling back into the freed scheduler.
  */
 PF_EXPORT int pf_await(pf_sched *s, pf_future *f,
                        void **result /* OUT, may be NULL */);
