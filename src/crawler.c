@@ -836,6 +836,16 @@ static void note_fatal(struct pf_crawler *c, int err)
     atomic_store(&c->stop_requested, 1);
 }
 
+/* The log failed with rc: say why, and stop the run. */
+static void db_failed(struct pf_crawler *c, int rc)
+{
+    const char *why = pf__db_errmsg(c->db);
+
+    say(c, PF_LOG_ERROR, "log database: %s",
+        why != NULL ? why : pf_strerror(rc));
+    note_fatal(c, rc);
+}
+
 /*
  * A body that could not be written, created or saved for the storage's
  * sake rather than its URL's (a full disk or quota, a device error, a
@@ -1393,10 +1403,8 @@ static void finish_item(struct pf_crawler *c, struct item *it,
 
     if (c->db != NULL) {
         rc = pf__db_log_fetch(c->db, r);
-        if (rc < 0) {
-            say(c, PF_LOG_ERROR, "log database: %s", pf__db_errmsg(c->db));
-            note_fatal(c, rc);
-        }
+        if (rc < 0)
+            db_failed(c, rc);
     }
     c->st.done++;
     if (r->err != 0)
@@ -2278,8 +2286,7 @@ static void run_begin(struct pf_crawler *c)
         int rc = resume_crawl(c);
 
         if (rc < 0) {
-            say(c, PF_LOG_ERROR, "log database: %s", pf__db_errmsg(c->db));
-            note_fatal(c, rc);
+            db_failed(c, rc);
         } else if (c->st.accepted > 0) {
             say(c, PF_LOG_INFO, "resuming a crawl: %llu URLs accepted",
                 (unsigned long long)c->st.accepted);
@@ -2322,10 +2329,11 @@ static int run_end(struct pf_crawler *c)
     c->finished = 1;
     atomic_store(&c->closed, 1);
     progress(c, pf__now_ms(), 1);
-    if (c->db != NULL && pf__db_finish_run(c->db) < 0) {
-        say(c, PF_LOG_ERROR, "log database: %s", pf__db_errmsg(c->db));
-        if (c->fatal == 0)
-            c->fatal = PF_EDB;
+    if (c->db != NULL) {
+        int rc = pf__db_finish_run(c->db);
+
+        if (rc < 0)
+            db_failed(c, rc);
     }
     if (c->fatal != 0)
         c->result = c->fatal;

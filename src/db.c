@@ -123,9 +123,10 @@ struct pf__db {
     sqlite3_stmt *insert_frontier;
     sqlite3_stmt *is_done; /* on rh */
     sqlite3_stmt *finish_run;
-    int in_txn;       /* a batch transaction is open */
-    unsigned pending; /* rows in it */
-    char errmsg[512]; /* the last failure, "" when none */
+    int in_txn;           /* a batch transaction is open */
+    unsigned pending;     /* rows in it */
+    char errmsg[512];     /* the first failure, "" when none; under mu */
+    char errmsg_out[512]; /* pf__db_errmsg()'s copy, loop thread */
 
     /* The writer thread and its queue. */
     pthread_mutex_t conn_mu; /* held while the connection is used */
@@ -174,12 +175,19 @@ static int pf_code(int src)
 
 /*
  * Record a connection's error (SQLite's text, overwritten by the next
- * call, is copied now) and return its PF_E* code.
+ * call, is copied now) and return its PF_E* code.  The first failure is
+ * the one kept: later ones are as a rule its consequences.  The writer
+ * thread and the loop thread both fail, so the copy is made under mu.
  */
 static int fail_on(struct pf__db *db, sqlite3 *h, int src)
 {
-    snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", db->path,
-             sqlite3_errmsg(h));
+    char text[sizeof(db->errmsg)];
+
+    snprintf(text, sizeof(text), "%s: %s", db->path, sqlite3_errmsg(h));
+    pthread_mutex_lock(&db->mu);
+    if (db->errmsg[0] == '\0')
+        memcpy(db->errmsg, text, sizeof(text));
+    pthread_mutex_unlock(&db->mu);
     return pf_code(src);
 }
 
@@ -843,10 +851,11 @@ int pf__db_frontier_pending(struct pf__db *db, pf__db_frontier_fn *fn,
 const char *pf__db_errmsg(struct pf__db *db)
 {
     if (db == NULL)
-        return "no log database";
-    if (db->errmsg[0] != '\0')
-        return db->errmsg;
-    return sqlite3_errmsg(db->h);
+        return NULL;
+    pthread_mutex_lock(&db->mu);
+    memcpy(db->errmsg_out, db->errmsg, sizeof(db->errmsg_out));
+    pthread_mutex_unlock(&db->mu);
+    return db->errmsg_out[0] != '\0' ? db->errmsg_out : NULL;
 }
 
 /*
@@ -864,15 +873,9 @@ void pf__db_close(struct pf__db *db)
         pthread_mutex_unlock(&db->mu);
         pthread_join(db->thread, NULL);
     }
-    if (db->sync_init) {
-        pthread_cond_destroy(&db->drained);
-        pthread_cond_destroy(&db->work);
-        pthread_mutex_destroy(&db->mu);
-        pthread_mutex_destroy(&db->conn_mu);
-    }
     if (db->h != NULL) {
         if (db->in_txn)
-            commit_batch(db);
+            commit_batch(db); /* may fail(), which takes mu */
         sqlite3_finalize(db->begin);
         sqlite3_finalize(db->commit);
         sqlite3_finalize(db->insert_fetch);
@@ -882,6 +885,12 @@ void pf__db_close(struct pf__db *db)
     }
     sqlite3_finalize(db->is_done);
     sqlite3_close(db->rh);
+    if (db->sync_init) {
+        pthread_cond_destroy(&db->drained);
+        pthread_cond_destroy(&db->work);
+        pthread_mutex_destroy(&db->mu);
+        pthread_mutex_destroy(&db->conn_mu);
+    }
     pf__free(db->path);
     pf__free(db);
 }

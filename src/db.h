@@ -64,7 +64,11 @@ typedef int pf__db_frontier_fn(const char *url, int depth, const char *parent,
 int pf__db_frontier_pending(struct pf__db *db, pf__db_frontier_fn *fn,
                             void *userdata);
 
-/* The last SQLite error text of this connection (static until next call). */
+/*
+ * The text of the log's first failure ("PATH: SQLite's words"), or NULL
+ * when it has none (out of memory, say).  Valid until the next call.
+ * Loop thread.
+ */
 const char *pf__db_errmsg(struct pf__db *db);
 
 /* Flush, then close.  NULL is a no-op. */
