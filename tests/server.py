@@ -367,6 +367,14 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return False
         return start, end
 
+    def if_range(self, n, query, validators):
+        """byte_range(n, query), unless an If-Range names none of the
+        resource's validators: then None, to send it whole."""
+        cond = self.headers.get("If-Range")
+        if cond is not None and cond not in validators:
+            return None
+        return self.byte_range(n, query)
+
     def send_ranged(self, n, seed, query, ctype="application/octet-stream"):
         """send_pattern, or its 206 part when a Range asks for one."""
         rng = self.byte_range(n, query)
@@ -528,10 +536,7 @@ def sc_versioned(h, args, query):
     body = pattern(n, "%s:v%d" % (key, v))
     validators = [] if query.get("validators") == "none" else [
         ("ETag", etag), ("Last-Modified", modified)]
-    cond = h.headers.get("If-Range")
-    rng = None
-    if cond is None or cond in (etag, modified):
-        rng = h.byte_range(n, query)
+    rng = h.if_range(n, query, (etag, modified))
     if rng is False:
         return
     if rng is None:
@@ -601,10 +606,7 @@ def sc_cut(h, args, query):
         h.wfile.flush()
         h.close_connection = True
         return
-    cond = h.headers.get("If-Range")
-    rng = None
-    if cond is None or cond in (etag, modified):
-        rng = h.byte_range(size, query)
+    rng = h.if_range(size, query, (etag, modified))
     if rng is False:
         return
     if rng is None:
