@@ -229,24 +229,16 @@ fail_cache:
 
 void pf_sched_free(pf_sched *s)
 {
-    struct pf__queue *q;
-
     if (s == NULL)
         return;
     /*
-     * What a coroutine waits on forgets it first, by the cancel hook of
-     * its wait: a channel drops its record, a future's callback its way
-     * back here, a transfer its curl handle.  Those records live on the
-     * stacks freed below.
+     * What a coroutine waits on forgets it first, as on a stop, by the
+     * cancel hook of its wait: a channel drops its record, a future's
+     * callback its way back here, a transfer its curl handle.  Those
+     * records live on the stacks freed below; the wake-ups it queues are
+     * never run.
      */
-    for (q = s->all.next; q != &s->all; q = q->next) {
-        struct pf_co *co = pf__container_of(q, struct pf_co, all);
-
-        if (co->state == CO_WAITING && co->cancel != NULL) {
-            co->cancel(co, co->cancel_arg);
-            co->cancel = NULL;
-        }
-    }
+    pf__sched_cancel_all(s);
     /* Then the multi handle, and any transfer still in it. */
     pf__fetch_cleanup(s);
     while (!pf__queue_empty(&s->all)) {

@@ -1002,6 +1002,14 @@ static int piece_fits(const struct attempt *a)
     return !a->resp.encoded && a->resp.range_start == a->resume_from;
 }
 
+/* What an attempt holds, given back once it is over. */
+static void attempt_end(struct pf_crawler *c, struct attempt *a)
+{
+    easy_put(c, a->easy);
+    pf__resp_free(&a->resp);
+    pf__free(a->response_url);
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     struct attempt *a = ud;
@@ -1517,7 +1525,8 @@ static void crawl_one(void *arg)
     int64_t t0 = pf__now_ms();
     int have_slot = 1;
     int restarted = 0; /* a 416 made us start the .part over */
-    int refreshed = 0; /* junk on a reused connection: a new one asked */
+    int refreshed = 0; /* junk on a reused connection: 1 the next attempt
+                          goes on a new one, 2 it went */
     char part_validator[sizeof(((struct pf__resp *)0)->validator)] = "";
 
     memset(&sink, 0, sizeof(sink));
@@ -1560,7 +1569,7 @@ static void crawl_one(void *arg)
                 snprintf(msg, sizeof(msg), "cannot open %s.part: %s",
                          sink.relpath ? sink.relpath : it->url,
                          strerror(sink.sys_errno));
-                easy_put(c, a.easy);
+                attempt_end(c, &a);
                 break;
             }
             if (r.attempts == 1)
@@ -1651,9 +1660,7 @@ static void crawl_one(void *arg)
              * body came, so a .part being resumed stays as it is.
              */
             refreshed = 1;
-            easy_put(c, a.easy);
-            pf__resp_free(&a.resp);
-            pf__free(a.response_url);
+            attempt_end(c, &a);
             say(c, PF_LOG_INFO,
                 "%s: %s on a reused connection; again on a new one", it->url,
                 errbuf[0] ? errbuf : curl_easy_strerror(cc));
@@ -1667,9 +1674,7 @@ static void crawl_one(void *arg)
              */
             restarted = 1;
             part_validator[0] = '\0';
-            easy_put(c, a.easy);
-            pf__resp_free(&a.resp);
-            pf__free(a.response_url);
+            attempt_end(c, &a);
             if (pf__sink_truncate(&sink) == 0)
                 continue;
             r.err = PF_EIO;
@@ -1731,18 +1736,16 @@ static void crawl_one(void *arg)
                          strerror(sink.sys_errno));
             }
         }
-        pf__resp_free(&a.resp);
-        pf__free(a.response_url);
         if (r.err == 0 || rc < 0 || !transient ||
             r.attempts > (int)c->cfg.retries || c->stopping) {
-            easy_put(c, a.easy);
+            attempt_end(c, &a);
             break;
         }
         /* A transient failure: back off without holding a slot. */
         {
             int64_t wait = backoff_ms(c, r.attempts, a.easy);
 
-            easy_put(c, a.easy);
+            attempt_end(c, &a);
             /*
              * A .part whose body has a validator is kept: the retry asks
              * for the rest with Range and If-Range.  Any other starts over.

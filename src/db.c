@@ -252,25 +252,28 @@ static int exec(struct pf__db *db, const char *sql)
     return src == SQLITE_OK ? 0 : fail(db, src);
 }
 
-/* exec() of a statement that takes the write lock, busy retried. */
-static int exec_retry(struct pf__db *db, const char *sql)
-{
-    int tries = 0;
-    int src;
-
-    while (((src = sqlite3_exec(db->h, sql, NULL, NULL, NULL)) & 0xff) ==
-               SQLITE_BUSY &&
-           tries++ < BUSY_RETRIES)
-        sqlite3_sleep(RETRY_SLEEP_MS);
-    return src == SQLITE_OK ? 0 : fail(db, src);
-}
-
 static int prepare(struct pf__db *db, const char *sql, sqlite3_stmt **st)
 {
     int src =
         sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
 
     return src == SQLITE_OK ? 0 : fail(db, src);
+}
+
+/* exec() of a statement that takes the write lock, busy retried. */
+static int exec_retry(struct pf__db *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(db, sql, &st);
+    int src;
+
+    if (rc < 0)
+        return rc;
+    src = step_retry(st);
+    if (src != SQLITE_DONE && src != SQLITE_ROW)
+        rc = fail(db, src);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* Read PRAGMA user_version into *version. */
