@@ -2164,6 +2164,19 @@ static void robots_start(struct pf_crawler *c, struct host *h, const char *url)
 
 /* The run. */
 
+/* Close every list still being read.  Loop thread. */
+static void close_sources(struct pf_crawler *c)
+{
+    for (; c->cur_source < c->nsources; c->cur_source++) {
+        pf__urllist_close(c->sources[c->cur_source].reader);
+        c->sources[c->cur_source].reader = NULL;
+    }
+}
+
+/*
+ * Every stop takes this path once: a signal or pf_crawler_stop(), a
+ * fatal storage error, a failing log.  Loop thread.
+ */
 static void begin_stop(struct pf_crawler *c)
 {
     struct pf__queue *q;
@@ -2178,6 +2191,12 @@ static void begin_stop(struct pf_crawler *c)
     /* Pages not parsed yet never will be; running parses come back. */
     if (c->ex != NULL)
         pf_executor_shutdown(c->ex, 0, 1);
+    /*
+     * The unread rest of every list is not accepted: it gets no row, and
+     * -c with the same list fetches it.  A list left open would keep the
+     * run waiting for lines it no longer reads.
+     */
+    close_sources(c);
     /* What never started gets its row here. */
     for (q = c->all_hosts.next; q != &c->all_hosts; q = q->next) {
         struct host *h = pf__container_of(q, struct host, all);

@@ -214,6 +214,9 @@ class BadRequest(Exception):
 class Handler(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "pfetch-test-server/1"
+    # Headers and body go out in separate writes: with Nagle's algorithm
+    # the body would wait for the client's delayed ACK, 40 ms a response.
+    disable_nagle_algorithm = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, directory=self.server_root(), **kwargs)

@@ -33,8 +33,9 @@ static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig)
 {
-    if (got_signal == SIGINT && sig == SIGINT)
-        _exit(EXIT_SIGINT); /* the second Ctrl-C: at once */
+    /* The second SIGINT or SIGTERM: at once, with its own status. */
+    if (got_signal != 0)
+        _exit(sig == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT);
     if (got_signal == 0)
         got_signal = sig;
     if (the_job != NULL)

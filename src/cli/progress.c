@@ -72,6 +72,18 @@ void progress_on_done(pf_crawler *c, const struct pf_result *r, void *ud)
         }
         return;
     }
+    if (r->err == PF_ECANCELED) {
+        /*
+         * A stop leaves every URL not finished with a row saying so; on
+         * the terminal, the summary counts them.  One line each with -v.
+         */
+        p->interrupted++;
+        if (p->verbose && !p->quiet) {
+            clear_bar(p);
+            fprintf(stderr, "pfetch: %s: %s\n", r->url, r->error);
+        }
+        return;
+    }
     if (r->err != 0) {
         /* Failures are errors: shown in every mode, -q included. */
         clear_bar(p);
@@ -126,6 +138,12 @@ void progress_summary(struct progress *p, const struct pf_stats *st)
     double secs = (double)st->elapsed_ms / 1000.0;
 
     clear_bar(p);
+    /* Said even with -q: the run did not do all it was asked. */
+    if (p->interrupted > 0)
+        fprintf(stderr,
+                "pfetch: interrupted: %llu URL%s not finished; the same "
+                "command with -c resumes\n",
+                p->interrupted, p->interrupted == 1 ? "" : "s");
     if (p->quiet)
         return;
     progress_format_bytes(bytes, sizeof(bytes), (double)st->bytes);
@@ -137,5 +155,6 @@ void progress_summary(struct progress *p, const struct pf_stats *st)
     fprintf(stderr,
             "pfetch: %llu fetched, %llu failed%s, %s in %.2f s (%s/s)\n",
             (unsigned long long)(st->done - st->failed - st->refused),
-            (unsigned long long)st->failed, refused, bytes, secs, rate);
+            (unsigned long long)(st->failed - p->interrupted), refused, bytes,
+            secs, rate);
 }

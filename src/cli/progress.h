@@ -17,7 +17,8 @@ struct progress {
     int quiet;   /* -q: errors only */
     int verbose; /* -v: informational messages too */
     int bar_shown;
-    int width; /* terminal columns */
+    int width;                      /* terminal columns */
+    unsigned long long interrupted; /* URLs a stop left unfinished */
 };
 
 void progress_init(struct progress *p, enum progress_mode mode, int quiet,

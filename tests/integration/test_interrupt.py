@@ -72,9 +72,18 @@ def every_accepted_url_has_a_row(env):
 
 @t.case
 def second_sigint_exits_at_once(env):
-    # The first SIGINT's orderly stop is held up on purpose: another
+    second_signal_exits_at_once(env, signal.SIGINT, 130)
+
+
+@t.case
+def second_sigterm_exits_at_once(env):
+    second_signal_exits_at_once(env, signal.SIGTERM, 143)
+
+
+def second_signal_exits_at_once(env, sig, want_rc):
+    # The first signal's orderly stop is held up on purpose: another
     # process holds the log's write lock, so the last rows wait.  The
-    # second SIGINT does not wait for them.
+    # second signal does not wait for them.
     urls = [env.url(SLOW % ("s%d" % i)) for i in range(2)]
     fast = env.url("/_/bytes/10/first")
     p = env.start("--progress", "none", "-j", "1", fast, *urls)
@@ -94,14 +103,14 @@ def second_sigint_exits_at_once(env):
     lock = sqlite3.connect(str(path), isolation_level=None, timeout=10)
     lock.execute("BEGIN IMMEDIATE")
     try:
-        p.signal(signal.SIGINT)
+        p.signal(sig)
         time.sleep(1)
         t.check(p.proc.poll() is None,
                 "pfetch exited though its log was locked (rc %s)"
                 % p.proc.poll())
-        p.signal(signal.SIGINT)
+        p.signal(sig)
         r = p.wait(2)
-        t.eq(r.rc, 130, "exit status after the second SIGINT")
+        t.eq(r.rc, want_rc, "exit status after the second signal")
     finally:
         lock.execute("COMMIT")
         lock.close()
