@@ -40,6 +40,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libxml/HTMLparser.h>
@@ -1455,4 +1456,25 @@ int pf__parse_mem(const char *buf, size_t n, enum pf__doc_type type,
     if (buf == NULL && n > 0)
         return PF_EINVAL;
     return run(&src, type, base_url, out);
+}
+
+/* Pages over this get no tree: it holds the whole page, and more. */
+#define PAGE_DOC_MAX (64 * 1024 * 1024)
+
+void *pf__parse_doc_fd(int fd, const char *url)
+{
+    struct stat sb;
+
+    if (fstat(fd, &sb) != 0 || sb.st_size > PAGE_DOC_MAX)
+        return NULL;
+    return htmlReadFd(fd, url, NULL,
+                      HTML_PARSE_RECOVER | HTML_PARSE_NONET |
+                          HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                          HTML_PARSE_COMPACT);
+}
+
+void pf__parse_doc_free(void *doc)
+{
+    if (doc != NULL)
+        xmlFreeDoc(doc);
 }

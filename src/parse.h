@@ -74,4 +74,13 @@ int pf__parse_fd(int fd, enum pf__doc_type type, const char *base_url,
 int pf__parse_mem(const char *buf, size_t n, enum pf__doc_type type,
                   const char *base_url, struct pf__links *out);
 
+/*
+ * The HTML document read from fd as a libxml2 tree (an htmlDocPtr, as
+ * struct pf_page's doc hands it to on_page), built by a pull-mode parse
+ * that holds the whole page: a file over 64 MiB gets none.  NULL for
+ * that or any failure.  Free it with pf__parse_doc_free().
+ */
+void *pf__parse_doc_fd(int fd, const char *url);
+void pf__parse_doc_free(void *doc);
+
 #endif /* PF_PARSE_H */

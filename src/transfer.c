@@ -1,0 +1,664 @@
+/*
+ * transfer.c -- one HTTP attempt (see transfer.h).  This module and
+ * fetch.c are the only users of libcurl's transfer API in the engine:
+ * options, callbacks and CURLcode stop here, translated into struct
+ * pf__attempt.  It owns the easy-handle pool, the shared request
+ * options and the --rate bucket; it never decides what a result means
+ * (outcome.c), never names a file (store.c) and never writes the log.
+ * Loop thread: the callbacks run on the loop's stack inside
+ * curl_multi_socket_action, the attempts on coroutines.
+ */
+#include "transfer.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coro.h"
+
+/*
+ * curl's receive buffer.  Large, so big bodies move in few system calls
+ * (measured on loopback: 2 x 256 MiB in 0.39 s with 512 KiB, 0.95 s with
+ * 64 KiB).  curl allocates it per transfer; global.c gives curl an
+ * allocator that keeps such blocks page-aligned and reuses them, so small
+ * files do not pay an mmap, page faults and a munmap each.
+ */
+#define EASY_BUFFER_SIZE (512 * 1024)
+
+struct pf__transfers {
+    pf_sched *s;
+    struct pf__store *store;
+    uint64_t *bytes; /* the job's counter */
+    struct curl_slist *headers;
+    char *user_agent;
+    int64_t connect_timeout_ms, timeout_ms, stall_ms, max_size, rate;
+    int resume; /* -c: a .part may be there already */
+    int stopping;
+    CURL **pool; /* idle easy handles */
+    size_t npool, cap;
+
+    /* The overall --rate cap: a token bucket; paused transfers wait. */
+    int64_t tokens;
+    int64_t tokens_ns;
+    struct pf__queue paused;
+    struct pf__timer rate_timer;
+};
+
+/* One attempt's state, on the coroutine's stack. */
+struct attempt {
+    struct pf__transfers *t;
+    const struct pf__try *try;
+    struct pf__result *res;
+    CURL *easy;
+    int local_err; /* PF_EDISKFULL, PF_EIO, or PF_EINVAL = cap */
+    int64_t body;  /* decoded bytes received this attempt */
+    int paused;
+    struct pf__queue pause_link;
+    int range_checked;
+    int64_t last_rx_ns; /* when a byte (header or body) last came */
+    int stalled;        /* aborted by the stall check */
+};
+
+int pf__transfers_new(struct pf__transfers **out, pf_sched *s,
+                      const struct pf_config *cfg, const char *user_agent,
+                      struct pf__store *store, uint64_t *bytes)
+{
+    struct pf__transfers *t = pf__calloc(1, sizeof(*t));
+    size_t i;
+
+    if (t == NULL)
+        return PF_ENOMEM;
+    t->s = s;
+    t->store = store;
+    t->bytes = bytes;
+    t->connect_timeout_ms = cfg->connect_timeout_ms;
+    t->timeout_ms = cfg->timeout_ms;
+    t->stall_ms = cfg->stall_timeout_ms;
+    t->max_size = cfg->max_filesize;
+    t->rate = cfg->rate;
+    t->resume = cfg->resume;
+    t->cap = cfg->jobs;
+    t->tokens_ns = pf__now_ns();
+    pf__queue_init(&t->paused);
+    pf__timer_init(&t->rate_timer, NULL, t);
+    t->user_agent = pf__strdup(user_agent);
+    t->pool = pf__calloc(t->cap, sizeof(CURL *));
+    if (t->user_agent == NULL || t->pool == NULL)
+        goto fail;
+    for (i = 0; i < cfg->nheaders; i++) {
+        struct curl_slist *l = curl_slist_append(t->headers, cfg->headers[i]);
+
+        if (l == NULL)
+            goto fail;
+        t->headers = l;
+    }
+    curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)cfg->jobs);
+    *out = t;
+    return 0;
+fail:
+    pf__transfers_free(t);
+    return PF_ENOMEM;
+}
+
+void pf__transfers_free(struct pf__transfers *t)
+{
+    size_t i;
+
+    if (t == NULL)
+        return;
+    for (i = 0; i < t->npool; i++)
+        curl_easy_cleanup(t->pool[i]);
+    pf__free(t->pool);
+    curl_slist_free_all(t->headers);
+    pf__free(t->user_agent);
+    pf__free(t);
+}
+
+void pf__transfers_stopping(struct pf__transfers *t)
+{
+    t->stopping = 1;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud);
+static size_t on_body(char *p, size_t size, size_t n, void *ud);
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow);
+
+/*
+ * A new easy handle with what every request of the job shares: redirects,
+ * protocols, identity, headers, timeouts.  Pool handles and robots.txt's
+ * alike.
+ */
+static CURL *easy_new(struct pf__transfers *t)
+{
+    CURL *e = curl_easy_init();
+
+    if (e == NULL)
+        return NULL;
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, t->user_agent);
+    if (t->headers != NULL)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)t->connect_timeout_ms);
+    if (t->timeout_ms > 0)
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->timeout_ms);
+    if (t->stall_ms > 0) {
+        /* Less than 1 byte/s over the window: stalled. */
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
+                         (long)((t->stall_ms + 999) / 1000));
+    }
+    return e;
+}
+
+static CURL *easy_get(struct pf__transfers *t)
+{
+    CURL *e;
+
+    if (t->npool > 0)
+        return t->pool[--t->npool];
+    /* What never changes between transfers is set once per handle. */
+    e = easy_new(t);
+    if (e == NULL)
+        return NULL;
+    /*
+     * No CURLOPT_MAXFILESIZE: it judges the Content-Length, which is the
+     * encoded size of a compressed body; --max-filesize is about the
+     * decoded one, checked in on_body().
+     */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)EASY_BUFFER_SIZE);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    if (t->stall_ms > 0) {
+        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    }
+    return e;
+}
+
+static void easy_put(struct pf__transfers *t, CURL *e)
+{
+    if (t->npool < t->cap && !t->stopping) {
+        t->pool[t->npool++] = e;
+        return;
+    }
+    curl_easy_cleanup(e);
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    struct attempt *a = ud;
+    struct pf__result *res = a->res;
+    size_t len = size * n;
+
+    a->last_rx_ns = a->t->s->loop.now_ns;
+    if (pf__resp_line(&res->resp, p, len)) {
+        /* A new response: the URL it answers (a refused redirect has none). */
+        char *eff = NULL;
+
+        curl_easy_getinfo(a->easy, CURLINFO_EFFECTIVE_URL, &eff);
+        if (eff != NULL &&
+            (res->final_url == NULL || strcmp(res->final_url, eff) != 0)) {
+            pf__free(res->final_url);
+            res->final_url = pf__strdup(eff);
+        }
+    }
+    return len;
+}
+
+static int open_sink(struct attempt *a)
+{
+    const struct pf__try *try = a->try;
+    int rc;
+
+    if (*try->sink_open)
+        return 0;
+    rc = pf__sink_open(a->t->store, try->sink, try->url,
+                       a->res->resp.disposition, a->t->resume);
+    if (rc < 0)
+        return rc;
+    *try->sink_open = 1;
+    return 0;
+}
+
+static void rate_refill(struct pf__transfers *t)
+{
+    int64_t now = pf__now_ns();
+    int64_t burst = t->rate / 10 > 16384 ? t->rate / 10 : 16384;
+
+    t->tokens += (now - t->tokens_ns) * t->rate / 1000000000;
+    if (t->tokens > burst)
+        t->tokens = burst;
+    t->tokens_ns = now;
+}
+
+static void rate_tick(struct pf__loop *l, struct pf__timer *timer)
+{
+    struct pf__transfers *t = timer->data;
+
+    (void)l;
+    rate_refill(t);
+    /* Unpause in order; each may consume tokens (or pause again). */
+    while (t->tokens > 0 && !pf__queue_empty(&t->paused)) {
+        struct attempt *a = pf__container_of(pf__queue_head(&t->paused),
+                                             struct attempt, pause_link);
+
+        pf__queue_remove(&a->pause_link);
+        a->paused = 0;
+        curl_easy_pause(a->easy, CURLPAUSE_CONT);
+    }
+    if (!pf__queue_empty(&t->paused))
+        pf__timer_start(&t->s->loop, &t->rate_timer,
+                        pf__now_ns() + 20 * 1000000);
+}
+
+/* --rate: may this chunk go on now?  If not, the transfer pauses. */
+static int rate_admit(struct attempt *a, size_t len)
+{
+    struct pf__transfers *t = a->t;
+
+    rate_refill(t);
+    if (t->tokens > 0) {
+        t->tokens -= (int64_t)len;
+        return 1;
+    }
+    if (!a->paused) {
+        a->paused = 1;
+        pf__queue_insert_tail(&t->paused, &a->pause_link);
+    }
+    if (!pf__timer_active(&t->rate_timer)) {
+        t->rate_timer.cb = rate_tick;
+        pf__timer_start(&t->s->loop, &t->rate_timer,
+                        pf__now_ns() + (-t->tokens + 1) * 1000000000 / t->rate);
+    }
+    return 0;
+}
+
+/*
+ * The first chunk of a body to keep: refuse it when announced too big,
+ * open the .part, start it over when a server ignored our Range, and
+ * keep the response's validator with it.  0 to go on, or -1 to stop the
+ * transfer (a->local_err says why, if it is an error).
+ */
+static int body_begins(struct attempt *a, long code, size_t len)
+{
+    struct pf__transfers *t = a->t;
+    struct pf__result *res = a->res;
+    struct pf__sink *sink = a->try->sink;
+    curl_off_t cl = -1;
+
+    /* A plain body announced too big is refused before it comes. */
+    curl_easy_getinfo(a->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+    if (t->max_size > 0 && !res->resp.encoded && cl > 0 &&
+        (code == 206 ? res->a.resume_from : 0) + cl > t->max_size) {
+        a->local_err = PF_EINVAL;
+        return -1;
+    }
+    if (open_sink(a) < 0) {
+        a->local_err = PF_EIO;
+        return -1;
+    }
+    if (code == 206 &&
+        (res->resp.encoded || res->resp.range_start != res->a.resume_from))
+        return -1; /* the story starts over without Range */
+    /* A server that ignored our Range sends everything again. */
+    if (code != 206 && sink->offset + sink->bytes > 0 &&
+        pf__sink_truncate(sink) < 0) {
+        a->local_err = PF_EIO;
+        return -1;
+    }
+    /*
+     * What the .part now holds comes from this response: a retry after
+     * a cut may go on from its end, with If-Range, when the response had
+     * a validator and came as it is.
+     */
+    if (code != 206)
+        snprintf(a->try->part_validator, sizeof(res->resp.validator), "%s",
+                 res->resp.encoded ? "" : res->resp.validator);
+    /*
+     * A new body that does not come in one piece keeps its validator
+     * with the .part, for an If-Range after an interruption.  A body
+     * whole in its first piece is not worth the system calls.
+     */
+    if (code != 206 && res->resp.validator[0] != '\0' &&
+        !(!res->resp.encoded && cl >= 0 && (curl_off_t)len >= cl))
+        pf__sink_set_validator(sink, res->resp.validator);
+    return 0;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct attempt *a = ud;
+    struct pf__transfers *t = a->t;
+    struct pf__sink *sink = a->try->sink;
+    size_t len = size * n;
+    long code;
+    int rc;
+
+    a->last_rx_ns = t->s->loop.now_ns;
+    if (t->rate > 0 && !rate_admit(a, len))
+        return CURL_WRITEFUNC_PAUSE;
+    /*
+     * The status of the response this body belongs to: the header
+     * callback parsed its status line, so no getinfo call per chunk.
+     */
+    code = a->res->resp.status;
+    if (code < 200 || code > 299)
+        return len; /* an error page: read and dropped, keeps keep-alive */
+    if (!a->range_checked) {
+        a->range_checked = 1;
+        if (body_begins(a, code, len) < 0)
+            return 0;
+    }
+    a->body += (int64_t)len;
+    *t->bytes += len;
+    if (t->max_size > 0 &&
+        sink->offset + sink->bytes + (int64_t)len > t->max_size) {
+        a->local_err = PF_EINVAL;
+        return 0;
+    }
+    rc = pf__sink_write(sink, p, len);
+    if (rc < 0) {
+        a->local_err = rc;
+        return 0;
+    }
+    return len;
+}
+
+/*
+ * --stall-timeout: curl's low-speed check averages over its window, so a
+ * trickle followed by silence would pass for a while.  This callback,
+ * which curl calls at least once a second while the low-speed check is
+ * armed, fails an attempt that has received nothing for the full time.
+ * A transfer paused by --rate is waiting on us, not stalled.
+ */
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct attempt *a = ud;
+    int64_t stall = a->t->stall_ms;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    if (stall <= 0 || a->paused)
+        return 0;
+    if (pf__now_ns() - a->last_rx_ns >= stall * 1000000) {
+        a->stalled = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * The request headers of a resumed attempt: the user's, and If-Range
+ * with the validator kept with the .part.  0 with *out set, or -1 when
+ * there is no validator (the resume then goes with Range alone).
+ */
+static int if_range(struct pf__transfers *t, const char *v,
+                    struct curl_slist **out)
+{
+    char line[sizeof(((struct pf__resp *)0)->validator) + 16];
+    const struct curl_slist *h;
+    struct curl_slist *l = NULL, *n;
+
+    if (strlen(v) < 6)
+        return -1;
+    for (h = t->headers; h != NULL; h = h->next) {
+        n = curl_slist_append(l, h->data);
+        if (n == NULL)
+            goto fail;
+        l = n;
+    }
+    snprintf(line, sizeof(line), "If-Range: %s", v + 5);
+    n = curl_slist_append(l, line);
+    if (n == NULL)
+        goto fail;
+    *out = n;
+    return 0;
+fail:
+    curl_slist_free_all(l);
+    return -1;
+}
+
+/*
+ * libcurl's code in pfetch's words.  A flat switch: which codes are
+ * worth a retry is outcome.c's business, which fault each code is is
+ * this one's.
+ */
+static enum pf__fault fault_of(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_OK:
+        return PF__FAULT_NONE;
+    case CURLE_COULDNT_CONNECT:
+        return PF__FAULT_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return PF__FAULT_TIMEOUT;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_SSL_CONNECT_ERROR:
+        return PF__FAULT_NETWORK;
+    case CURLE_FILESIZE_EXCEEDED:
+        return PF__FAULT_TOO_LARGE;
+    default:
+        return PF__FAULT_OTHER;
+    }
+}
+
+/*
+ * A response header over libcurl's limit (100 KiB a line) comes back as
+ * CURLE_OUT_OF_MEMORY before libcurl 8.6, CURLE_TOO_LARGE since: both
+ * after a status line and before any body, which no real shortage of
+ * memory would single out.
+ */
+static int headers_too_large(CURLcode cc, long code, int64_t body)
+{
+#if LIBCURL_VERSION_NUM >= 0x080600
+    if (cc == CURLE_TOO_LARGE)
+        cc = CURLE_OUT_OF_MEMORY;
+#endif
+    return cc == CURLE_OUT_OF_MEMORY && code > 0 && body == 0;
+}
+
+/*
+ * Did the transfer fail on what came before any status line, on a
+ * connection it did not open?  Then the fault is the connection's, not
+ * the URL's: a server that sent more than a Content-Length said leaves
+ * its excess to be read as the next response.
+ */
+static int junk_on_reused(CURL *e, CURLcode cc, long code)
+{
+    long connects = -1;
+
+    if (code != 0 ||
+        (cc != CURLE_UNSUPPORTED_PROTOCOL && cc != CURLE_WEIRD_SERVER_REPLY))
+        return 0;
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
+    return connects == 0;
+}
+
+/* What the attempt came to, into res->a.  After the transfer. */
+static void describe(struct attempt *a, int rc, CURLcode cc)
+{
+    struct pf__result *res = a->res;
+    struct pf__attempt *o = &res->a;
+    long code = 0;
+    char *ct = NULL;
+    curl_off_t ra = 0;
+
+    curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(a->easy, CURLINFO_CONTENT_TYPE, &ct);
+    res->content_type = ct != NULL ? pf__strdup(ct) : NULL;
+    /* Retry-After, seconds or an HTTP date, as curl parsed it. */
+    if (curl_easy_getinfo(a->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
+        ra > 0)
+        res->retry_after_s = (int64_t)ra;
+    o->rc = rc;
+    res->curl_code = rc < 0 ? CURLE_ABORTED_BY_CALLBACK : (int)cc;
+    o->status = code;
+    o->reason = res->resp.reason;
+    o->encoded = res->resp.encoded;
+    o->range_start = res->resp.range_start;
+    o->range_total = res->resp.range_total;
+    o->fault = fault_of(cc);
+    if (a->local_err == PF_EINVAL)
+        o->fault = PF__FAULT_TOO_LARGE;
+    else if (a->local_err != 0)
+        o->fault = PF__FAULT_WRITE;
+    else if (junk_on_reused(a->easy, cc, code))
+        o->fault = PF__FAULT_JUNK;
+    else if (cc == CURLE_UNSUPPORTED_PROTOCOL && code >= 300 && code < 400)
+        o->fault = PF__FAULT_REDIRECT;
+    else if (headers_too_large(cc, code, a->body))
+        o->fault = PF__FAULT_HEADERS;
+    else if (a->stalled ||
+             (cc == CURLE_OPERATION_TIMEDOUT && res->errtext[0] != '\0' &&
+              strstr(res->errtext, "than 1 bytes/sec") != NULL))
+        o->fault = PF__FAULT_STALLED;
+    o->local_err = a->local_err;
+    o->sys_errno = a->try->sink->sys_errno;
+    o->relpath = a->try->sink->relpath;
+    if (res->errtext[0] == '\0' && cc != CURLE_OK)
+        snprintf(res->errtext, sizeof(res->errtext), "%s",
+                 curl_easy_strerror(cc));
+    o->errtext = res->errtext;
+}
+
+/* Range (and If-Range) for a .part that goes on; the headers to free. */
+static struct curl_slist *ask_rest(struct attempt *a)
+{
+    struct curl_slist *if_hdrs = NULL;
+    int64_t from = a->res->a.resume_from;
+    char range[32];
+
+    /*
+     * A Range header rather than CURLOPT_RESUME_FROM, which fails the
+     * transfer when the server ignores the range: we restart the file
+     * instead (on_body truncates it on a 200).
+     */
+    snprintf(range, sizeof(range), "%lld-", (long long)from);
+    curl_easy_setopt(a->easy, CURLOPT_RANGE, from > 0 ? range : (char *)NULL);
+    /*
+     * If-Range with the validator of the .part: a server whose copy
+     * changed since sends it whole (200), never a piece of another
+     * version to splice onto ours.
+     */
+    if (from > 0 && if_range(a->t, a->try->part_validator, &if_hdrs) == 0)
+        curl_easy_setopt(a->easy, CURLOPT_HTTPHEADER, if_hdrs);
+    return if_hdrs;
+}
+
+int pf__transfer_run(struct pf__transfers *t, const struct pf__try *try,
+                     struct pf__result *res)
+{
+    struct attempt a;
+    struct curl_slist *if_hdrs;
+    CURLcode cc = CURLE_OK;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    pf__resp_init(&res->resp);
+    memset(&a, 0, sizeof(a));
+    a.t = t;
+    a.try = try;
+    a.res = res;
+    pf__queue_init(&a.pause_link);
+    a.easy = easy_get(t);
+    if (a.easy == NULL)
+        return PF_ENOMEM;
+    /* A .part kept by an earlier run or attempt goes on from its end. */
+    if (*try->sink_open)
+        res->a.resume_from = try->sink->offset + try->sink->bytes;
+    curl_easy_setopt(a.easy, CURLOPT_URL, try->url);
+    curl_easy_setopt(a.easy, CURLOPT_HEADERDATA, &a);
+    curl_easy_setopt(a.easy, CURLOPT_WRITEDATA, &a);
+    curl_easy_setopt(a.easy, CURLOPT_ERRORBUFFER, res->errtext);
+    curl_easy_setopt(a.easy, CURLOPT_XFERINFODATA, &a);
+    a.last_rx_ns = pf__now_ns();
+    if_hdrs = ask_rest(&a);
+    if (try->fresh_connect)
+        curl_easy_setopt(a.easy, CURLOPT_FRESH_CONNECT, 1L);
+    rc = pf_fetch(t->s, a.easy, &cc);
+    if (try->fresh_connect)
+        curl_easy_setopt(a.easy, CURLOPT_FRESH_CONNECT, 0L);
+    if (if_hdrs != NULL) {
+        curl_easy_setopt(a.easy, CURLOPT_HTTPHEADER, t->headers);
+        curl_slist_free_all(if_hdrs);
+    }
+    if (a.paused)
+        pf__queue_remove(&a.pause_link);
+    curl_easy_setopt(a.easy, CURLOPT_ERRORBUFFER, (char *)NULL);
+    describe(&a, rc, cc);
+    easy_put(t, a.easy);
+    return 0;
+}
+
+void pf__result_free(struct pf__result *res)
+{
+    pf__resp_free(&res->resp);
+    pf__free(res->final_url);
+    pf__free(res->content_type);
+    res->final_url = NULL;
+    res->content_type = NULL;
+}
+
+struct got {
+    struct pf__buf *body;
+    size_t max;
+};
+
+static size_t got_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct got *g = ud;
+    size_t len = size * n;
+    size_t room = g->max - g->body->len;
+
+    if (pf__buf_append(g->body, p, len < room ? len : room) < 0)
+        return 0;
+    return len <= room ? len : 0; /* full: stop the transfer */
+}
+
+int pf__transfer_get(struct pf__transfers *t, const char *url, size_t max,
+                     struct pf__buf *body, long *status, int *truncated,
+                     char *why, size_t whylen)
+{
+    struct got g = {body, max};
+    CURL *e = easy_new(t);
+    CURLcode cc = CURLE_OK;
+    int rc;
+
+    *status = 0;
+    *truncated = 0;
+    if (e == NULL)
+        return PF_ENOMEM;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, got_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &g);
+    rc = pf_fetch(t->s, e, &cc);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(e);
+    if (rc < 0)
+        return rc;
+    if (cc == CURLE_WRITE_ERROR && body->len == max) {
+        *truncated = 1;
+        return 0;
+    }
+    if (cc != CURLE_OK) {
+        snprintf(why, whylen, "%s", curl_easy_strerror(cc));
+        return PF_ECURL;
+    }
+    return 0;
+}
