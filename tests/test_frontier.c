@@ -1,0 +1,412 @@
+/*
+ * test_frontier.c -- the in-memory frontier on its own: dedupe, scope and
+ * filters, per-host fairness and the -j cap, the depth gate, a URL found
+ * again at a shorter depth, requeued retries, robots.txt's place in the
+ * order, draining at a stop, and -c's skipping of done URLs.
+ */
+#include <string.h>
+
+#include "frontier.h"
+#include "robots.h"
+#include "test.h"
+
+struct hooks_seen {
+    int pending;           /* pending hook calls */
+    int robots;            /* robots hook calls */
+    struct pf__host *host; /* the last host asked for */
+    const char *done;      /* is_done says yes to this URL */
+};
+
+static int is_done(const char *url, void *ud)
+{
+    struct hooks_seen *h = ud;
+
+    return h->done != NULL && strcmp(url, h->done) == 0;
+}
+
+static void pending(const char *url, int depth, const char *parent,
+                    int requisite, void *ud)
+{
+    (void)url;
+    (void)depth;
+    (void)parent;
+    (void)requisite;
+    ((struct hooks_seen *)ud)->pending++;
+}
+
+static int robots(struct pf__host *host, const char *url, void *ud)
+{
+    struct hooks_seen *h = ud;
+
+    (void)url;
+    h->robots++;
+    h->host = host;
+    return 0;
+}
+
+static struct pf__frontier *make(struct pf__frontier_conf *conf,
+                                 struct hooks_seen *seen)
+{
+    struct pf__frontier_hooks hooks = {is_done, pending, robots, seen};
+    struct pf__frontier *f = NULL;
+    char why[256];
+
+    if (pf__frontier_mem_new(&f, conf, &hooks, why, sizeof(why)) != 0)
+        return NULL;
+    return f;
+}
+
+static struct pf__frontier_conf conf_of(unsigned jobs, unsigned per_host)
+{
+    struct pf__frontier_conf c;
+
+    memset(&c, 0, sizeof(c));
+    c.jobs = jobs;
+    c.per_host = per_host;
+    c.max_depth = PF__DEPTH_INF;
+    return c;
+}
+
+/* Lease one, and give it back as done. */
+static const char *lease_done(struct pf__frontier *f, char *buf, size_t n)
+{
+    struct pf__item *it = pf__frontier_lease(f);
+
+    if (it == NULL)
+        return NULL;
+    snprintf(buf, n, "%s", it->url);
+    if (!it->refused)
+        pf__frontier_release(f, it);
+    pf__frontier_complete(f, it);
+    return buf;
+}
+
+static void test_dedupe(void)
+{
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(4, 0);
+    struct pf__frontier *f = make(&c, &h);
+    struct pf__frontier_counts n;
+
+    CHECK(f != NULL);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/x", 0, NULL, 0), 0);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/x", 0, NULL, 0),
+             PF_EDUPLICATE);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/x", 1, "http://a.test/",
+                                 PF__ACCEPT_DISCOVERED),
+             PF_EDUPLICATE);
+    pf__frontier_counts(f, &n);
+    CHECK_EQ(n.accepted, 1);
+    CHECK_EQ(n.queued, 1);
+    pf__frontier_free(f);
+}
+
+static void test_scope_and_filters(void)
+{
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(4, 0);
+    struct pf__frontier *f;
+
+    c.parsing = 1;
+    c.accept = "/keep|/skip";
+    c.reject = "/skip";
+    f = make(&c, &h);
+    CHECK(f != NULL);
+    /* Seeds are never filtered; their hosts are the scope. */
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/seed", 0, NULL, 0), 0);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test:8080/keep", 1,
+                                 "http://a.test/seed", PF__ACCEPT_DISCOVERED),
+             1);
+    CHECK_EQ(pf__frontier_accept(f, "http://b.test/keep", 1,
+                                 "http://a.test/seed", PF__ACCEPT_DISCOVERED),
+             1);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/other", 1,
+                                 "http://a.test/seed", PF__ACCEPT_DISCOVERED),
+             1);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/skip", 1,
+                                 "http://a.test/seed", PF__ACCEPT_DISCOVERED),
+             1);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/keep", 1,
+                                 "http://a.test/seed", PF__ACCEPT_DISCOVERED),
+             0);
+    CHECK_EQ(h.pending, 1); /* the accepted link was noted */
+    pf__frontier_free(f);
+    /* With --span-hosts, any host. */
+    c.span_hosts = 1;
+    c.accept = c.reject = NULL;
+    f = make(&c, &h);
+    CHECK(f != NULL);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/seed", 0, NULL, 0), 0);
+    CHECK_EQ(pf__frontier_accept(f, "http://b.test/", 1, "http://a.test/seed",
+                                 PF__ACCEPT_DISCOVERED),
+             0);
+    pf__frontier_free(f);
+    /* A filter that does not compile says why. */
+    {
+        struct pf__frontier_hooks hooks = {NULL, NULL, robots, &h};
+        char why[256] = "";
+
+        c.accept = "(";
+        f = NULL;
+        CHECK_EQ(pf__frontier_mem_new(&f, &c, &hooks, why, sizeof(why)),
+                 PF_EINVAL);
+        CHECK(f == NULL);
+        CHECK(strstr(why, "--accept") != NULL);
+    }
+}
+
+static void test_fairness_and_caps(void)
+{
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(3, 1);
+    struct pf__frontier *f = make(&c, &h);
+    struct pf__item *a1, *b1, *a2;
+    struct pf__frontier_counts n;
+
+    CHECK(f != NULL);
+    pf__frontier_accept(f, "http://a.test/1", 0, NULL, 0);
+    pf__frontier_accept(f, "http://a.test/2", 0, NULL, 0);
+    pf__frontier_accept(f, "http://b.test/1", 0, NULL, 0);
+    pf__frontier_accept(f, "http://b.test/2", 0, NULL, 0);
+    a1 = pf__frontier_lease(f);
+    b1 = pf__frontier_lease(f);
+    CHECK(a1 != NULL && b1 != NULL);
+    CHECK_STR(a1->url, "http://a.test/1");
+    CHECK_STR(b1->url, "http://b.test/1");
+    /* --per-host 1: both hosts are full, though -j has room. */
+    CHECK(pf__frontier_lease(f) == NULL);
+    CHECK(!pf__frontier_runnable(f));
+    pf__frontier_release(f, a1);
+    pf__frontier_complete(f, a1);
+    CHECK(pf__frontier_runnable(f));
+    a2 = pf__frontier_lease(f);
+    CHECK(a2 != NULL);
+    CHECK_STR(a2->url, "http://a.test/2");
+    pf__frontier_counts(f, &n);
+    CHECK_EQ(n.active, 2);
+    CHECK_EQ(n.queued, 1);
+    pf__frontier_release(f, a2);
+    pf__frontier_complete(f, a2);
+    pf__frontier_release(f, b1);
+    pf__frontier_complete(f, b1);
+    pf__frontier_free(f);
+}
+
+static void test_round_robin_and_jobs(void)
+{
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(2, 0);
+    struct pf__frontier *f = make(&c, &h);
+    struct pf__item *x, *y;
+    char buf[64];
+
+    CHECK(f != NULL);
+    pf__frontier_accept(f, "http://a.test/1", 0, NULL, 0);
+    pf__frontier_accept(f, "http://a.test/2", 0, NULL, 0);
+    pf__frontier_accept(f, "http://b.test/1", 0, NULL, 0);
+    pf__frontier_accept(f, "http://b.test/2", 0, NULL, 0);
+    x = pf__frontier_lease(f);
+    y = pf__frontier_lease(f);
+    CHECK(x != NULL && y != NULL);
+    CHECK(pf__frontier_lease(f) == NULL); /* -j 2 */
+    CHECK(strstr(x->url, "a.test") != NULL);
+    CHECK(strstr(y->url, "b.test") != NULL);
+    pf__frontier_release(f, x);
+    pf__frontier_complete(f, x);
+    pf__frontier_release(f, y);
+    pf__frontier_complete(f, y);
+    CHECK_STR(lease_done(f, buf, sizeof(buf)), "http://a.test/2");
+    CHECK_STR(lease_done(f, buf, sizeof(buf)), "http://b.test/2");
+    CHECK(lease_done(f, buf, sizeof(buf)) == NULL);
+    pf__frontier_free(f);
+}
+
+static void test_depth_gate(void)
+{
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(8, 0);
+    struct pf__frontier *f;
+    struct pf__item *seed, *d1, *d2;
+
+    c.gate = 1;
+    c.parsing = 1;
+    c.span_hosts = 1;
+    f = make(&c, &h);
+    CHECK(f != NULL);
+    pf__frontier_accept(f, "http://a.test/", 0, NULL, 0);
+    seed = pf__frontier_lease(f);
+    CHECK(seed != NULL);
+    /* The seed's links are being handled: depth 1 may go, depth 2 not. */
+    pf__frontier_accept(f, "http://b.test/d2", 2, "http://x.test/",
+                        PF__ACCEPT_DISCOVERED | PF__ACCEPT_RESUMED);
+    pf__frontier_accept(f, "http://c.test/d1", 1, "http://a.test/",
+                        PF__ACCEPT_DISCOVERED | PF__ACCEPT_RESUMED);
+    d1 = pf__frontier_lease(f);
+    CHECK(d1 != NULL);
+    CHECK_STR(d1->url, "http://c.test/d1");
+    CHECK(pf__frontier_lease(f) == NULL);
+    pf__frontier_release(f, seed);
+    pf__frontier_complete(f, seed); /* depth 0 done: the gate moves */
+    d2 = pf__frontier_lease(f);
+    CHECK(d2 != NULL);
+    CHECK_STR(d2->url, "http://b.test/d2");
+    pf__frontier_release(f, d1);
+    pf__frontier_complete(f, d1);
+    pf__frontier_release(f, d2);
+    pf__frontier_complete(f, d2);
+    pf__frontier_free(f);
+}
+
+static void test_shorter_path_moves_up(void)
+{
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(8, 0);
+    struct pf__frontier *f;
+    struct pf__item *it;
+
+    c.parsing = 1;
+    c.span_hosts = 1;
+    c.robots = 0;
+    f = make(&c, &h);
+    CHECK(f != NULL);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/u", 3, "http://p3.test/",
+                                 PF__ACCEPT_DISCOVERED | PF__ACCEPT_REQUISITE),
+             0);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/u", 1, "http://p1.test/",
+                                 PF__ACCEPT_DISCOVERED),
+             PF_EDUPLICATE);
+    CHECK_EQ(h.pending, 2); /* noted again, at its new depth */
+    it = pf__frontier_lease(f);
+    CHECK(it != NULL);
+    CHECK_EQ(it->depth, 1);
+    CHECK_STR(it->parent, "http://p1.test/");
+    CHECK_EQ(it->requisite, 0); /* a page now, not a requisite */
+    /* Once started, its depth is final. */
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/u", 0, "http://p0.test/",
+                                 PF__ACCEPT_DISCOVERED),
+             PF_EDUPLICATE);
+    CHECK_EQ(it->depth, 1);
+    pf__frontier_release(f, it);
+    pf__frontier_complete(f, it);
+    pf__frontier_free(f);
+}
+
+static void test_requeue(void)
+{
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(1, 0);
+    struct pf__frontier *f = make(&c, &h);
+    struct pf__frontier_counts n;
+    struct pf__item *it, *again;
+    int waiter;
+
+    CHECK(f != NULL);
+    pf__frontier_accept(f, "http://a.test/1", 0, NULL, 0);
+    pf__frontier_accept(f, "http://a.test/2", 0, NULL, 0);
+    it = pf__frontier_lease(f);
+    CHECK_STR(it->url, "http://a.test/1");
+    /* A retry's backoff: its slot goes back, then it waits first. */
+    pf__frontier_release(f, it);
+    pf__frontier_requeue(f, it, &waiter);
+    pf__frontier_counts(f, &n);
+    CHECK_EQ(n.queued, 2);
+    again = pf__frontier_lease(f);
+    CHECK(again == it);
+    CHECK(again->waiter == &waiter);
+    again->waiter = NULL;
+    /* A cancelled wait leaves the queue. */
+    pf__frontier_release(f, it);
+    pf__frontier_requeue(f, it, &waiter);
+    pf__frontier_withdraw(f, it);
+    CHECK(it->waiter == NULL);
+    pf__frontier_counts(f, &n);
+    CHECK_EQ(n.queued, 1);
+    pf__frontier_complete(f, it);
+    it = pf__frontier_lease(f);
+    CHECK_STR(it->url, "http://a.test/2");
+    pf__frontier_release(f, it);
+    pf__frontier_complete(f, it);
+    pf__frontier_free(f);
+}
+
+static void test_robots(void)
+{
+    static const char txt[] = "User-agent: *\nDisallow: /no\n";
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(4, 0);
+    struct pf__frontier *f;
+    struct pf__frontier_counts n;
+    struct pf__robots *rules = NULL;
+    struct pf__item *seed, *it;
+    char buf[64];
+
+    c.parsing = 1;
+    c.robots = 1;
+    f = make(&c, &h);
+    CHECK(f != NULL);
+    /* Seeds do not wait for robots.txt. */
+    pf__frontier_accept(f, "http://a.test/", 0, NULL, 0);
+    seed = pf__frontier_lease(f);
+    CHECK(seed != NULL);
+    CHECK_EQ(h.robots, 0);
+    pf__frontier_accept(f, "http://a.test/no", 1, "http://a.test/",
+                        PF__ACCEPT_DISCOVERED);
+    pf__frontier_accept(f, "http://a.test/yes", 1, "http://a.test/",
+                        PF__ACCEPT_DISCOVERED);
+    CHECK_EQ(h.robots, 1); /* asked for once */
+    CHECK(pf__frontier_lease(f) == NULL);
+    CHECK_EQ(h.robots, 1);
+    CHECK_EQ(pf__robots_parse(txt, strlen(txt), "pfetch", &rules), 0);
+    pf__frontier_robots_ready(f, h.host, rules);
+    it = pf__frontier_lease(f);
+    CHECK(it != NULL);
+    CHECK_STR(it->url, "http://a.test/no");
+    CHECK(it->refused);
+    pf__frontier_counts(f, &n);
+    CHECK_EQ(n.active, 1); /* the seed's slot only */
+    pf__frontier_complete(f, it);
+    CHECK_STR(lease_done(f, buf, sizeof(buf)), "http://a.test/yes");
+    pf__frontier_release(f, seed);
+    pf__frontier_complete(f, seed);
+    pf__frontier_free(f);
+}
+
+static void test_drain_and_resume(void)
+{
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(1, 0);
+    struct pf__frontier *f;
+    struct pf__item *it;
+    int drained = 0;
+
+    h.done = "http://a.test/done";
+    f = make(&c, &h);
+    CHECK(f != NULL);
+    /* -c: a URL an earlier run did is skipped, and counted nowhere. */
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/done", 0, NULL, 0), 0);
+    pf__frontier_accept(f, "http://a.test/1", 0, NULL, 0);
+    pf__frontier_accept(f, "http://b.test/1", 0, NULL, 0);
+    pf__frontier_accept(f, "http://b.test/2", 0, NULL, 0);
+    it = pf__frontier_lease(f);
+    CHECK(it != NULL);
+    pf__frontier_close(f);
+    CHECK(pf__frontier_lease(f) == NULL);
+    CHECK(!pf__frontier_runnable(f));
+    while (1) {
+        struct pf__item *d = pf__frontier_drain(f);
+
+        if (d == NULL)
+            break;
+        drained++;
+        pf__frontier_complete(f, d);
+    }
+    CHECK_EQ(drained, 2);
+    pf__frontier_release(f, it);
+    pf__frontier_complete(f, it);
+    pf__frontier_free(f);
+}
+
+TEST_MAIN(TEST(test_dedupe), TEST(test_scope_and_filters),
+          TEST(test_fairness_and_caps), TEST(test_round_robin_and_jobs),
+          TEST(test_depth_gate), TEST(test_shorter_path_moves_up),
+          TEST(test_requeue), TEST(test_robots), TEST(test_drain_and_resume))
