@@ -37,6 +37,7 @@
 #endif
 
 #ifdef PF_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #ifdef PF_TSAN
@@ -148,6 +149,15 @@ static char *stack_get(struct pf_sched *s)
 
 static void stack_put(struct pf_sched *s, char *map)
 {
+#ifdef PF_ASAN
+    /*
+     * A coroutine abandoned in a wait (pf_sched_free) never returned from
+     * its frames, so their redzones are still poisoned.  Clear them, or
+     * the next coroutine on this stack, or the next mapping at this
+     * address, trips on them.
+     */
+    __asan_unpoison_memory_region(map + s->page, s->stack_size);
+#endif
     if (s->stack_cache != NULL && s->ncache < STACK_CACHE_MAX) {
         s->stack_cache[s->ncache++] = map;
         return;
