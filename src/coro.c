@@ -450,6 +450,43 @@ int pf_sched_post(pf_sched *s, pf_post_fn *fn, void *arg)
     return pf__loop_post(&s->loop, fn, arg);
 }
 
+/* Accessors. */
+
+struct pf__loop *pf__sched_loop(struct pf_sched *s)
+{
+    return &s->loop;
+}
+
+struct pf_co *pf__sched_current(const struct pf_sched *s)
+{
+    return s->current;
+}
+
+size_t pf__sched_live(const struct pf_sched *s)
+{
+    return s->live;
+}
+
+int pf__sched_has_ready(const struct pf_sched *s)
+{
+    return !pf__queue_empty(&s->ready);
+}
+
+int64_t pf__sched_now_ns(const struct pf_sched *s)
+{
+    return pf__loop_now_ns(&s->loop);
+}
+
+int64_t pf__sched_next_deadline_ns(const struct pf_sched *s)
+{
+    return pf__loop_next_deadline_ns(&s->loop);
+}
+
+int pf__sched_fd(const struct pf_sched *s)
+{
+    return pf__loop_fd(&s->loop);
+}
+
 /* Join. */
 
 static void join_cancel(struct pf_co *waiter, void *arg)

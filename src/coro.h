@@ -107,6 +107,19 @@ int pf__sched_step(struct pf_sched *s, int block);
  */
 void pf__sched_cancel_all(struct pf_sched *s);
 
+/*
+ * Accessors, so that code outside the scheduler (the crawler) never reads
+ * its fields.  Loop thread, but pf__sched_loop(), which only computes an
+ * address and so serves any thread that posts or wakes the loop.
+ */
+struct pf__loop *pf__sched_loop(struct pf_sched *s);
+struct pf_co *pf__sched_current(const struct pf_sched *s); /* NULL: main */
+size_t pf__sched_live(const struct pf_sched *s);    /* coroutines not DONE */
+int pf__sched_has_ready(const struct pf_sched *s);  /* one is READY */
+int64_t pf__sched_now_ns(const struct pf_sched *s); /* at the last poll */
+int64_t pf__sched_next_deadline_ns(const struct pf_sched *s); /* -1: none */
+int pf__sched_fd(const struct pf_sched *s); /* readable: work to do */
+
 /* fetch.c */
 int pf__fetch_init(struct pf_sched *s);
 void pf__fetch_cleanup(struct pf_sched *s);

@@ -723,7 +723,7 @@ static int add_normalised(struct pf_crawler *c, const char *url, int depth,
     q->post.arg = q;
     q->post.borrowed = 0;
     atomic_fetch_add(&c->adds_pending, 1);
-    pf__loop_post_node(&c->s->loop, &q->post);
+    pf__loop_post_node(pf__sched_loop(c->s), &q->post);
     return 0;
 }
 
@@ -1015,7 +1015,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     struct attempt *a = ud;
     size_t len = size * n;
 
-    a->last_rx_ns = a->c->s->loop.now_ns;
+    a->last_rx_ns = pf__sched_now_ns(a->c->s);
     if (pf__resp_line(&a->resp, p, len)) {
         /* A new response: the URL it answers (a refused redirect has none). */
         char *eff = NULL;
@@ -1071,7 +1071,7 @@ static void rate_tick(struct pf__loop *l, struct pf__timer *t)
         curl_easy_pause(a->easy, CURLPAUSE_CONT);
     }
     if (!pf__queue_empty(&c->paused))
-        pf__timer_start(&c->s->loop, &c->rate_timer,
+        pf__timer_start(pf__sched_loop(c->s), &c->rate_timer,
                         pf__now_ns() + 20 * 1000000);
 }
 
@@ -1083,7 +1083,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     long code = 0;
 
     (void)size;
-    a->last_rx_ns = c->s->loop.now_ns;
+    a->last_rx_ns = pf__sched_now_ns(c->s);
     if (c->cfg.rate > 0) {
         rate_refill(c);
         if (c->tokens <= 0) {
@@ -1093,7 +1093,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
             }
             if (!pf__timer_active(&c->rate_timer)) {
                 c->rate_timer.cb = rate_tick;
-                pf__timer_start(&c->s->loop, &c->rate_timer,
+                pf__timer_start(pf__sched_loop(c->s), &c->rate_timer,
                                 pf__now_ns() + (-c->tokens + 1) * 1000000000 /
                                                    c->cfg.rate);
             }
@@ -1215,7 +1215,7 @@ static void park_cancel(struct pf_co *co, void *arg)
 /* Wait, holding no slot, until refill() gives this item a slot again. */
 static int acquire_slot(struct pf_crawler *c, struct item *it)
 {
-    it->parked = c->s->current;
+    it->parked = pf__sched_current(c->s);
     /* Retries go first: they were accepted before anything queued now. */
     pf__queue_insert_head(&it->host->pending, &it->link);
     c->st.queued++;
@@ -1934,7 +1934,7 @@ static void parse_done(pf_future *f, void *userdata)
 
     if (pf_future_state(f) == PF_FUTURE_CANCELLED)
         job->err = PF_ECANCELED;
-    pf__loop_post_node(&job->c->s->loop, &job->post);
+    pf__loop_post_node(pf__sched_loop(job->c->s), &job->post);
 }
 
 /*
@@ -2195,7 +2195,7 @@ static void begin_stop(struct pf_crawler *c)
 
 static int all_done(const struct pf_crawler *c)
 {
-    return c->s->live == 0 && c->st.queued == 0 && c->parsing == 0 &&
+    return pf__sched_live(c->s) == 0 && c->st.queued == 0 && c->parsing == 0 &&
            c->cur_source >= c->nsources && atomic_load(&c->adds_pending) == 0;
 }
 
@@ -2360,7 +2360,7 @@ int pf_crawler_run(pf_crawler *c)
 /* Is there work to do right now, without waiting for I/O or a timer? */
 static int work_ready(const struct pf_crawler *c)
 {
-    return !pf__queue_empty(&c->s->ready) ||
+    return pf__sched_has_ready(c->s) ||
            (atomic_load(&c->stop_requested) && !c->stopping) ||
            (!c->stopping && c->active < c->cfg.jobs &&
             !pf__queue_empty(&c->ready_hosts)) ||
@@ -2389,17 +2389,19 @@ int pf_crawler_step(pf_crawler *c)
 
 int pf_crawler_fd(const pf_crawler *c)
 {
-    return c != NULL ? c->s->loop.epfd : -1;
+    return c != NULL ? pf__sched_fd(c->s) : -1;
 }
 
 int64_t pf_crawler_timeout_ms(const pf_crawler *c)
 {
     int64_t t = -1;
+    int64_t next;
 
     if (c == NULL || c->finished || work_ready(c))
         return 0;
-    if (c->s->loop.nheap > 0) {
-        t = (c->s->loop.heap[0]->deadline_ns - pf__now_ns() + 999999) / 1000000;
+    next = pf__sched_next_deadline_ns(c->s);
+    if (next >= 0) {
+        t = (next - pf__now_ns() + 999999) / 1000000;
         if (t < 0)
             t = 0;
     }
@@ -2413,7 +2415,7 @@ void pf_crawler_stop(pf_crawler *c)
     if (c == NULL)
         return;
     atomic_store(&c->stop_requested, 1);
-    pf__loop_wakeup(&c->s->loop);
+    pf__loop_wakeup(pf__sched_loop(c->s));
 }
 
 void pf_crawler_stats(const pf_crawler *c, struct pf_stats *st)
