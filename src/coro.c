@@ -113,6 +113,7 @@ static void co_main(struct pf_co *co)
 #endif
     co->fn(co->arg);
     co->state = CO_DONE;
+    co->finished = 1;
     s->live--;
     switch_to_main(s, co, 1);
     abort(); /* A finished coroutine is never resumed. */
@@ -283,7 +284,6 @@ int pf_spawn(pf_sched *s, pf_co_fn *fn, void *arg, pf_co **out)
     co->arg = arg;
     co->s = s;
     co->detached = out == NULL;
-    pf__timer_init(&co->timer, NULL, co);
 #ifdef PF_VALGRIND
     co->valgrind_id =
         VALGRIND_STACK_REGISTER(co->map + s->page, co->map + co->map_size);
@@ -373,22 +373,58 @@ int pf__sched_step(struct pf_sched *s, int block)
     return rc;
 }
 
-int pf__sched_suspend(struct pf_sched *s)
+/*
+ * One turn of a wait on the loop's own stack: PF_ECANCELED when the
+ * scheduler was stopped (or, for a cancellable wait, is canceling), else
+ * one blocking step.  The stop flag is consumed first, so a stop always
+ * ends the wait it interrupts and no later one.
+ */
+static int turn(struct pf_sched *s, int cancellable)
+{
+    if (atomic_exchange(&s->stop, 0) || (cancellable && s->canceling))
+        return PF_ECANCELED;
+    return pf__sched_step(s, 1);
+}
+
+/*
+ * The loop's own stack: step until *done.  A step that fails after
+ * setting *done still counts as done: what it delivered (an item, a
+ * finished coroutine) would otherwise be lost.
+ */
+static int pump(struct pf_sched *s, const int *done, int cancellable)
+{
+    while (!*done) {
+        int rc = turn(s, cancellable);
+
+        if (rc < 0)
+            return *done ? 0 : rc;
+    }
+    return 0;
+}
+
+int pf__sched_wait(struct pf_sched *s, const int *done, pf__cancel_fn *cancel,
+                   void *arg)
 {
     struct pf_co *co = s->current;
-    int v;
+    int rc;
 
+    if (co == NULL) {
+        rc = done != NULL ? pump(s, done, 1) : PF_EINVAL;
+        if (rc < 0 && cancel != NULL)
+            cancel(NULL, arg);
+        return rc;
+    }
     if (s->canceling) {
-        if (co->cancel != NULL)
-            co->cancel(co, co->cancel_arg);
-        co->cancel = NULL;
+        if (cancel != NULL)
+            cancel(co, arg);
         return PF_ECANCELED;
     }
+    co->cancel = cancel;
+    co->cancel_arg = arg;
     co->state = CO_WAITING;
     switch_to_main(s, co, 0);
-    v = co->wake_value;
     co->cancel = NULL;
-    return v;
+    return co->wake_value;
 }
 
 void pf__sched_wake(struct pf_sched *s, struct pf_co *co, int value)
@@ -423,12 +459,9 @@ int pf_sched_run(pf_sched *s)
 
     if (s == NULL || s->current != NULL)
         return PF_EINVAL;
+    /* Not a cancellable wait: cancelled coroutines still run to their end. */
     while (s->live > 0) {
-        if (atomic_exchange(&s->stop, 0)) {
-            rc = PF_ECANCELED;
-            break;
-        }
-        rc = pf__sched_step(s, 1);
+        rc = turn(s, 0);
         if (rc < 0)
             break;
     }
@@ -506,25 +539,22 @@ int pf_join(pf_sched *s, pf_co *co)
     if (s == NULL || co == NULL || co == s->current || co->detached ||
         co->joiner != NULL)
         return PF_EINVAL;
-    if (co->state != CO_DONE) {
-        if (s->current != NULL) {
-            co->joiner = s->current;
-            s->current->cancel = join_cancel;
-            s->current->cancel_arg = co;
-            rc = pf__sched_suspend(s);
-            if (rc < 0)
-                return rc;
-        } else {
-            while (co->state != CO_DONE) {
-                if (atomic_exchange(&s->stop, 0)) {
-                    co->detached = 1;
-                    return PF_ECANCELED;
-                }
-                rc = pf__sched_step(s, 1);
-                if (rc < 0)
-                    return rc;
-            }
-        }
+    if (co->state != CO_DONE && s->current != NULL) {
+        co->joiner = s->current;
+        rc = pf__sched_wait(s, NULL, join_cancel, co);
+        if (rc < 0)
+            return rc;
+    } else if (co->state != CO_DONE) {
+        /*
+         * The loop's own stack reaps coroutines, even cancelled ones: a
+         * coroutine cannot wait for ever once canceling, so this wait
+         * always ends and, unlike the others, does not fail for it.
+         */
+        rc = pump(s, &co->finished, 0);
+        if (rc == PF_ECANCELED)
+            join_cancel(NULL, co); /* stopped: the caller lets go of co */
+        if (rc < 0)
+            return rc;
     }
     co_free(s, co);
     return 0;
@@ -547,66 +577,56 @@ int pf_joinall(pf_sched *s, pf_co **cos, size_t n)
 
 /* Sleep. */
 
+/* A sleep, on the sleeper's stack. */
+struct sleeper {
+    struct pf__timer timer;
+    struct pf_sched *s;
+    struct pf_co *co; /* NULL on the loop's own stack */
+    int done;
+};
+
 static void sleep_fired(struct pf__loop *l, struct pf__timer *t)
 {
-    struct pf_co *co = t->data;
+    struct sleeper *sl = t->data;
 
     (void)l;
-    if (co != NULL)
-        pf__sched_wake(co->s, co, 0);
-    else
-        t->cb = NULL; /* main-stack sleeper: see pf_sleep */
+    sl->done = 1;
+    if (sl->co != NULL)
+        pf__sched_wake(sl->s, sl->co, 0);
 }
 
 static void sleep_cancel(struct pf_co *co, void *arg)
 {
-    (void)arg;
-    pf__timer_stop(&co->s->loop, &co->timer);
+    struct sleeper *sl = arg;
+
+    (void)co;
+    pf__timer_stop(&sl->s->loop, &sl->timer);
+}
+
+/* A plain yield: to the back of the ready queue, no wait and no hook. */
+static int yield(struct pf_sched *s, struct pf_co *co)
+{
+    if (s->canceling)
+        return PF_ECANCELED;
+    co->state = CO_READY;
+    pf__queue_insert_tail(&s->ready, &co->ready);
+    switch_to_main(s, co, 0);
+    return 0;
 }
 
 int pf_sleep(pf_sched *s, int64_t ms)
 {
-    int64_t deadline;
+    struct sleeper sl;
 
     if (s == NULL || ms < 0)
         return PF_EINVAL;
-    deadline = pf__now_ns() + ms * 1000000;
-    if (s->current != NULL) {
-        struct pf_co *co = s->current;
-
-        if (s->canceling)
-            return PF_ECANCELED;
-        if (ms == 0) {
-            /* A plain yield: to the back of the ready queue. */
-            co->state = CO_READY;
-            pf__queue_insert_tail(&s->ready, &co->ready);
-            switch_to_main(s, co, 0);
-            return 0;
-        }
-        co->timer.cb = sleep_fired;
-        if (pf__timer_start(&s->loop, &co->timer, deadline) < 0)
-            return PF_ENOMEM;
-        co->cancel = sleep_cancel;
-        co->cancel_arg = NULL;
-        return pf__sched_suspend(s);
-    } else {
-        struct pf__timer t;
-        int rc;
-
-        pf__timer_init(&t, sleep_fired, NULL);
-        if (pf__timer_start(&s->loop, &t, deadline) < 0)
-            return PF_ENOMEM;
-        while (t.cb != NULL) {
-            if (atomic_exchange(&s->stop, 0)) {
-                pf__timer_stop(&s->loop, &t);
-                return PF_ECANCELED;
-            }
-            rc = pf__sched_step(s, 1);
-            if (rc < 0) {
-                pf__timer_stop(&s->loop, &t);
-                return rc;
-            }
-        }
-        return 0;
-    }
+    if (s->current != NULL && ms == 0)
+        return yield(s, s->current);
+    pf__timer_init(&sl.timer, sleep_fired, &sl);
+    sl.s = s;
+    sl.co = s->current;
+    sl.done = 0;
+    if (pf__timer_start(&s->loop, &sl.timer, pf__now_ns() + ms * 1000000) < 0)
+        return PF_ENOMEM;
+    return pf__sched_wait(s, &sl.done, sleep_cancel, &sl);
 }

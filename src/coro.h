@@ -5,11 +5,17 @@
  *
  * A coroutine is always in exactly one state:
  *
- *   READY ---resume---> RUNNING ---pf__sched_suspend---> WAITING
- *     ^                   |                                 |
- *     +---pf__sched_wake--+-------------(cancel hook)-------+
+ *   READY ---resume---> RUNNING ---pf__sched_wait---> WAITING
+ *     ^                   |                              |
+ *     +---pf__sched_wake--+---------(cancel hook)--------+
  *                         |
  *                         +---fn returns---> DONE
+ *
+ * Every wait (join, sleep, channel, fetch, await, the crawler's slots) is
+ * one pf__sched_wait(): in a coroutine it suspends as drawn; on the
+ * loop's own stack, where nothing can suspend, it steps the loop until
+ * the waker sets the caller's done flag.  Either way the wait's cancel
+ * hook withdraws it from what it waits on when it ends early.
  *
  * Coroutines switch only to the scheduler (the loop's own stack) and the
  * scheduler picks the next one: two switches per resume, but every curl
@@ -26,7 +32,12 @@
 
 enum pf__co_state { CO_READY, CO_RUNNING, CO_WAITING, CO_DONE };
 
-/* Called when a waiting coroutine is cancelled, before it is woken. */
+/*
+ * A wait's cancel hook: withdraw the wait from what it waits on (unlink
+ * a record, stop a timer, remove a transfer), so that nothing points at
+ * the waiter's stack any more.  co is the waiting coroutine, NULL on the
+ * loop's own stack.  Called at most once per wait, never after a wake.
+ */
 typedef void pf__cancel_fn(struct pf_co *co, void *arg);
 
 struct pf_co {
@@ -40,12 +51,11 @@ struct pf_co {
     struct pf__queue all;   /* link in s->all */
     enum pf__co_state state;
     int detached;
-    int wake_value;        /* what pf__sched_suspend returns */
+    int wake_value;        /* what pf__sched_wait returns */
     struct pf_co *joiner;  /* coroutine blocked in pf_join on us */
-    int joined_from_main;  /* the loop thread waits outside coroutines */
+    int finished;          /* set with DONE: a main-stack join's flag */
     pf__cancel_fn *cancel; /* set while waiting on something */
     void *cancel_arg;
-    struct pf__timer timer; /* sleeps */
     unsigned valgrind_id;
 #if !defined(__x86_64__)
     ucontext_t uc;
@@ -84,13 +94,30 @@ struct pf_sched {
 struct pf__xfer {
     struct pf__queue link;
     CURL *easy;
+    struct pf_sched *s;
     struct pf_co *co; /* NULL when waited on from the main stack */
     CURLcode result;
     int done;
 };
 
-/* Suspend the running coroutine until pf__sched_wake(); returns its value. */
-int pf__sched_suspend(struct pf_sched *s);
+/*
+ * Wait until woken, the one way to block.  The caller first links its
+ * wait record where the waker will find it (recording
+ * pf__sched_current(s) there), then calls this; cancel(co, arg), if not
+ * NULL, withdraws that record whenever the wait ends without being
+ * served.
+ *
+ * In a coroutine: suspend until pf__sched_wake() and return its value,
+ * or PF_ECANCELED through the hook when pf__sched_cancel_all() runs.  On
+ * the loop's own stack: step the loop until the waker sets *done, then
+ * return 0; PF_ECANCELED when pf_sched_stop() is called or the scheduler
+ * is canceling, a step's error when the loop fails (the hook has run in
+ * both cases; a wait served meanwhile returns 0).  done may be NULL in a
+ * coroutine only (PF_EINVAL on the loop's stack).  A wait started while
+ * canceling fails at once with PF_ECANCELED, its hook run.  Loop thread.
+ */
+int pf__sched_wait(struct pf_sched *s, const int *done, pf__cancel_fn *cancel,
+                   void *arg);
 
 /* Make a WAITING coroutine READY; value is what its suspend returns. */
 void pf__sched_wake(struct pf_sched *s, struct pf_co *co, int value);

@@ -1220,9 +1220,7 @@ static int acquire_slot(struct pf_crawler *c, struct item *it)
     pf__queue_insert_head(&it->host->pending, &it->link);
     c->st.queued++;
     host_update(c, it->host);
-    c->s->current->cancel = park_cancel;
-    c->s->current->cancel_arg = it;
-    return pf__sched_suspend(c->s);
+    return pf__sched_wait(c->s, NULL, park_cancel, it);
 }
 
 /* Give free slots to ready hosts, round-robin.  Loop thread. */

@@ -159,7 +159,8 @@ static void xfer_cancel(struct pf_co *co, void *arg)
 {
     struct pf__xfer *x = arg;
 
-    curl_multi_remove_handle(co->s->multi, x->easy);
+    (void)co;
+    curl_multi_remove_handle(x->s->multi, x->easy);
     pf__queue_remove(&x->link);
     x->result = CURLE_ABORTED_BY_CALLBACK;
     x->done = 1;
@@ -168,40 +169,20 @@ static void xfer_cancel(struct pf_co *co, void *arg)
 int pf_fetch(pf_sched *s, CURL *easy, CURLcode *result)
 {
     struct pf__xfer x;
-    int rc = 0;
+    int rc;
 
     if (s == NULL || easy == NULL || result == NULL)
         return PF_EINVAL;
-    if (s->canceling)
-        return PF_ECANCELED;
+    x.s = s;
     x.easy = easy;
-    x.co = s->current;
+    x.co = pf__sched_current(s);
     x.result = CURLE_OK;
     x.done = 0;
     curl_easy_setopt(easy, CURLOPT_PRIVATE, (void *)&x);
     if (curl_multi_add_handle(s->multi, easy) != CURLM_OK)
         return PF_ECURL;
     pf__queue_insert_tail(&s->xfers, &x.link);
-    if (x.co != NULL) {
-        x.co->cancel = xfer_cancel;
-        x.co->cancel_arg = &x;
-        rc = pf__sched_suspend(s);
-    } else {
-        /* Outside coroutines: run the loop until this one is done. */
-        while (!x.done) {
-            if (atomic_exchange(&s->stop, 0))
-                rc = PF_ECANCELED;
-            else
-                rc = pf__sched_step(s, 1);
-            if (rc < 0) {
-                if (!x.done) {
-                    curl_multi_remove_handle(s->multi, easy);
-                    pf__queue_remove(&x.link);
-                }
-                break;
-            }
-        }
-    }
+    rc = pf__sched_wait(s, &x.done, xfer_cancel, &x);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, (void *)NULL);
     if (rc < 0)
         return rc;

@@ -1050,7 +1050,7 @@ struct await_rec {
     pthread_mutex_t mu;
     struct pf_sched *s;
     struct pf_co *co; /* the waiting coroutine; NULL on the main stack */
-    int *ran;         /* main stack: set once the post ran */
+    int *ran;         /* the waiter's done flag: set once the post ran */
     int detached;     /* the waiter is gone: post nothing, wake nobody */
 };
 
@@ -1069,10 +1069,9 @@ static void await_post(void *arg)
     pthread_mutex_destroy(&rec->mu);
     if (detached)
         return;
+    *rec->ran = 1;
     if (rec->co != NULL)
         pf__sched_wake(rec->s, rec->co, 0);
-    else
-        *rec->ran = 1;
 }
 
 /*
@@ -1126,8 +1125,6 @@ int pf_await(pf_sched *s, pf_future *f, void **result)
         return PF_EINVAL;
     if (pf_future_done(f))
         return pf_future_result(f, 0, result);
-    if (s->canceling)
-        return PF_ECANCELED;
     rec = pf__calloc(1, sizeof(*rec));
     if (rec == NULL)
         return PF_ENOMEM;
@@ -1136,7 +1133,7 @@ int pf_await(pf_sched *s, pf_future *f, void **result)
         return PF_ESYS;
     }
     rec->s = s;
-    rec->co = s->current;
+    rec->co = pf__sched_current(s);
     rec->ran = &ran;
     /* Runs at once if f completed meanwhile: then it posts right away. */
     rc = pf_future_add_done_callback(f, await_done, rec);
@@ -1145,25 +1142,13 @@ int pf_await(pf_sched *s, pf_future *f, void **result)
         pf__free(rec);
         return rc;
     }
-    if (s->current != NULL) {
-        s->current->cancel = await_cancel;
-        s->current->cancel_arg = rec;
-        rc = pf__sched_suspend(s);
-        if (rc < 0)
-            return rc; /* cancelled: the hook has detached rec */
-        return pf_future_result(f, 0, result);
-    }
-    /* The main stack: run the loop until the post has run. */
-    while (!ran) {
-        if (atomic_exchange(&s->stop, 0))
-            rc = PF_ECANCELED;
-        else
-            rc = pf__sched_step(s, 1);
-        if (rc < 0) {
-            /* Not run, so not freed: rec still needs detaching. */
-            await_detach(rec);
-            return rc;
-        }
-    }
+    /*
+     * Woken or on the main stack, the post has run and freed rec; cut
+     * short, the hook has detached it, and the callback or the loop frees
+     * it.  Either way rec is not ours any more.
+     */
+    rc = pf__sched_wait(s, &ran, await_cancel, rec);
+    if (rc < 0)
+        return rc;
     return pf_future_result(f, 0, result);
 }
