@@ -211,7 +211,6 @@ int pf_sched_new(pf_sched **out, size_t stack_size)
     s->stack_size = (stack_size + s->page - 1) / s->page * s->page;
     pf__queue_init(&s->ready);
     pf__queue_init(&s->all);
-    pf__queue_init(&s->xfers);
     atomic_init(&s->stop, 0);
     s->stack_cache = pf__calloc(STACK_CACHE_MAX, sizeof(char *));
     if (s->stack_cache == NULL) {
@@ -221,16 +220,11 @@ int pf_sched_new(pf_sched **out, size_t stack_size)
     rc = pf__loop_init(&s->loop);
     if (rc < 0)
         goto fail_loop;
-    rc = pf__fetch_init(s);
-    if (rc < 0)
-        goto fail_fetch;
 #ifdef PF_TSAN
     s->main_tsan_fiber = __tsan_get_current_fiber();
 #endif
     *out = s;
     return 0;
-fail_fetch:
-    pf__loop_cleanup(&s->loop);
 fail_loop:
     pf__free(s->stack_cache);
 fail_cache:
@@ -250,8 +244,9 @@ void pf_sched_free(pf_sched *s)
      * never run.
      */
     pf__sched_cancel_all(s);
-    /* Then the multi handle, and any transfer still in it. */
-    pf__fetch_cleanup(s);
+    /* Then what other modules hung on us (the multi handle). */
+    if (s->ext_free != NULL)
+        s->ext_free(s->ext);
     while (!pf__queue_empty(&s->all)) {
         struct pf_co *co =
             pf__container_of(pf__queue_head(&s->all), struct pf_co, all);
@@ -518,6 +513,18 @@ int64_t pf__sched_next_deadline_ns(const struct pf_sched *s)
 int pf__sched_fd(const struct pf_sched *s)
 {
     return pf__loop_fd(&s->loop);
+}
+
+void *pf__sched_ext(const struct pf_sched *s)
+{
+    return s->ext;
+}
+
+void pf__sched_set_ext(struct pf_sched *s, void *state,
+                       pf__ext_free_fn *free_fn)
+{
+    s->ext = state;
+    s->ext_free = free_fn;
 }
 
 /* Join. */

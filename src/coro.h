@@ -63,6 +63,9 @@ struct pf_co {
     void *tsan_fiber;
 };
 
+/* Frees a module's state hung on a scheduler (pf__sched_set_ext). */
+typedef void pf__ext_free_fn(void *state);
+
 struct pf_sched {
     struct pf__loop loop;
     size_t stack_size; /* usable bytes, page multiple */
@@ -82,22 +85,8 @@ struct pf_sched {
     size_t ncache;
     int canceling;   /* every wait fails with PF_ECANCELED */
     atomic_int stop; /* pf_sched_stop() was called */
-
-    /* fetch.c: libcurl multi glue */
-    CURLM *multi;
-    struct pf__timer curl_timer;
-    int running;            /* transfers curl reports as running */
-    struct pf__queue xfers; /* transfers in flight (pf__xfer.link) */
-};
-
-/* A transfer in flight; lives on the waiting coroutine's stack. */
-struct pf__xfer {
-    struct pf__queue link;
-    CURL *easy;
-    struct pf_sched *s;
-    struct pf_co *co; /* NULL when waited on from the main stack */
-    CURLcode result;
-    int done;
+    void *ext;       /* another module's state on us: fetch.c's */
+    pf__ext_free_fn *ext_free;
 };
 
 /*
@@ -147,8 +136,18 @@ int64_t pf__sched_now_ns(const struct pf_sched *s); /* at the last poll */
 int64_t pf__sched_next_deadline_ns(const struct pf_sched *s); /* -1: none */
 int pf__sched_fd(const struct pf_sched *s); /* readable: work to do */
 
-/* fetch.c */
-int pf__fetch_init(struct pf_sched *s);
-void pf__fetch_cleanup(struct pf_sched *s);
+/*
+ * One slot where another module hangs its per-scheduler state, so that
+ * the scheduler need not know it: fetch.c keeps its CURLM and transfer
+ * list there, created at its first use.  pf_sched_free() calls
+ * free_fn(state) after every wait is withdrawn (cancel hooks run while
+ * the state still exists) and before the coroutines' stacks and the loop
+ * go, so free_fn may still stop timers and watchers.  Setting the slot
+ * twice is a programmer error; a second user would make it an array.
+ * Loop thread.
+ */
+void *pf__sched_ext(const struct pf_sched *s);
+void pf__sched_set_ext(struct pf_sched *s, void *state,
+                       pf__ext_free_fn *free_fn);
 
 #endif /* PF_CORO_H */

@@ -46,6 +46,7 @@
 
 #include "coro.h"
 #include "db.h"
+#include "fetch.h"
 #include "parse.h"
 #include "resp.h"
 #include "robots.h"
@@ -354,7 +355,9 @@ int pf_crawler_new(pf_crawler **out, const struct pf_config *cfg)
     rc = pf_sched_new(&c->s, cfg->stack_size);
     if (rc < 0)
         goto fail;
-    curl_multi_setopt(c->s->multi, CURLMOPT_MAXCONNECTS, (long)cfg->jobs);
+    rc = pf__fetch_set_maxconnects(c->s, (long)cfg->jobs);
+    if (rc < 0)
+        goto fail;
     pf__timer_init(&c->rate_timer, NULL, c);
     rc = pf__store_open(&c->store, c->out_dir, cfg->layout,
                         c->db_path[0] != '\0' ? c->db_path : NULL);
