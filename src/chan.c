@@ -1,10 +1,10 @@
 /*
  * chan.c -- a bounded FIFO of pointers between the coroutines of one
  * scheduler, gevent's Queue(maxsize).  This module owns the ring of items
- * and two queues of waiters (putters, getters); it never blocks but by
- * suspending the calling coroutine (or, outside coroutines, by stepping
- * the scheduler as pf_join() does), and it never allocates after
- * pf_chan_new().
+ * and two queues of waiters (putters, getters); it never blocks but in
+ * pf__sched_wait() (which, outside coroutines, steps the scheduler), it
+ * never touches the scheduler's state but through coro.h's functions,
+ * and it never allocates after pf_chan_new().
  *
  * Waiters are records on the waiting stack, linked in arrival order.
  * An item moves straight from the party that can proceed to the first

@@ -1,10 +1,13 @@
 /*
  * coro.c -- stackful coroutines on one loop thread, gevent's model.
- * This module owns the coroutines, their stacks and the ready queue; it
- * drives the event loop (loop.c) between runs of ready coroutines.  It
- * never blocks but in epoll_wait, and it never switches from one
- * coroutine straight to another: every switch goes through the main
- * stack, where all epoll and curl callbacks run.
+ * This module owns the scheduler (its struct is private to this file),
+ * the coroutines, their stacks, the ready queue and the one wait
+ * primitive, pf__sched_wait(); it drives the event loop (loop.c) between
+ * runs of ready coroutines.  It never blocks but in epoll_wait, it never
+ * switches from one coroutine straight to another (every switch goes
+ * through the main stack, where all epoll and curl callbacks run), and
+ * it never knows what a wait waits on: libcurl, channels and futures
+ * stay behind their cancel hooks and the extension slot.
  *
  * Stacks are mmap'd with one PROT_NONE guard page below them, so an
  * overflow faults on the guard instead of overwriting a neighbour.
@@ -16,6 +19,7 @@
 #include "coro.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -51,6 +55,33 @@
 #endif
 
 #define STACK_CACHE_MAX 256
+
+/*
+ * The scheduler.  Private to this file: other modules use the accessors
+ * in coro.h, so its layout can change without them.
+ */
+struct pf_sched {
+    struct pf__loop loop;
+    size_t stack_size; /* usable bytes, page multiple */
+    size_t page;
+    struct pf__queue ready; /* READY coroutines, FIFO */
+    struct pf__queue all;   /* every coroutine not yet released */
+    size_t live;            /* coroutines not DONE */
+    struct pf_co *current;  /* RUNNING one, NULL on the main stack */
+    void *main_sp;
+#if !defined(__x86_64__)
+    ucontext_t main_uc;
+#endif
+    void *main_tsan_fiber;
+    const void *main_stack_bottom; /* ASan: the loop's own stack */
+    size_t main_stack_size;
+    char **stack_cache; /* released mappings, reused by spawn */
+    size_t ncache;
+    int canceling;   /* every wait fails with PF_ECANCELED */
+    atomic_int stop; /* pf_sched_stop() was called */
+    void *ext;       /* another module's state on us: fetch.c's */
+    pf__ext_free_fn *ext_free;
+};
 
 #if defined(__x86_64__)
 void pf__ctx_switch(void **save_sp, void *load_sp);

@@ -1,7 +1,10 @@
 /*
- * coro.h -- internal interface of the coroutine scheduler and of its
- * libcurl multi-socket glue (fetch.c).  Loop thread only, except
- * pf_sched_stop() and pf_sched_post().
+ * coro.h -- internal interface of the coroutine scheduler, for the
+ * modules built on it (chan.c, fetch.c, await.c, crawler.c).  struct
+ * pf_sched is private to coro.c: they use the functions below.  struct
+ * pf_co is shown for its cancel hook and for tests that check a state.
+ * Loop thread only, except pf_sched_stop(), pf_sched_post() and
+ * pf__sched_loop().
  *
  * A coroutine is always in exactly one state:
  *
@@ -25,7 +28,6 @@
 #define PF_CORO_H
 
 #include <signal.h>
-#include <stdatomic.h>
 #include <ucontext.h>
 
 #include "loop.h"
@@ -63,32 +65,6 @@ struct pf_co {
     void *tsan_fiber;
 };
 
-/* Frees a module's state hung on a scheduler (pf__sched_set_ext). */
-typedef void pf__ext_free_fn(void *state);
-
-struct pf_sched {
-    struct pf__loop loop;
-    size_t stack_size; /* usable bytes, page multiple */
-    size_t page;
-    struct pf__queue ready; /* READY coroutines, FIFO */
-    struct pf__queue all;   /* every coroutine not yet released */
-    size_t live;            /* coroutines not DONE */
-    struct pf_co *current;  /* RUNNING one, NULL on the main stack */
-    void *main_sp;
-#if !defined(__x86_64__)
-    ucontext_t main_uc;
-#endif
-    void *main_tsan_fiber;
-    const void *main_stack_bottom; /* ASan: the loop's own stack */
-    size_t main_stack_size;
-    char **stack_cache; /* released mappings, reused by spawn */
-    size_t ncache;
-    int canceling;   /* every wait fails with PF_ECANCELED */
-    atomic_int stop; /* pf_sched_stop() was called */
-    void *ext;       /* another module's state on us: fetch.c's */
-    pf__ext_free_fn *ext_free;
-};
-
 /*
  * Wait until woken, the one way to block.  The caller first links its
  * wait record where the waker will find it (recording
@@ -108,7 +84,7 @@ struct pf_sched {
 int pf__sched_wait(struct pf_sched *s, const int *done, pf__cancel_fn *cancel,
                    void *arg);
 
-/* Make a WAITING coroutine READY; value is what its suspend returns. */
+/* Make a WAITING coroutine READY; value is what its wait returns. */
 void pf__sched_wake(struct pf_sched *s, struct pf_co *co, int value);
 
 /*
@@ -134,7 +110,10 @@ size_t pf__sched_live(const struct pf_sched *s);    /* coroutines not DONE */
 int pf__sched_has_ready(const struct pf_sched *s);  /* one is READY */
 int64_t pf__sched_now_ns(const struct pf_sched *s); /* at the last poll */
 int64_t pf__sched_next_deadline_ns(const struct pf_sched *s); /* -1: none */
-int pf__sched_fd(const struct pf_sched *s); /* readable: work to do */
+int pf__sched_fd(const struct pf_sched *s); /* epoll: readable, work */
+
+/* Frees a module's state hung on a scheduler (pf__sched_set_ext). */
+typedef void pf__ext_free_fn(void *state);
 
 /*
  * One slot where another module hangs its per-scheduler state, so that
