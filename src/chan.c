@@ -1,10 +1,10 @@
 /*
  * chan.c -- a bounded FIFO of pointers between the coroutines of one
  * scheduler, gevent's Queue(maxsize).  This module owns the ring of items
- * and two queues of waiters (putters, getters); it never blocks but by
- * suspending the calling coroutine (or, outside coroutines, by stepping
- * the scheduler as pf_join() does), and it never allocates after
- * pf_chan_new().
+ * and two queues of waiters (putters, getters); it never blocks but in
+ * pf__sched_wait() (which, outside coroutines, steps the scheduler), it
+ * never touches the scheduler's state but through coro.h's functions,
+ * and it never allocates after pf_chan_new().
  *
  * Waiters are records on the waiting stack, linked in arrival order.
  * An item moves straight from the party that can proceed to the first
@@ -27,8 +27,8 @@ struct chan_waiter {
     struct pf__queue link; /* in ch->putters or ch->getters */
     struct pf_co *co;      /* NULL when waiting on the main stack */
     void *item;            /* put: the item; get: the item received */
-    int done;              /* main stack: served or refused */
-    int value;             /* main stack: what the call returns */
+    int done;              /* served or refused */
+    int value;             /* what the call returns once done */
 };
 
 struct pf_chan {
@@ -106,12 +106,10 @@ static struct chan_waiter *waiter_pop(struct pf__queue *q)
 
 static void waiter_wake(struct pf_chan *ch, struct chan_waiter *w, int value)
 {
-    if (w->co != NULL) {
+    w->done = 1;
+    w->value = value;
+    if (w->co != NULL)
         pf__sched_wake(ch->s, w->co, value);
-    } else {
-        w->done = 1;
-        w->value = value;
-    }
 }
 
 /* The cancel hook of a waiting coroutine: leave the queue. */
@@ -126,41 +124,20 @@ static void waiter_cancel(struct pf_co *co, void *arg)
 /*
  * Wait in q until served, refused (channel closed) or cancelled; the
  * caller has filled w->item for a put.  Returns 0, PF_ESTATE, PF_ECANCELED
- * or PF_ESYS (the loop failed).
+ * or PF_ESYS (the loop failed).  Served, refused or cancelled, the record
+ * is unlinked by the time the wait returns.
  */
 static int wait_in(struct pf_chan *ch, struct pf__queue *q,
                    struct chan_waiter *w)
 {
-    struct pf_sched *s = ch->s;
     int rc;
 
-    if (s->canceling)
-        return PF_ECANCELED;
-    w->co = s->current;
+    w->co = pf__sched_current(ch->s);
     w->done = 0;
     w->value = 0;
     pf__queue_insert_tail(q, &w->link);
-    if (w->co != NULL) {
-        w->co->cancel = waiter_cancel;
-        w->co->cancel_arg = w;
-        /* Served, refused or cancelled, the record is unlinked by now. */
-        return pf__sched_suspend(s);
-    }
-    /* The main stack: run the loop until a coroutine serves us. */
-    while (!w->done) {
-        if (atomic_exchange(&s->stop, 0) || s->canceling)
-            rc = PF_ECANCELED;
-        else
-            rc = pf__sched_step(s, 1);
-        if (rc < 0) {
-            if (!w->done) {
-                pf__queue_remove(&w->link);
-                return rc;
-            }
-            break; /* served meanwhile: that wins */
-        }
-    }
-    return w->value;
+    rc = pf__sched_wait(ch->s, &w->done, waiter_cancel, w);
+    return rc < 0 ? rc : w->value;
 }
 
 int pf_chan_put(pf_chan *ch, void *item)

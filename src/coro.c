@@ -1,10 +1,13 @@
 /*
  * coro.c -- stackful coroutines on one loop thread, gevent's model.
- * This module owns the coroutines, their stacks and the ready queue; it
- * drives the event loop (loop.c) between runs of ready coroutines.  It
- * never blocks but in epoll_wait, and it never switches from one
- * coroutine straight to another: every switch goes through the main
- * stack, where all epoll and curl callbacks run.
+ * This module owns the scheduler (its struct is private to this file),
+ * the coroutines, their stacks, the ready queue and the one wait
+ * primitive, pf__sched_wait(); it drives the event loop (loop.c) between
+ * runs of ready coroutines.  It never blocks but in epoll_wait, it never
+ * switches from one coroutine straight to another (every switch goes
+ * through the main stack, where all epoll and curl callbacks run), and
+ * it never knows what a wait waits on: libcurl, channels and futures
+ * stay behind their cancel hooks and the extension slot.
  *
  * Stacks are mmap'd with one PROT_NONE guard page below them, so an
  * overflow faults on the guard instead of overwriting a neighbour.
@@ -16,6 +19,7 @@
 #include "coro.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -37,6 +41,7 @@
 #endif
 
 #ifdef PF_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #ifdef PF_TSAN
@@ -50,6 +55,33 @@
 #endif
 
 #define STACK_CACHE_MAX 256
+
+/*
+ * The scheduler.  Private to this file: other modules use the accessors
+ * in coro.h, so its layout can change without them.
+ */
+struct pf_sched {
+    struct pf__loop loop;
+    size_t stack_size; /* usable bytes, page multiple */
+    size_t page;
+    struct pf__queue ready; /* READY coroutines, FIFO */
+    struct pf__queue all;   /* every coroutine not yet released */
+    size_t live;            /* coroutines not DONE */
+    struct pf_co *current;  /* RUNNING one, NULL on the main stack */
+    void *main_sp;
+#if !defined(__x86_64__)
+    ucontext_t main_uc;
+#endif
+    void *main_tsan_fiber;
+    const void *main_stack_bottom; /* ASan: the loop's own stack */
+    size_t main_stack_size;
+    char **stack_cache; /* released mappings, reused by spawn */
+    size_t ncache;
+    int canceling;   /* every wait fails with PF_ECANCELED */
+    atomic_int stop; /* pf_sched_stop() was called */
+    void *ext;       /* another module's state on us: fetch.c's */
+    pf__ext_free_fn *ext_free;
+};
 
 #if defined(__x86_64__)
 void pf__ctx_switch(void **save_sp, void *load_sp);
@@ -112,6 +144,7 @@ static void co_main(struct pf_co *co)
 #endif
     co->fn(co->arg);
     co->state = CO_DONE;
+    co->finished = 1;
     s->live--;
     switch_to_main(s, co, 1);
     abort(); /* A finished coroutine is never resumed. */
@@ -148,6 +181,15 @@ static char *stack_get(struct pf_sched *s)
 
 static void stack_put(struct pf_sched *s, char *map)
 {
+#ifdef PF_ASAN
+    /*
+     * A coroutine abandoned in a wait (pf_sched_free) never returned from
+     * its frames, so their redzones are still poisoned.  Clear them, or
+     * the next coroutine on this stack, or the next mapping at this
+     * address, trips on them.
+     */
+    __asan_unpoison_memory_region(map + s->page, s->stack_size);
+#endif
     if (s->stack_cache != NULL && s->ncache < STACK_CACHE_MAX) {
         s->stack_cache[s->ncache++] = map;
         return;
@@ -200,7 +242,6 @@ int pf_sched_new(pf_sched **out, size_t stack_size)
     s->stack_size = (stack_size + s->page - 1) / s->page * s->page;
     pf__queue_init(&s->ready);
     pf__queue_init(&s->all);
-    pf__queue_init(&s->xfers);
     atomic_init(&s->stop, 0);
     s->stack_cache = pf__calloc(STACK_CACHE_MAX, sizeof(char *));
     if (s->stack_cache == NULL) {
@@ -210,16 +251,11 @@ int pf_sched_new(pf_sched **out, size_t stack_size)
     rc = pf__loop_init(&s->loop);
     if (rc < 0)
         goto fail_loop;
-    rc = pf__fetch_init(s);
-    if (rc < 0)
-        goto fail_fetch;
 #ifdef PF_TSAN
     s->main_tsan_fiber = __tsan_get_current_fiber();
 #endif
     *out = s;
     return 0;
-fail_fetch:
-    pf__loop_cleanup(&s->loop);
 fail_loop:
     pf__free(s->stack_cache);
 fail_cache:
@@ -239,8 +275,9 @@ void pf_sched_free(pf_sched *s)
      * never run.
      */
     pf__sched_cancel_all(s);
-    /* Then the multi handle, and any transfer still in it. */
-    pf__fetch_cleanup(s);
+    /* Then what other modules hung on us (the multi handle). */
+    if (s->ext_free != NULL)
+        s->ext_free(s->ext);
     while (!pf__queue_empty(&s->all)) {
         struct pf_co *co =
             pf__container_of(pf__queue_head(&s->all), struct pf_co, all);
@@ -273,7 +310,6 @@ int pf_spawn(pf_sched *s, pf_co_fn *fn, void *arg, pf_co **out)
     co->arg = arg;
     co->s = s;
     co->detached = out == NULL;
-    pf__timer_init(&co->timer, NULL, co);
 #ifdef PF_VALGRIND
     co->valgrind_id =
         VALGRIND_STACK_REGISTER(co->map + s->page, co->map + co->map_size);
@@ -363,22 +399,58 @@ int pf__sched_step(struct pf_sched *s, int block)
     return rc;
 }
 
-int pf__sched_suspend(struct pf_sched *s)
+/*
+ * One turn of a wait on the loop's own stack: PF_ECANCELED when the
+ * scheduler was stopped (or, for a cancellable wait, is canceling), else
+ * one blocking step.  The stop flag is consumed first, so a stop always
+ * ends the wait it interrupts and no later one.
+ */
+static int turn(struct pf_sched *s, int cancellable)
+{
+    if (atomic_exchange(&s->stop, 0) || (cancellable && s->canceling))
+        return PF_ECANCELED;
+    return pf__sched_step(s, 1);
+}
+
+/*
+ * The loop's own stack: step until *done.  A step that fails after
+ * setting *done still counts as done: what it delivered (an item, a
+ * finished coroutine) would otherwise be lost.
+ */
+static int pump(struct pf_sched *s, const int *done, int cancellable)
+{
+    while (!*done) {
+        int rc = turn(s, cancellable);
+
+        if (rc < 0)
+            return *done ? 0 : rc;
+    }
+    return 0;
+}
+
+int pf__sched_wait(struct pf_sched *s, const int *done, pf__cancel_fn *cancel,
+                   void *arg)
 {
     struct pf_co *co = s->current;
-    int v;
+    int rc;
 
+    if (co == NULL) {
+        rc = done != NULL ? pump(s, done, 1) : PF_EINVAL;
+        if (rc < 0 && cancel != NULL)
+            cancel(NULL, arg);
+        return rc;
+    }
     if (s->canceling) {
-        if (co->cancel != NULL)
-            co->cancel(co, co->cancel_arg);
-        co->cancel = NULL;
+        if (cancel != NULL)
+            cancel(co, arg);
         return PF_ECANCELED;
     }
+    co->cancel = cancel;
+    co->cancel_arg = arg;
     co->state = CO_WAITING;
     switch_to_main(s, co, 0);
-    v = co->wake_value;
     co->cancel = NULL;
-    return v;
+    return co->wake_value;
 }
 
 void pf__sched_wake(struct pf_sched *s, struct pf_co *co, int value)
@@ -413,12 +485,9 @@ int pf_sched_run(pf_sched *s)
 
     if (s == NULL || s->current != NULL)
         return PF_EINVAL;
+    /* Not a cancellable wait: cancelled coroutines still run to their end. */
     while (s->live > 0) {
-        if (atomic_exchange(&s->stop, 0)) {
-            rc = PF_ECANCELED;
-            break;
-        }
-        rc = pf__sched_step(s, 1);
+        rc = turn(s, 0);
         if (rc < 0)
             break;
     }
@@ -440,6 +509,55 @@ int pf_sched_post(pf_sched *s, pf_post_fn *fn, void *arg)
     return pf__loop_post(&s->loop, fn, arg);
 }
 
+/* Accessors. */
+
+struct pf__loop *pf__sched_loop(struct pf_sched *s)
+{
+    return &s->loop;
+}
+
+struct pf_co *pf__sched_current(const struct pf_sched *s)
+{
+    return s->current;
+}
+
+size_t pf__sched_live(const struct pf_sched *s)
+{
+    return s->live;
+}
+
+int pf__sched_has_ready(const struct pf_sched *s)
+{
+    return !pf__queue_empty(&s->ready);
+}
+
+int64_t pf__sched_now_ns(const struct pf_sched *s)
+{
+    return pf__loop_now_ns(&s->loop);
+}
+
+int64_t pf__sched_next_deadline_ns(const struct pf_sched *s)
+{
+    return pf__loop_next_deadline_ns(&s->loop);
+}
+
+int pf__sched_fd(const struct pf_sched *s)
+{
+    return pf__loop_fd(&s->loop);
+}
+
+void *pf__sched_ext(const struct pf_sched *s)
+{
+    return s->ext;
+}
+
+void pf__sched_set_ext(struct pf_sched *s, void *state,
+                       pf__ext_free_fn *free_fn)
+{
+    s->ext = state;
+    s->ext_free = free_fn;
+}
+
 /* Join. */
 
 static void join_cancel(struct pf_co *waiter, void *arg)
@@ -459,25 +577,22 @@ int pf_join(pf_sched *s, pf_co *co)
     if (s == NULL || co == NULL || co == s->current || co->detached ||
         co->joiner != NULL)
         return PF_EINVAL;
-    if (co->state != CO_DONE) {
-        if (s->current != NULL) {
-            co->joiner = s->current;
-            s->current->cancel = join_cancel;
-            s->current->cancel_arg = co;
-            rc = pf__sched_suspend(s);
-            if (rc < 0)
-                return rc;
-        } else {
-            while (co->state != CO_DONE) {
-                if (atomic_exchange(&s->stop, 0)) {
-                    co->detached = 1;
-                    return PF_ECANCELED;
-                }
-                rc = pf__sched_step(s, 1);
-                if (rc < 0)
-                    return rc;
-            }
-        }
+    if (co->state != CO_DONE && s->current != NULL) {
+        co->joiner = s->current;
+        rc = pf__sched_wait(s, NULL, join_cancel, co);
+        if (rc < 0)
+            return rc;
+    } else if (co->state != CO_DONE) {
+        /*
+         * The loop's own stack reaps coroutines, even cancelled ones: a
+         * coroutine cannot wait for ever once canceling, so this wait
+         * always ends and, unlike the others, does not fail for it.
+         */
+        rc = pump(s, &co->finished, 0);
+        if (rc == PF_ECANCELED)
+            join_cancel(NULL, co); /* stopped: the caller lets go of co */
+        if (rc < 0)
+            return rc;
     }
     co_free(s, co);
     return 0;
@@ -500,66 +615,56 @@ int pf_joinall(pf_sched *s, pf_co **cos, size_t n)
 
 /* Sleep. */
 
+/* A sleep, on the sleeper's stack. */
+struct sleeper {
+    struct pf__timer timer;
+    struct pf_sched *s;
+    struct pf_co *co; /* NULL on the loop's own stack */
+    int done;
+};
+
 static void sleep_fired(struct pf__loop *l, struct pf__timer *t)
 {
-    struct pf_co *co = t->data;
+    struct sleeper *sl = t->data;
 
     (void)l;
-    if (co != NULL)
-        pf__sched_wake(co->s, co, 0);
-    else
-        t->cb = NULL; /* main-stack sleeper: see pf_sleep */
+    sl->done = 1;
+    if (sl->co != NULL)
+        pf__sched_wake(sl->s, sl->co, 0);
 }
 
 static void sleep_cancel(struct pf_co *co, void *arg)
 {
-    (void)arg;
-    pf__timer_stop(&co->s->loop, &co->timer);
+    struct sleeper *sl = arg;
+
+    (void)co;
+    pf__timer_stop(&sl->s->loop, &sl->timer);
+}
+
+/* A plain yield: to the back of the ready queue, no wait and no hook. */
+static int yield(struct pf_sched *s, struct pf_co *co)
+{
+    if (s->canceling)
+        return PF_ECANCELED;
+    co->state = CO_READY;
+    pf__queue_insert_tail(&s->ready, &co->ready);
+    switch_to_main(s, co, 0);
+    return 0;
 }
 
 int pf_sleep(pf_sched *s, int64_t ms)
 {
-    int64_t deadline;
+    struct sleeper sl;
 
     if (s == NULL || ms < 0)
         return PF_EINVAL;
-    deadline = pf__now_ns() + ms * 1000000;
-    if (s->current != NULL) {
-        struct pf_co *co = s->current;
-
-        if (s->canceling)
-            return PF_ECANCELED;
-        if (ms == 0) {
-            /* A plain yield: to the back of the ready queue. */
-            co->state = CO_READY;
-            pf__queue_insert_tail(&s->ready, &co->ready);
-            switch_to_main(s, co, 0);
-            return 0;
-        }
-        co->timer.cb = sleep_fired;
-        if (pf__timer_start(&s->loop, &co->timer, deadline) < 0)
-            return PF_ENOMEM;
-        co->cancel = sleep_cancel;
-        co->cancel_arg = NULL;
-        return pf__sched_suspend(s);
-    } else {
-        struct pf__timer t;
-        int rc;
-
-        pf__timer_init(&t, sleep_fired, NULL);
-        if (pf__timer_start(&s->loop, &t, deadline) < 0)
-            return PF_ENOMEM;
-        while (t.cb != NULL) {
-            if (atomic_exchange(&s->stop, 0)) {
-                pf__timer_stop(&s->loop, &t);
-                return PF_ECANCELED;
-            }
-            rc = pf__sched_step(s, 1);
-            if (rc < 0) {
-                pf__timer_stop(&s->loop, &t);
-                return rc;
-            }
-        }
-        return 0;
-    }
+    if (s->current != NULL && ms == 0)
+        return yield(s, s->current);
+    pf__timer_init(&sl.timer, sleep_fired, &sl);
+    sl.s = s;
+    sl.co = s->current;
+    sl.done = 0;
+    if (pf__timer_start(&s->loop, &sl.timer, pf__now_ns() + ms * 1000000) < 0)
+        return PF_ENOMEM;
+    return pf__sched_wait(s, &sl.done, sleep_cancel, &sl);
 }

@@ -302,8 +302,8 @@ static int open_outputs(struct pf_crawler *c, const struct pf_config *cfg)
         }
     }
     if (cfg->recursive || cfg->page_requisites || cfg->on_page != NULL) {
-        rc = pf__pages_new(&c->pages, &c->s->loop, cfg->parsers, c, cfg,
-                           on_parsed, c);
+        rc = pf__pages_new(&c->pages, pf__sched_loop(c->s), cfg->parsers, c,
+                           cfg, on_parsed, c);
         if (rc < 0) {
             say(c, PF_LOG_ERROR, "cannot start the parser threads: %s",
                 pf_strerror(rc));
@@ -457,7 +457,7 @@ static int add_normalised(struct pf_crawler *c, const char *url, int depth,
     q->post.arg = q;
     q->post.borrowed = 0;
     atomic_fetch_add(&c->adds_pending, 1);
-    pf__loop_post_node(&c->s->loop, &q->post);
+    pf__loop_post_node(pf__sched_loop(c->s), &q->post);
     return 0;
 }
 
@@ -660,10 +660,8 @@ static void withdraw_cancel(struct pf_co *co, void *arg)
 /* Wait, holding no slot, until refill() gives this item a slot again. */
 static int acquire_slot(struct pf_crawler *c, struct pf__item *it)
 {
-    pf__frontier_requeue(c->frontier, it, c->s->current);
-    c->s->current->cancel = withdraw_cancel;
-    c->s->current->cancel_arg = it;
-    return pf__sched_suspend(c->s);
+    pf__frontier_requeue(c->frontier, it, pf__sched_current(c->s));
+    return pf__sched_wait(c->s, NULL, withdraw_cancel, it);
 }
 
 static void crawl_one(void *arg);
@@ -1115,7 +1113,7 @@ static int all_done(const struct pf_crawler *c)
     struct pf__frontier_counts n;
 
     pf__frontier_counts(c->frontier, &n);
-    return c->s->live == 0 && n.queued == 0 &&
+    return pf__sched_live(c->s) == 0 && n.queued == 0 &&
            pf__pages_pending(c->pages) == 0 && c->cur_source >= c->nsources &&
            atomic_load(&c->adds_pending) == 0;
 }
@@ -1222,7 +1220,7 @@ static int work_ready(const struct pf_crawler *c)
 {
     int running = state_of(c) == RUN_RUNNING;
 
-    return !pf__queue_empty(&c->s->ready) ||
+    return pf__sched_has_ready(c->s) ||
            (atomic_load(&c->stop_requested) && running) ||
            (running && pf__frontier_runnable(c->frontier)) || all_done(c);
 }
@@ -1249,17 +1247,18 @@ int pf_crawler_step(pf_crawler *c)
 
 int pf_crawler_fd(const pf_crawler *c)
 {
-    return c != NULL ? c->s->loop.epfd : -1;
+    return c != NULL ? pf__sched_fd(c->s) : -1;
 }
 
 int64_t pf_crawler_timeout_ms(const pf_crawler *c)
 {
-    int64_t t = -1;
+    int64_t t = -1, next;
 
     if (c == NULL || state_of(c) == RUN_FINISHED || work_ready(c))
         return 0;
-    if (c->s->loop.nheap > 0) {
-        t = (c->s->loop.heap[0]->deadline_ns - pf__now_ns() + 999999) / 1000000;
+    next = pf__sched_next_deadline_ns(c->s);
+    if (next >= 0) {
+        t = (next - pf__now_ns() + 999999) / 1000000;
         if (t < 0)
             t = 0;
     }
@@ -1273,7 +1272,7 @@ void pf_crawler_stop(pf_crawler *c)
     if (c == NULL)
         return;
     atomic_store(&c->stop_requested, 1);
-    pf__loop_wakeup(&c->s->loop);
+    pf__loop_wakeup(pf__sched_loop(c->s));
 }
 
 void pf_crawler_stats(const pf_crawler *c, struct pf_stats *st)

@@ -91,6 +91,24 @@ static inline int pf__timer_active(const struct pf__timer *t)
     return t->heap_index != SIZE_MAX;
 }
 
+/* The clock as the last poll read it: what "now" is for this dispatch. */
+static inline int64_t pf__loop_now_ns(const struct pf__loop *l)
+{
+    return l->now_ns;
+}
+
+/* The epoll descriptor: readable when a poll would find work. */
+static inline int pf__loop_fd(const struct pf__loop *l)
+{
+    return l->epfd;
+}
+
+/* The earliest armed timer's deadline (monotonic ns); -1 when none is. */
+static inline int64_t pf__loop_next_deadline_ns(const struct pf__loop *l)
+{
+    return l->nheap > 0 ? l->heap[0]->deadline_ns : -1;
+}
+
 /*
  * One iteration: wait for I/O (at most until the earliest timer, not at
  * all unless block), dispatch I/O callbacks, expired timers and posted

@@ -3,15 +3,17 @@
  * of submitted tasks, and the futures that stand for them
  * (concurrent.futures' model in C).  This module owns the worker threads,
  * the queue, and every future's state, callbacks and waiters.  It must
- * never run a task or a callback with a lock held, never touch a
- * scheduler's state from a worker (pf_await's completions travel to the
- * loop thread through the loop's post queue), and never block a worker
- * anywhere but in its wait for work.
+ * never run a task or a callback with a lock held, never know the
+ * scheduler (pf_await, in await.c, joins the two through a
+ * done-callback), and never block a worker anywhere but in its wait for
+ * work.
  *
  * Locks, and the only order in which they nest:
  *
  *   ex->mu  (one per executor)  -->  w->mu  (one per waiting thread)
- *   rec->mu (one per pf_await)  -->  loop->post_mu  (loop.c, a leaf)
+ *
+ * Done-callbacks take their own locks (await.c's rec->mu) with none of
+ * these held.
  *
  * ex->mu guards the queue, the counters and, for every future of ex, its
  * state transitions, its callback list and its waiter list.  A thread
@@ -61,7 +63,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "coro.h"
 #include "util.h"
 
 #define QUEUE_MAX_DEFAULT 65536
@@ -1028,142 +1029,4 @@ int pf_executor_map(pf_executor *ex, pf_task_fn *fn, void *const *args,
     if (timed_out)
         return PF_ETIMEDOUT;
     return first;
-}
-
-/* Awaiting a future from the loop thread. */
-
-/*
- * One pf_await.  The record is the loop post itself (first member), so
- * once posted the loop owns it: run_posts() frees it after await_post
- * runs, and pf__loop_cleanup() frees it unrun when the scheduler goes
- * first.  Until posted it belongs to the done-callback, which frees it
- * if the waiter has gone (detached).  The waiting coroutine never frees
- * it and never touches it once woken or cancelled, so a completion that
- * arrives after a cancelled await finds no dead stack frame.
- *
- *   rec->mu orders "the callback posts" against "the waiter detaches":
- *   after the waiter detaches, the callback never touches the scheduler
- *   (which may be freed by then).
- */
-struct await_rec {
-    struct pf__post post; /* first: the loop frees the record through it */
-    pthread_mutex_t mu;
-    struct pf_sched *s;
-    struct pf_co *co; /* the waiting coroutine; NULL on the main stack */
-    int *ran;         /* main stack: set once the post ran */
-    int detached;     /* the waiter is gone: post nothing, wake nobody */
-};
-
-/*
- * The post, on the loop thread: wake the waiter unless it has left.
- * Locking rec->mu first lets the posting thread finish its unlock.
- */
-static void await_post(void *arg)
-{
-    struct await_rec *rec = arg;
-    int detached;
-
-    pthread_mutex_lock(&rec->mu);
-    detached = rec->detached;
-    pthread_mutex_unlock(&rec->mu);
-    pthread_mutex_destroy(&rec->mu);
-    if (detached)
-        return;
-    if (rec->co != NULL)
-        pf__sched_wake(rec->s, rec->co, 0);
-    else
-        *rec->ran = 1;
-}
-
-/*
- * The done-callback, on the completing thread: post to the loop thread,
- * or free the record when the waiter has gone.  The post is queued
- * without allocating (pf__loop_post would), so it cannot fail here
- * where nobody could be told.
- */
-static void await_done(pf_future *f, void *arg)
-{
-    struct await_rec *rec = arg;
-    struct pf__loop *l;
-
-    (void)f;
-    pthread_mutex_lock(&rec->mu);
-    if (rec->detached) {
-        pthread_mutex_unlock(&rec->mu);
-        pthread_mutex_destroy(&rec->mu);
-        pf__free(rec);
-        return;
-    }
-    l = &rec->s->loop;
-    rec->post.fn = await_post;
-    rec->post.arg = rec;
-    rec->post.borrowed = 0; /* the loop frees it once await_post ran */
-    pf__loop_post_node(l, &rec->post);
-    pthread_mutex_unlock(&rec->mu);
-}
-
-/* Leave rec to the callback or the loop.  Loop thread. */
-static void await_detach(struct await_rec *rec)
-{
-    pthread_mutex_lock(&rec->mu);
-    rec->detached = 1;
-    pthread_mutex_unlock(&rec->mu);
-}
-
-/* The coroutine's cancel hook (pf__sched_cancel_all).  Loop thread. */
-static void await_cancel(struct pf_co *co, void *arg)
-{
-    (void)co;
-    await_detach(arg);
-}
-
-int pf_await(pf_sched *s, pf_future *f, void **result)
-{
-    struct await_rec *rec;
-    int rc, ran = 0;
-
-    if (s == NULL || f == NULL)
-        return PF_EINVAL;
-    if (pf_future_done(f))
-        return pf_future_result(f, 0, result);
-    if (s->canceling)
-        return PF_ECANCELED;
-    rec = pf__calloc(1, sizeof(*rec));
-    if (rec == NULL)
-        return PF_ENOMEM;
-    if (pthread_mutex_init(&rec->mu, NULL) != 0) {
-        pf__free(rec);
-        return PF_ESYS;
-    }
-    rec->s = s;
-    rec->co = s->current;
-    rec->ran = &ran;
-    /* Runs at once if f completed meanwhile: then it posts right away. */
-    rc = pf_future_add_done_callback(f, await_done, rec);
-    if (rc < 0) {
-        pthread_mutex_destroy(&rec->mu);
-        pf__free(rec);
-        return rc;
-    }
-    if (s->current != NULL) {
-        s->current->cancel = await_cancel;
-        s->current->cancel_arg = rec;
-        rc = pf__sched_suspend(s);
-        if (rc < 0)
-            return rc; /* cancelled: the hook has detached rec */
-        return pf_future_result(f, 0, result);
-    }
-    /* The main stack: run the loop until the post has run. */
-    while (!ran) {
-        if (atomic_exchange(&s->stop, 0))
-            rc = PF_ECANCELED;
-        else
-            rc = pf__sched_step(s, 1);
-        if (rc < 0) {
-            /* Not run, so not freed: rec still needs detaching. */
-            await_detach(rec);
-            return rc;
-        }
-    }
-    return pf_future_result(f, 0, result);
 }

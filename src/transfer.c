@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "coro.h"
+#include "fetch.h"
 
 /*
  * curl's receive buffer.  Large, so big bodies move in few system calls
@@ -93,7 +94,8 @@ int pf__transfers_new(struct pf__transfers **out, pf_sched *s,
             goto fail;
         t->headers = l;
     }
-    curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)cfg->jobs);
+    if (pf__fetch_set_maxconnects(s, (long)cfg->jobs) < 0)
+        goto fail;
     *out = t;
     return 0;
 fail:
@@ -197,7 +199,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     struct pf__result *res = a->res;
     size_t len = size * n;
 
-    a->last_rx_ns = a->t->s->loop.now_ns;
+    a->last_rx_ns = pf__sched_now_ns(a->t->s);
     if (pf__resp_line(&res->resp, p, len)) {
         /* A new response: the URL it answers (a refused redirect has none). */
         char *eff = NULL;
@@ -254,7 +256,7 @@ static void rate_tick(struct pf__loop *l, struct pf__timer *timer)
         curl_easy_pause(a->easy, CURLPAUSE_CONT);
     }
     if (!pf__queue_empty(&t->paused))
-        pf__timer_start(&t->s->loop, &t->rate_timer,
+        pf__timer_start(pf__sched_loop(t->s), &t->rate_timer,
                         pf__now_ns() + 20 * 1000000);
 }
 
@@ -274,7 +276,7 @@ static int rate_admit(struct attempt *a, size_t len)
     }
     if (!pf__timer_active(&t->rate_timer)) {
         t->rate_timer.cb = rate_tick;
-        pf__timer_start(&t->s->loop, &t->rate_timer,
+        pf__timer_start(pf__sched_loop(t->s), &t->rate_timer,
                         pf__now_ns() + (-t->tokens + 1) * 1000000000 / t->rate);
     }
     return 0;
@@ -341,7 +343,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     long code;
     int rc;
 
-    a->last_rx_ns = t->s->loop.now_ns;
+    a->last_rx_ns = pf__sched_now_ns(t->s);
     if (t->rate > 0 && !rate_admit(a, len))
         return CURL_WRITEFUNC_PAUSE;
     /*
