@@ -158,22 +158,6 @@ static const char *buf_str(const struct pf__buf *b)
     return b->len > 0 ? b->data : "";
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static int is_space(int c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 static int lower(int c)
 {
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
@@ -293,7 +277,6 @@ static size_t shorten(char *out, const char *full, size_t len)
  */
 static int sanitize_into(struct pf__buf *b, const char *name, size_t len)
 {
-    static const char hex[] = "0123456789ABCDEF";
     const unsigned char *s = (const unsigned char *)name;
     size_t start = b->len, i = 0;
     int rc = 0;
@@ -321,9 +304,7 @@ static int sanitize_into(struct pf__buf *b, const char *name, size_t len)
         } else {
             char esc[3];
 
-            esc[0] = '%';
-            esc[1] = hex[s[i] >> 4];
-            esc[2] = hex[s[i] & 0x0F];
+            pf__pct_encode(esc, s[i]);
             rc = pf__buf_append(b, esc, 3);
             i++;
         }
@@ -484,17 +465,16 @@ static int decode_into(struct pf__buf *b, const char *s, size_t n)
     while (rc == 0 && i < n) {
         const char *pct = memchr(s + i, '%', n - i);
         size_t j = pct != NULL ? (size_t)(pct - s) : n;
-        int hi, lo;
+        int v;
 
         if (j > i) {
             rc = pf__buf_append(b, s + i, j - i); /* a run without '%' */
             i = j;
             continue;
         }
-        hi = n - i >= 3 ? hexval((unsigned char)s[i + 1]) : -1;
-        lo = n - i >= 3 ? hexval((unsigned char)s[i + 2]) : -1;
-        if (hi >= 0 && lo >= 0 && decodable(hi * 16 + lo)) {
-            rc = pf__buf_appendc(b, (char)(hi * 16 + lo));
+        v = pf__pct_decode(s + i, n - i);
+        if (v >= 0 && decodable(v)) {
+            rc = pf__buf_appendc(b, (char)v);
             i += 3;
         } else {
             rc = pf__buf_appendc(b, '%');
@@ -644,11 +624,10 @@ static int decode_ext_value(struct pf__buf *dst, const char *s, size_t n)
         return 0;
     for (p = q2 + 1; rc == 0 && p < end; p++) {
         unsigned char c = (unsigned char)*p;
+        int v = pf__pct_decode(p, (size_t)(end - p));
 
-        if (c == '%' && end - p > 2 && hexval((unsigned char)p[1]) >= 0 &&
-            hexval((unsigned char)p[2]) >= 0) {
-            c = (unsigned char)(hexval((unsigned char)p[1]) * 16 +
-                                hexval((unsigned char)p[2]));
+        if (v >= 0) {
+            c = (unsigned char)v;
             p += 2;
         }
         if (latin1 && c >= 0x80) {
@@ -677,9 +656,9 @@ static int base_name(const struct pf__buf *b, const char **s, size_t *n)
             break;
         }
     }
-    while (p < end && is_space((unsigned char)*p))
+    while (p < end && pf__is_http_space((unsigned char)*p))
         p++;
-    while (end > p && is_space((unsigned char)end[-1]))
+    while (end > p && pf__is_http_space((unsigned char)end[-1]))
         end--;
     *s = p;
     *n = (size_t)(end - p);
@@ -703,18 +682,18 @@ int pf__store_parse_content_disposition(const char *value, char **out)
     while (rc == 0 && *p != '\0') {
         const char *ns, *ne;
 
-        while (*p == ';' || is_space((unsigned char)*p))
+        while (*p == ';' || pf__is_http_space((unsigned char)*p))
             p++;
         ns = p;
         while (*p != '\0' && *p != '=' && *p != ';')
             p++;
         ne = p;
-        while (ne > ns && is_space((unsigned char)ne[-1]))
+        while (ne > ns && pf__is_http_space((unsigned char)ne[-1]))
             ne--;
         if (*p != '=')
             continue; /* the disposition type, or a bare word */
         p++;
-        while (is_space((unsigned char)*p))
+        while (pf__is_http_space((unsigned char)*p))
             p++;
         buf_trunc(&val, 0);
         if (*p == '"') {
@@ -734,7 +713,7 @@ int pf__store_parse_content_disposition(const char *value, char **out)
             while (*p != '\0' && *p != ';')
                 p++;
             ve = p;
-            while (ve > vs && is_space((unsigned char)ve[-1]))
+            while (ve > vs && pf__is_http_space((unsigned char)ve[-1]))
                 ve--;
             rc = pf__buf_append(&val, vs, (size_t)(ve - vs));
         }

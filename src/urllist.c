@@ -53,28 +53,6 @@ struct pf__urllist {
     char msg[128];          /* the bad-line message being reported */
 };
 
-/* ASCII classes, free of the locale and of signed-char pitfalls. */
-static int is_alpha(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int is_hex(unsigned char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static int is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' ||
-           c == '\n';
-}
-
 static unsigned char to_upper(unsigned char c)
 {
     return c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
@@ -102,10 +80,10 @@ static size_t scheme_len(const char *s)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 1;
 
-    if (!is_alpha(p[0]))
+    if (!pf__is_alpha(p[0]))
         return 0;
-    while (is_alpha(p[i]) || is_digit(p[i]) || p[i] == '+' || p[i] == '-' ||
-           p[i] == '.')
+    while (pf__is_alpha(p[i]) || pf__is_digit(p[i]) || p[i] == '+' ||
+           p[i] == '-' || p[i] == '.')
         i++;
     return p[i] == ':' ? i : 0;
 }
@@ -342,7 +320,7 @@ static int one_pass(CURLU *cu, const char *src, struct pf__buf *out,
     for (n = 0; n + 2 < out->len; n++) {
         unsigned char *p = (unsigned char *)out->data + n;
 
-        if (p[0] == '%' && is_hex(p[1]) && is_hex(p[2])) {
+        if (p[0] == '%' && pf__is_hex(p[1]) && pf__is_hex(p[2])) {
             p[1] = to_upper(p[1]);
             p[2] = to_upper(p[2]);
         }
@@ -377,8 +355,8 @@ static int normalize(CURLU *cu, const char *in, struct pf__buf *scratch,
         *why = "empty URL";
         return PF_EURL;
     }
-    if (is_space((unsigned char)in[0]) ||
-        is_space((unsigned char)in[len - 1])) {
+    if (pf__is_space((unsigned char)in[0]) ||
+        pf__is_space((unsigned char)in[len - 1])) {
         *why = "leading or trailing white space";
         return PF_EURL;
     }
@@ -616,7 +594,7 @@ static int take_line(struct pf__urllist *r)
         s += 3;
         n -= 3;
     }
-    while (n > 0 && is_space((unsigned char)s[0])) {
+    while (n > 0 && pf__is_space((unsigned char)s[0])) {
         s++;
         n--;
     }
@@ -628,7 +606,7 @@ static int take_line(struct pf__urllist *r)
         report(r, r->msg);
         return 0;
     }
-    while (n > 0 && is_space((unsigned char)s[n - 1]))
+    while (n > 0 && pf__is_space((unsigned char)s[n - 1]))
         n--;
     if (n == 0)
         return 0;
@@ -830,7 +808,7 @@ static int append_segments(struct pf__buf *b, size_t floor, const char *s,
 /* Characters curl keeps as they are in a path or a query. */
 static int is_plain(unsigned char c)
 {
-    if (is_alpha(c) || is_digit(c))
+    if (pf__is_alpha(c) || pf__is_digit(c))
         return 1;
     switch (c) {
     case '-':
@@ -871,10 +849,11 @@ static int is_plain_path(const char *s, size_t n)
         return 0; /* curl drops an empty query */
     for (i = 0; i < n; i++) {
         if (p[i] == '%') {
-            if (i + 2 >= n ||
-                !(is_digit(p[i + 1]) || (p[i + 1] >= 'A' && p[i + 1] <= 'F')))
+            if (i + 2 >= n || !(pf__is_digit(p[i + 1]) ||
+                                (p[i + 1] >= 'A' && p[i + 1] <= 'F')))
                 return 0;
-            if (!(is_digit(p[i + 2]) || (p[i + 2] >= 'A' && p[i + 2] <= 'F')))
+            if (!(pf__is_digit(p[i + 2]) ||
+                  (p[i + 2] >= 'A' && p[i + 2] <= 'F')))
                 return 0;
             i += 2;
         } else if (!is_plain(p[i])) {
@@ -903,8 +882,9 @@ static size_t plain_authority(const char *s, int https)
         unsigned long v = 0;
 
         label = i;
-        while ((p[i] >= 'a' && p[i] <= 'z') || is_digit(p[i]) || p[i] == '-') {
-            if (!is_digit(p[i]))
+        while ((p[i] >= 'a' && p[i] <= 'z') || pf__is_digit(p[i]) ||
+               p[i] == '-') {
+            if (!pf__is_digit(p[i]))
                 numeric = 0;
             else if (v < 1000)
                 v = v * 10 + (unsigned long)(p[i] - '0');
@@ -924,11 +904,11 @@ static size_t plain_authority(const char *s, int https)
     if (p[i] != ':')
         return i;
     i++;
-    if (!is_digit(p[i]) || p[i] == '0')
+    if (!pf__is_digit(p[i]) || p[i] == '0')
         return 0;
-    while (is_digit(p[i]) && port <= 65535)
+    while (pf__is_digit(p[i]) && port <= 65535)
         port = port * 10 + (unsigned long)(p[i++] - '0');
-    if (is_digit(p[i]) || port > 65535 || port == (https ? 443ul : 80ul))
+    if (pf__is_digit(p[i]) || port > 65535 || port == (https ? 443ul : 80ul))
         return 0;
     return i;
 }
