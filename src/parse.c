@@ -7,7 +7,7 @@
  *
  * This module owns the rules of what a link is (which element, which
  * attribute, which kind) and how a reference becomes a URL (with
- * urllist.c's resolver).  It must never touch the network, never print
+ * url.c's resolver).  It must never touch the network, never print
  * (libxml2's error and warning handlers are no-ops), never keep state
  * between calls or change libxml2's global settings (every call has its
  * own parser context and curl URL handle, so parser threads share
@@ -48,7 +48,7 @@
 #include <libxml/xmlversion.h>
 
 #include "parse.h"
-#include "urllist.h"
+#include "url.h"
 #include "util.h"
 
 #define CHUNK (64 * 1024)
