@@ -15,6 +15,7 @@
  * dedupe are the engine's.  Any thread (a resolution context is one
  * thread's at a time).
  */
+#include <limits.h>
 #include <locale.h>
 #include <string.h>
 
@@ -398,61 +399,160 @@ int pf__url_normalize(const char *in, char **out, const char **why)
 }
 
 /*
- * Any thread.  The host comes back as curl spells it: lowercase ASCII or
- * punycode for a normalised URL, IPv6 in brackets (without a zone id).
+ * The split.  A normalised URL is cut by a plain scan, with no second
+ * parse by curl's URL API on the loop's per-URL path.  It must also take
+ * any string, since the store's name mapping is fuzzed with any string:
+ * what is not "http://" or "https://" (any case), a non-empty host and an
+ * optional decimal port up to 65535 is refused, never misread.
  */
-int pf__url_hostport(const char *url, char **out)
-{
-    const char *p, *end, *at, *host, *hend, *port;
-    size_t hlen, plen;
-    char *s;
 
-    /*
-     * The URL is already normalised (scheme lowercased, default port
-     * dropped): a plain scan finds the authority, with no second parse
-     * by the URL API on the loop's per-URL path.
-     */
+/* Split the authority url[a..end) (after "://") into *out's host and port. */
+static int split_authority(const char *url, size_t a, size_t end,
+                           struct pf__url_parts *out)
+{
+    const char *at = memrchr(url + a, '@', end - a);
+    const char *host, *hend, *port = NULL;
+    unsigned long v = 0;
+    size_t i;
+
+    host = at != NULL ? at + 1 : url + a;
+    if (*host == '[') {
+        const char *close = memchr(host, ']', (size_t)(url + end - host));
+
+        if (close == NULL)
+            return PF_EURL;
+        hend = close + 1;
+        if (hend < url + end && *hend != ':')
+            return PF_EURL;
+    } else {
+        hend = memchr(host, ':', (size_t)(url + end - host));
+        if (hend == NULL)
+            hend = url + end;
+    }
+    if (hend == host)
+        return PF_EURL;
+    if (hend < url + end)
+        port = hend + 1; /* after the ':' */
+    out->host_off = (size_t)(host - url);
+    out->host_len = (size_t)(hend - host);
+    out->port_off = port != NULL ? (size_t)(port - url) : end;
+    out->port_len = end - out->port_off;
+    for (i = out->port_off; i < end; i++) {
+        if (!pf__is_digit((unsigned char)url[i]))
+            return PF_EURL;
+        v = v * 10 + (unsigned long)(url[i] - '0');
+        if (v > 65535)
+            return PF_EURL;
+    }
+    out->port = out->port_len > 0 ? (unsigned)v : out->default_port;
+    return 0;
+}
+
+/* Any thread. */
+int pf__url_split(const char *url, struct pf__url_parts *out)
+{
+    struct pf__url_parts p;
+    const char *sep;
+    size_t a, end;
+
     if (url == NULL || out == NULL)
         return PF_EINVAL;
-    if (strncmp(url, "http://", 7) == 0) {
-        p = url + 7;
-        port = "80";
-    } else if (strncmp(url, "https://", 8) == 0) {
-        p = url + 8;
-        port = "443";
-    } else {
+    sep = strstr(url, "://");
+    if (sep == NULL)
         return PF_EURL;
-    }
-    end = p + strcspn(p, "/?#");
-    at = memrchr(p, '@', (size_t)(end - p));
-    if (at != NULL)
-        p = at + 1;
-    host = p;
-    if (*p == '[') {
-        hend = memchr(p, ']', (size_t)(end - p));
-        if (hend == NULL)
-            return PF_EURL;
-        hend++;
-    } else {
-        hend = memchr(p, ':', (size_t)(end - p));
-        if (hend == NULL)
-            hend = end;
-    }
-    hlen = (size_t)(hend - host);
-    if (hlen == 0)
+    memset(&p, 0, sizeof(p));
+    p.scheme_len = (size_t)(sep - url);
+    if (p.scheme_len == 4 && strncasecmp(url, "http", 4) == 0)
+        p.default_port = 80;
+    else if (p.scheme_len == 5 && strncasecmp(url, "https", 5) == 0)
+        p.default_port = 443;
+    else
         return PF_EURL;
-    plen = strlen(port);
-    if (hend < end && *hend == ':' && end - hend > 1) {
-        port = hend + 1;
-        plen = (size_t)(end - port);
+    a = p.scheme_len + 3;
+    end = a + strcspn(url + a, "/?#");
+    if (split_authority(url, a, end, &p) < 0)
+        return PF_EURL;
+    p.path_off = end;
+    p.path_len = url[end] == '/' ? strcspn(url + end, "?#") : 0;
+    p.query_off = end + p.path_len;
+    if (url[p.query_off] == '?') {
+        p.has_query = 1;
+        p.query_off++;
+        p.query_len = strcspn(url + p.query_off, "#");
     }
-    s = pf__malloc(hlen + 1 + plen + 1);
+    *out = p;
+    return 0;
+}
+
+/* Any thread. */
+size_t pf__url_origin_len(const char *url)
+{
+    struct pf__url_parts p;
+
+    return pf__url_split(url, &p) == 0 ? p.path_off : 0;
+}
+
+/* Any thread. */
+const char *pf__url_path_query(const char *url)
+{
+    struct pf__url_parts p;
+
+    if (pf__url_split(url, &p) < 0 || p.path_len == 0)
+        return "/";
+    return url + p.path_off;
+}
+
+/*
+ * Any thread.  The host comes back as curl spells it: lowercase ASCII or
+ * punycode for a normalised URL, IPv6 in brackets (without a zone id).
+ * The port is the text the URL gives, else the scheme's default.
+ */
+int pf__url_hostport_buf(const char *url, char *buf, size_t size)
+{
+    struct pf__url_parts p;
+    const char *port;
+    size_t plen, n;
+    int rc;
+
+    if (url == NULL || (buf == NULL && size > 0))
+        return PF_EINVAL;
+    rc = pf__url_split(url, &p);
+    if (rc < 0)
+        return rc;
+    if (p.port_len > 0) {
+        port = url + p.port_off;
+        plen = p.port_len;
+    } else {
+        port = p.default_port == 80 ? "80" : "443";
+        plen = strlen(port);
+    }
+    n = p.host_len + 1 + plen;
+    if (n > INT_MAX)
+        return PF_EURL;
+    if (n < size) {
+        memcpy(buf, url + p.host_off, p.host_len);
+        buf[p.host_len] = ':';
+        memcpy(buf + p.host_len + 1, port, plen);
+        buf[n] = '\0';
+    }
+    return (int)n;
+}
+
+/* Any thread. */
+int pf__url_hostport(const char *url, char **out)
+{
+    char *s;
+    int n;
+
+    if (url == NULL || out == NULL)
+        return PF_EINVAL;
+    n = pf__url_hostport_buf(url, NULL, 0);
+    if (n < 0)
+        return n;
+    s = pf__malloc((size_t)n + 1);
     if (s == NULL)
         return PF_ENOMEM;
-    memcpy(s, host, hlen);
-    s[hlen] = ':';
-    memcpy(s + hlen + 1, port, plen);
-    s[hlen + 1 + plen] = '\0';
+    pf__url_hostport_buf(url, s, (size_t)n + 1);
     *out = s;
     return 0;
 }
@@ -804,8 +904,9 @@ static int join(struct pf__urlres *r, const char *s, size_t len,
 int pf__urlres_set_base(struct pf__urlres *r, const char *url)
 {
     const char *why = NULL;
+    struct pf__url_parts parts;
     struct pf__buf t;
-    const char *p, *slash;
+    const char *slash;
     size_t origin, path_end;
     int rc;
 
@@ -819,14 +920,10 @@ int pf__urlres_set_base(struct pf__urlres *r, const char *url)
     }
     if (rc < 0)
         return rc;
-    p = strstr(r->abs.data, "://");
-    if (p == NULL)
-        return PF_EURL;
-    p += 3;
-    origin = (size_t)(p - r->abs.data) + strcspn(p, "/?#");
-    if (r->abs.data[origin] != '/')
+    if (pf__url_split(r->abs.data, &parts) < 0 || parts.path_len == 0)
         return PF_EURL; /* curl always gives a path: belts and braces */
-    path_end = origin + strcspn(r->abs.data + origin, "?");
+    origin = parts.path_off;
+    path_end = origin + parts.path_len;
     slash = memrchr(r->abs.data + origin, '/', path_end - origin);
     t = r->base;
     r->base = r->abs;

@@ -26,9 +26,75 @@ struct Curl_URL; /* libcurl's CURLU, kept out of this header */
 int pf__url_normalize(const char *in, char **out, const char **why);
 
 /*
- * host:port of a normalised URL, always with the port ("example.com:80",
- * "[::1]:8080"); *out is pf__malloc'd.
+ * The parts of an http(s) URL, as offsets into it: nothing is copied or
+ * allocated, and the URL must outlive the parts.
+ *
+ *   https://user:pw@example.com:8443/a/b?q=1
+ *   \___/   \_____/ \_________/ \__/\__/ \_/
+ *   scheme  userinfo    host    port path query
+ *   \_________________________________/
+ *                origin (path_off bytes)
+ *
+ * The userinfo is skipped (the last '@' of the authority ends it).  An
+ * IPv6 literal keeps its brackets and any zone id ("[fe80::1%25eth0]").
+ * A fragment is not a part: the path and query end before any '#'.
  */
+struct pf__url_parts {
+    size_t scheme_len;     /* "http" or "https", any case; "://" follows */
+    size_t host_off;       /* after "://" and any "userinfo@" */
+    size_t host_len;       /* never 0 */
+    size_t port_off;       /* the digits after ':' */
+    size_t port_len;       /* 0 when no port (or an empty one) is given */
+    unsigned port;         /* the port given, else default_port */
+    unsigned default_port; /* the scheme's: 80 or 443 */
+    size_t path_off;       /* the end of the authority */
+    size_t path_len;       /* '/' up to '?', '#' or the end; 0: no path */
+    size_t query_off;      /* after the '?' */
+    size_t query_len;      /* up to '#' or the end */
+    int has_query;         /* a '?' was there, even before an empty query */
+};
+
+/*
+ * Split url, a normalised URL or any string, into *out.  Returns 0;
+ * PF_EURL unless url is "http://" or "https://" (either in any case)
+ * followed by a non-empty host and, when given, a decimal port up to
+ * 65535 (*out is then untouched); PF_EINVAL for NULL.  Reads url up to
+ * its NUL and no further, allocates nothing.  Any thread.
+ */
+int pf__url_split(const char *url, struct pf__url_parts *out);
+
+/*
+ * Length of url's origin, "scheme://authority" (userinfo and port
+ * included, as the URL spells them), or 0 when url does not split.
+ */
+size_t pf__url_origin_len(const char *url);
+
+/*
+ * The path and query of url, "/" at least: a pointer into url, or to a
+ * static "/" when url has no path or does not split.  A query without a
+ * path ("http://h?q", which normalisation never gives) yields "/".
+ */
+const char *pf__url_path_query(const char *url);
+
+/*
+ * host:port of a normalised URL, always with the port ("example.com:80",
+ * "[::1]:8080"): the host as the URL spells it, then the port the URL
+ * gives, else the scheme's default.  pf__url_hostport_buf() writes it and
+ * a NUL into buf when they fit in size bytes (buf may be NULL when size
+ * is 0) and returns its length without the NUL, whether it fitted or not,
+ * as snprintf() does; pf__url_hostport() gives it in *out, pf__malloc'd.
+ * Both return PF_EURL when url does not split, PF_EINVAL for NULL;
+ * pf__url_hostport() also PF_ENOMEM, with *out untouched on failure.
+ */
+int pf__url_hostport_buf(const char *url, char *buf, size_t size);
+
+/*
+ * A buffer size for pf__url_hostport_buf() that holds the host:port of
+ * nearly every URL (a DNS name has at most 253 bytes); longer ones need
+ * pf__url_hostport().
+ */
+#define PF__HOSTPORT_BUF 272
+
 int pf__url_hostport(const char *url, char **out);
 
 /*

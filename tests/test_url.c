@@ -1,12 +1,16 @@
 /*
  * test_url.c -- URLs as text: the normalisation table (good and bad URLs,
- * idempotence), host:port keys, reference resolution against RFC 3986's
- * examples (the fast path and curl alone must agree), and allocation
- * failures.
+ * idempotence), host:port keys, the split (IPv6 literals, default ports,
+ * userinfo, a query without a path, percent-encoded bytes, very long
+ * URLs, malformed ones, agreement with curl's own parse), reference
+ * resolution against RFC 3986's examples (the fast path and curl alone
+ * must agree), and allocation failures.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #include "test.h"
 #include "url.h"
@@ -196,6 +200,276 @@ static void test_hostport(void)
     CHECK_EQ(pf__url_hostport(NULL, &out), PF_EINVAL);
 }
 
+/* The split. */
+
+struct split_case {
+    const char *url;
+    const char *host;
+    unsigned port;
+    const char *port_text; /* "" when none given */
+    const char *path;      /* "" when none */
+    const char *query;     /* NULL when no '?' */
+    const char *origin;
+    const char *path_query;
+};
+
+static const struct split_case splits[] = {
+    {"http://example.com/", "example.com", 80, "", "/", NULL,
+     "http://example.com", "/"},
+    {"https://example.com/a/b?q=1", "example.com", 443, "", "/a/b", "q=1",
+     "https://example.com", "/a/b?q=1"},
+    /* Default ports, given or not: the number is the same. */
+    {"http://example.com:80/", "example.com", 80, "80", "/", NULL,
+     "http://example.com:80", "/"},
+    {"https://example.com:80/", "example.com", 80, "80", "/", NULL,
+     "https://example.com:80", "/"},
+    {"http://h:/x", "h", 80, "", "/x", NULL, "http://h:", "/x"},
+    {"http://h:0/", "h", 0, "0", "/", NULL, "http://h:0", "/"},
+    {"http://h:65535/", "h", 65535, "65535", "/", NULL, "http://h:65535", "/"},
+    {"HTTPS://Example.COM:8443/X", "Example.COM", 8443, "8443", "/X", NULL,
+     "HTTPS://Example.COM:8443", "/X"},
+    /* IPv6 literals keep their brackets and zone id. */
+    {"http://[::1]:8080/x", "[::1]", 8080, "8080", "/x", NULL,
+     "http://[::1]:8080", "/x"},
+    {"https://[2001:db8::1]/", "[2001:db8::1]", 443, "", "/", NULL,
+     "https://[2001:db8::1]", "/"},
+    {"http://[fe80::1%25eth0]:81/", "[fe80::1%25eth0]", 81, "81", "/", NULL,
+     "http://[fe80::1%25eth0]:81", "/"},
+    {"http://[::ffff:1.2.3.4]/", "[::ffff:1.2.3.4]", 80, "", "/", NULL,
+     "http://[::ffff:1.2.3.4]", "/"},
+    /* Userinfo is skipped, up to the authority's last '@'. */
+    {"http://user:pw@example.com:8080/p", "example.com", 8080, "8080", "/p",
+     NULL, "http://user:pw@example.com:8080", "/p"},
+    {"http://a@b@host/", "host", 80, "", "/", NULL, "http://a@b@host", "/"},
+    {"http://us%40r:p%3Ass@[::1]/", "[::1]", 80, "", "/", NULL,
+     "http://us%40r:p%3Ass@[::1]", "/"},
+    /* A query without a path; an empty query. */
+    {"http://example.com?q", "example.com", 80, "", "", "q",
+     "http://example.com", "/"},
+    {"http://example.com/?", "example.com", 80, "", "/", "",
+     "http://example.com", "/?"},
+    {"https://h:8443", "h", 8443, "8443", "", NULL, "https://h:8443", "/"},
+    /* Percent-encoded bytes are left as they are. */
+    {"http://h/a%2Fb%20c/%E4?x=%3F&y=%2523", "h", 80, "", "/a%2Fb%20c/%E4",
+     "x=%3F&y=%2523", "http://h", "/a%2Fb%20c/%E4?x=%3F&y=%2523"},
+    /* A fragment is no part (normalised URLs have none). */
+    {"http://h/a#f?x", "h", 80, "", "/a", NULL, "http://h", "/a#f?x"},
+    {"http://h?q#f", "h", 80, "", "", "q", "http://h", "/"},
+    {"http://h#f/x", "h", 80, "", "", NULL, "http://h", "/"},
+};
+
+static const char *const bad_splits[] = {
+    "",
+    "example.com/x",
+    "//example.com/",
+    "://example.com/",
+    "ftp://example.com/",
+    "httpx://example.com/",
+    "http:/example.com/",
+    "http:example.com",
+    "http://",
+    "http:///x",
+    "http://:80/",
+    "http://user@/",
+    "http://user@:80/",
+    "http://h:65536/",
+    "http://h:99999999999999999999/",
+    "http://h:8o/",
+    "http://h:-1/",
+    "http://h:+1/",
+    "http://h: 1/",
+    "http://[::1/",
+    "http://[::1]x/",
+    "http://[::1]]:80/",
+    "mailto:someone@example.com",
+};
+
+/* 1 if s[0..n) is the string want. */
+static int part_is(const char *s, size_t n, const char *want)
+{
+    return strlen(want) == n && memcmp(s, want, n) == 0;
+}
+
+static void test_split(void)
+{
+    size_t i;
+
+    for (i = 0; i < PF__ARRAY_LEN(splits); i++) {
+        const struct split_case *c = &splits[i];
+        const char *u = c->url;
+        struct pf__url_parts p;
+
+        if (pf__url_split(u, &p) != 0)
+            fprintf(stderr, "  %s: does not split\n", u);
+        CHECK_EQ(pf__url_split(u, &p), 0);
+        CHECK(p.scheme_len == 4 || p.scheme_len == 5);
+        CHECK_EQ(p.default_port, p.scheme_len == 4 ? 80u : 443u);
+        CHECK(memcmp(u + p.scheme_len, "://", 3) == 0);
+        CHECK(part_is(u + p.host_off, p.host_len, c->host));
+        CHECK_EQ(p.port, c->port);
+        CHECK(part_is(u + p.port_off, p.port_len, c->port_text));
+        CHECK(part_is(u + p.path_off, p.path_len, c->path));
+        CHECK_EQ(p.has_query, c->query != NULL);
+        if (c->query != NULL)
+            CHECK(part_is(u + p.query_off, p.query_len, c->query));
+        else
+            CHECK_EQ(p.query_len, 0);
+        CHECK_EQ(pf__url_origin_len(u), strlen(c->origin));
+        CHECK(memcmp(u, c->origin, strlen(c->origin)) == 0);
+        CHECK_STR(pf__url_path_query(u), c->path_query);
+    }
+}
+
+static void test_split_bad(void)
+{
+    struct pf__url_parts p, untouched;
+    char buf[64] = "untouched";
+    char *out = NULL;
+    size_t i;
+
+    memset(&p, 0x5a, sizeof(p));
+    untouched = p;
+    for (i = 0; i < PF__ARRAY_LEN(bad_splits); i++) {
+        const char *u = bad_splits[i];
+
+        if (pf__url_split(u, &p) != PF_EURL)
+            fprintf(stderr, "  \"%s\" splits\n", u);
+        CHECK_EQ(pf__url_split(u, &p), PF_EURL);
+        CHECK(memcmp(&p, &untouched, sizeof(p)) == 0);
+        CHECK_EQ(pf__url_origin_len(u), 0);
+        CHECK_STR(pf__url_path_query(u), "/");
+        CHECK_EQ(pf__url_hostport_buf(u, buf, sizeof(buf)), PF_EURL);
+        CHECK_STR(buf, "untouched");
+        CHECK_EQ(pf__url_hostport(u, &out), PF_EURL);
+        CHECK(out == NULL);
+    }
+    CHECK_EQ(pf__url_split(NULL, &p), PF_EINVAL);
+    CHECK_EQ(pf__url_split("http://h/", NULL), PF_EINVAL);
+    CHECK_EQ(pf__url_hostport_buf(NULL, buf, sizeof(buf)), PF_EINVAL);
+    CHECK_EQ(pf__url_hostport_buf("http://h/", NULL, 1), PF_EINVAL);
+    CHECK_EQ(pf__url_hostport("http://h/", NULL), PF_EINVAL);
+}
+
+/* host:port into a caller's buffer: snprintf's contract. */
+static void test_hostport_buf(void)
+{
+    const char *u = "https://user@[::1]:8443/x";
+    char buf[PF__HOSTPORT_BUF];
+    size_t i;
+
+    CHECK_EQ(pf__url_hostport_buf(u, NULL, 0), 10);
+    memset(buf, 'x', sizeof(buf));
+    CHECK_EQ(pf__url_hostport_buf(u, buf, 10), 10);
+    CHECK_EQ(buf[0], 'x'); /* no room for the NUL: nothing written */
+    CHECK_EQ(pf__url_hostport_buf(u, buf, 11), 10);
+    CHECK_STR(buf, "[::1]:8443");
+    for (i = 0; i < PF__ARRAY_LEN(hostports); i++) {
+        CHECK_EQ(pf__url_hostport_buf(hostports[i].in, buf, sizeof(buf)),
+                 (int)strlen(hostports[i].out));
+        CHECK_STR(buf, hostports[i].out);
+    }
+}
+
+/* A very long URL: a long host and a path far beyond PF__URL_MAX. */
+static void test_split_long(void)
+{
+    const size_t host_n = 4000, path_n = 3 * PF__URL_MAX;
+    char *u = malloc(8 + host_n + 6 + path_n + 3 + 1);
+    char buf[PF__HOSTPORT_BUF];
+    struct pf__url_parts p;
+    char *hp = NULL;
+    size_t n = 0;
+    int rc;
+
+    CHECK(u != NULL);
+    memcpy(u, "https://", 8);
+    n = 8;
+    memset(u + n, 'a', host_n);
+    n += host_n;
+    memcpy(u + n, ":8443/", 6);
+    n += 6;
+    memset(u + n, 'p', path_n);
+    n += path_n;
+    memcpy(u + n, "?q=", 4);
+    rc = pf__url_split(u, &p);
+    if (rc == 0) {
+        rc = p.host_off == 8 && p.host_len == host_n && p.port == 8443 &&
+                     p.path_off == 8 + host_n + 5 && p.path_len == path_n + 1 &&
+                     p.has_query && p.query_len == 2
+                 ? 0
+                 : -1;
+    }
+    if (rc == 0)
+        rc = pf__url_hostport_buf(u, buf, sizeof(buf)) == (int)host_n + 5 ? 0
+                                                                          : -1;
+    if (rc == 0)
+        rc = pf__url_hostport(u, &hp);
+    if (rc == 0)
+        rc = strlen(hp) == host_n + 5 && strcmp(hp + host_n, ":8443") == 0 ? 0
+                                                                           : -1;
+    if (rc == 0)
+        rc = pf__url_path_query(u) == u + p.path_off ? 0 : -1;
+    pf__free(hp);
+    free(u);
+    CHECK_EQ(rc, 0);
+}
+
+/*
+ * 1 if the host part h (n bytes) is curl's host with its zone id, which
+ * curl gives apart: "[fe80::1]" and "eth0" are "[fe80::1%25eth0]".
+ */
+static int same_host(const char *h, size_t n, const char *host,
+                     const char *zone)
+{
+    size_t hn = strlen(host);
+
+    if (zone == NULL)
+        return part_is(h, n, host);
+    return hn > 2 && n == hn + 3 + strlen(zone) &&
+           memcmp(h, host, hn - 1) == 0 && memcmp(h + hn - 1, "%25", 3) == 0 &&
+           memcmp(h + hn + 2, zone, strlen(zone)) == 0 && h[n - 1] == ']';
+}
+
+/* Split and curl's URL API read every normalised URL of the table alike. */
+static void test_split_agrees_with_curl(void)
+{
+    CURLU *cu = curl_url();
+    size_t i;
+
+    CHECK(cu != NULL);
+    for (i = 0; i < PF__ARRAY_LEN(good_urls); i++) {
+        const char *u = good_urls[i].out;
+        struct pf__url_parts p;
+        char *host = NULL, *zone = NULL, *port = NULL, *path = NULL;
+        char *query = NULL;
+        int ok;
+
+        CHECK_EQ(pf__url_split(u, &p), 0);
+        CHECK_EQ(curl_url_set(cu, CURLUPART_URL, u, 0), CURLUE_OK);
+        curl_url_get(cu, CURLUPART_HOST, &host, 0);
+        curl_url_get(cu, CURLUPART_ZONEID, &zone, 0);
+        curl_url_get(cu, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+        curl_url_get(cu, CURLUPART_PATH, &path, 0);
+        curl_url_get(cu, CURLUPART_QUERY, &query, 0);
+        ok = host != NULL && port != NULL && path != NULL &&
+             same_host(u + p.host_off, p.host_len, host, zone) &&
+             p.port == (unsigned)strtoul(port, NULL, 10) &&
+             part_is(u + p.path_off, p.path_len, path) &&
+             (query == NULL ? !p.has_query
+                            : part_is(u + p.query_off, p.query_len, query));
+        if (!ok)
+            fprintf(stderr, "  %s: curl says %s %s %s %s\n", u, host, port,
+                    path, query);
+        curl_free(host);
+        curl_free(zone);
+        curl_free(port);
+        curl_free(path);
+        curl_free(query);
+        CHECK(ok);
+    }
+    curl_url_cleanup(cu);
+}
+
 /* ------------------------------------------------------------------ */
 /* Resolution                                                          */
 /* ------------------------------------------------------------------ */
@@ -372,5 +646,7 @@ static void test_oom(void)
 
 TEST_MAIN(TEST(test_normalize_good), TEST(test_normalize_idempotent),
           TEST(test_normalize_bad), TEST(test_normalize_args),
-          TEST(test_hostport), TEST(test_resolve), TEST(test_resolve_no_base),
-          TEST(test_oom))
+          TEST(test_hostport), TEST(test_split), TEST(test_split_bad),
+          TEST(test_hostport_buf), TEST(test_split_long),
+          TEST(test_split_agrees_with_curl), TEST(test_resolve),
+          TEST(test_resolve_no_base), TEST(test_oom))
