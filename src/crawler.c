@@ -50,6 +50,7 @@
 #include "resp.h"
 #include "robots.h"
 #include "store.h"
+#include "url.h"
 #include "urllist.h"
 
 /*
@@ -394,10 +395,13 @@ fail:
 
 static struct host *host_get(struct pf_crawler *c, const char *url)
 {
-    char *key = NULL;
+    char buf[PF__HOSTPORT_BUF];
+    char *key = buf;
     struct host *h;
+    int n = pf__url_hostport_buf(url, buf, sizeof(buf));
 
-    if (pf__url_hostport(url, &key) < 0)
+    /* Only a host:port too long for buf costs an allocation. */
+    if (n < 0 || ((size_t)n >= sizeof(buf) && pf__url_hostport(url, &key) < 0))
         return NULL;
     h = pf__strmap_get(&c->hosts, key);
     if (h == NULL) {
@@ -413,7 +417,8 @@ static struct host *host_get(struct pf_crawler *c, const char *url)
             }
         }
     }
-    pf__free(key);
+    if (key != buf)
+        pf__free(key);
     return h;
 }
 
@@ -621,13 +626,17 @@ static void requeue_closer(struct pf_crawler *c, struct item *it, int depth,
 static int link_wanted(struct pf_crawler *c, const char *url)
 {
     if (!c->cfg.span_hosts) {
-        char *hp = NULL;
+        char buf[PF__HOSTPORT_BUF];
+        char *hp = buf;
+        int n = pf__url_hostport_buf(url, buf, sizeof(buf));
         int in;
 
-        if (pf__url_hostport(url, &hp) < 0)
+        if (n < 0 ||
+            ((size_t)n >= sizeof(buf) && pf__url_hostport(url, &hp) < 0))
             return 0;
         in = pf__strmap_has(&c->seed_hosts, hp);
-        pf__free(hp);
+        if (hp != buf)
+            pf__free(hp);
         if (!in)
             return 0;
     }
@@ -1229,18 +1238,6 @@ static int acquire_slot(struct pf_crawler *c, struct item *it)
 static void crawl_one(void *arg);
 static void finish_refused(struct pf_crawler *c, struct item *it);
 
-/* The path and query of a normalised URL: "/" at least. */
-static const char *url_path(const char *url)
-{
-    const char *p = strstr(url, "://");
-    const char *slash;
-
-    if (p == NULL)
-        return "/";
-    slash = strpbrk(p + 3, "/?");
-    return slash != NULL && *slash == '/' ? slash : "/";
-}
-
 static void refill(struct pf_crawler *c)
 {
     /* Parsers far behind: fetch nothing new until they catch up. */
@@ -1258,7 +1255,7 @@ static void refill(struct pf_crawler *c)
             continue; /* the gate or robots.txt: host_update() brings it back */
         it = pf__container_of(pf__queue_head(&h->pending), struct item, link);
         if (it->parked == NULL && it->discovered && h->rules != NULL &&
-            !pf__robots_allowed(h->rules, url_path(it->url))) {
+            !pf__robots_allowed(h->rules, pf__url_path_query(it->url))) {
             pf__queue_remove(&it->link);
             c->st.queued--;
             if (c->parsing_on)
@@ -2137,8 +2134,7 @@ static void robots_fetch(void *arg)
 /* Start the robots.txt fetch of h, whose items include url.  Loop thread. */
 static void robots_start(struct pf_crawler *c, struct host *h, const char *url)
 {
-    const char *p = strstr(url, "://");
-    size_t n = p != NULL ? strcspn(p + 3, "/?") + (size_t)(p + 3 - url) : 0;
+    size_t n = pf__url_origin_len(url);
     struct robots_fetch *rf;
 
     /*
