@@ -35,6 +35,7 @@
 #include "pages.h"
 #include "robots.h"
 #include "transfer.h"
+#include "url.h"
 #include "urllist.h"
 
 #define LIST_LOOKAHEAD_MIN 1024
@@ -1051,8 +1052,7 @@ static void robots_fetch(void *arg)
 static int hook_robots(struct pf__host *h, const char *url, void *ud)
 {
     struct pf_crawler *c = ud;
-    const char *p = strstr(url, "://");
-    size_t n = p != NULL ? strcspn(p + 3, "/?") + (size_t)(p + 3 - url) : 0;
+    size_t n = pf__url_origin_len(url);
     struct robots_fetch *rf;
 
     /*

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "robots.h"
-#include "urllist.h"
+#include "url.h"
 
 enum robots_state { ROBOTS_NONE, ROBOTS_FETCHING, ROBOTS_READY };
 
@@ -49,6 +49,27 @@ struct mem {
     int gate; /* smallest depth with unfinished items, or DEPTH_INF */
     int closed;
 };
+
+/*
+ * host:port of url into buf, or a pf__malloc'd copy when it does not fit
+ * (only an absurdly long host costs an allocation); NULL on failure.
+ * Free with hostport_free().
+ */
+static char *hostport(const char *url, char *buf, size_t size)
+{
+    char *key = buf;
+    int n = pf__url_hostport_buf(url, buf, size);
+
+    if (n < 0 || ((size_t)n >= size && pf__url_hostport(url, &key) < 0))
+        return NULL;
+    return key;
+}
+
+static void hostport_free(char *key, const char *buf)
+{
+    if (key != buf)
+        pf__free(key);
+}
 
 /* Scope, shared by backends. */
 
@@ -121,13 +142,14 @@ int pf__frontier_add_seed_host(struct pf__frontier *f, const char *url)
 int pf__frontier_wants(const struct pf__frontier *f, const char *url)
 {
     if (!f->conf.span_hosts) {
-        char *hp = NULL;
+        char buf[PF__HOSTPORT_BUF];
+        char *hp = hostport(url, buf, sizeof(buf));
         int in;
 
-        if (pf__url_hostport(url, &hp) < 0)
+        if (hp == NULL)
             return 0;
         in = pf__strmap_has(&f->seed_hosts, hp);
-        pf__free(hp);
+        hostport_free(hp, buf);
         if (!in)
             return 0;
     }
@@ -142,10 +164,11 @@ int pf__frontier_wants(const struct pf__frontier *f, const char *url)
 
 static struct pf__host *host_get(struct mem *m, const char *url)
 {
-    char *key = NULL;
+    char buf[PF__HOSTPORT_BUF];
+    char *key = hostport(url, buf, sizeof(buf));
     struct pf__host *h;
 
-    if (pf__url_hostport(url, &key) < 0)
+    if (key == NULL)
         return NULL;
     h = pf__strmap_get(&m->hosts, key);
     if (h == NULL) {
@@ -161,7 +184,7 @@ static struct pf__host *host_get(struct mem *m, const char *url)
             }
         }
     }
-    pf__free(key);
+    hostport_free(key, buf);
     return h;
 }
 
@@ -374,18 +397,6 @@ static int mem_accept(struct pf__frontier *f, const char *url, int depth,
     return 0;
 }
 
-/* The path and query of a normalised URL: "/" at least. */
-static const char *url_path(const char *url)
-{
-    const char *p = strstr(url, "://");
-    const char *slash;
-
-    if (p == NULL)
-        return "/";
-    slash = strpbrk(p + 3, "/?");
-    return slash != NULL && *slash == '/' ? slash : "/";
-}
-
 static struct pf__item *mem_lease(struct pf__frontier *f)
 {
     struct mem *m = (struct mem *)f;
@@ -406,7 +417,7 @@ static struct pf__item *mem_lease(struct pf__frontier *f)
         if (it->waiter == NULL && f->conf.parsing)
             pf__strmap_set(&m->seen, it->url, NULL); /* its depth is final */
         if (it->waiter == NULL && it->discovered && h->rules != NULL &&
-            !pf__robots_allowed(h->rules, url_path(it->url))) {
+            !pf__robots_allowed(h->rules, pf__url_path_query(it->url))) {
             it->refused = 1;
         } else {
             h->active++;

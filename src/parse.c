@@ -7,7 +7,7 @@
  *
  * This module owns the rules of what a link is (which element, which
  * attribute, which kind) and how a reference becomes a URL (with
- * urllist.c's resolver).  It must never touch the network, never print
+ * url.c's resolver).  It must never touch the network, never print
  * (libxml2's error and warning handlers are no-ops), never keep state
  * between calls or change libxml2's global settings (every call has its
  * own parser context and curl URL handle, so parser threads share
@@ -49,7 +49,7 @@
 #include <libxml/xmlversion.h>
 
 #include "parse.h"
-#include "urllist.h"
+#include "url.h"
 #include "util.h"
 
 #define CHUNK (64 * 1024)
@@ -314,17 +314,6 @@ static void add_ref(struct parse *st, const char *ref, size_t n, int kind)
  * through as it is; a hex escape becomes UTF-8.
  */
 
-static int css_is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
-static int css_is_hex(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-           (c >= 'A' && c <= 'F');
-}
-
 static int css_is_name(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -482,7 +471,7 @@ static void css_feed(struct parse *st, const char *text, size_t n)
                 c->ret = CSS_NAME;
                 c->at = 0;
                 c->name_len = 0;
-            } else if (!css_is_space(b)) {
+            } else if (!pf__is_ascii_space(b)) {
                 c->import = 0;
             }
             i++;
@@ -556,7 +545,7 @@ static void css_feed(struct parse *st, const char *text, size_t n)
             }
             break;
         case CSS_URL_START:
-            if (css_is_space(b)) {
+            if (pf__is_ascii_space(b)) {
                 i++;
             } else if (b == '"' || b == '\'') {
                 c->state = CSS_STRING;
@@ -575,7 +564,7 @@ static void css_feed(struct parse *st, const char *text, size_t n)
                 c->state = CSS_DATA;
                 css_emit(st);
                 i++;
-            } else if (css_is_space(b)) {
+            } else if (pf__is_ascii_space(b)) {
                 c->state = CSS_URL_END;
                 i++;
             } else if (b == '"' || b == '\'' || b == '(' || b == 0x7f ||
@@ -595,7 +584,7 @@ static void css_feed(struct parse *st, const char *text, size_t n)
             }
             break;
         case CSS_URL_END:
-            if (css_is_space(b)) {
+            if (pf__is_ascii_space(b)) {
                 i++;
             } else if (b == ')') {
                 c->state = CSS_DATA;
@@ -630,7 +619,7 @@ static void css_feed(struct parse *st, const char *text, size_t n)
                 } else {
                     css_end_name(c, b);
                 }
-            } else if (css_is_hex(b)) {
+            } else if (pf__is_hex(b)) {
                 c->state = CSS_HEX;
                 c->hex = 0;
                 c->hex_n = 0;
@@ -644,17 +633,15 @@ static void css_feed(struct parse *st, const char *text, size_t n)
             }
             break;
         case CSS_HEX:
-            if (css_is_hex(b) && c->hex_n < 6) {
-                c->hex = c->hex * 16 + (uint32_t)(b <= '9'   ? b - '0'
-                                                  : b <= 'F' ? b - 'A' + 10
-                                                             : b - 'a' + 10);
+            if (pf__is_hex(b) && c->hex_n < 6) {
+                c->hex = c->hex * 16 + (uint32_t)pf__hex_value(b);
                 c->hex_n++;
                 i++;
                 break;
             }
             css_code_point(st, c->hex);
             c->state = c->ret;
-            if (css_is_space(b)) {
+            if (pf__is_ascii_space(b)) {
                 c->skiplf = b == '\r';
                 i++; /* one white space ends the escape */
             }

@@ -78,27 +78,6 @@ struct pf__robots {
     struct pf__buf text; /* the patterns, back to back */
 };
 
-/* ASCII classes, free of the locale and of signed-char pitfalls. */
-static int is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\v' || c == '\f';
-}
-
-static int is_hex(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-           (c >= 'A' && c <= 'F');
-}
-
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return c - 'A' + 10;
-}
-
 static unsigned char to_lower(unsigned char c)
 {
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
@@ -121,12 +100,9 @@ static int is_token(unsigned char c)
 
 static int append_escape(struct pf__buf *b, unsigned char c)
 {
-    static const char hex[] = "0123456789ABCDEF";
     char esc[3];
 
-    esc[0] = '%';
-    esc[1] = hex[c >> 4];
-    esc[2] = hex[c & 15];
+    pf__pct_encode(esc, c);
     return pf__buf_append(b, esc, 3);
 }
 
@@ -148,17 +124,13 @@ static int normalize(struct pf__buf *b, const char *s, size_t n, int pattern)
 
     for (i = 0; i < n && rc == 0; i++) {
         unsigned char c = (unsigned char)s[i];
+        int v = pf__pct_decode(s + i, n - i);
 
-        if (c == '%' && i + 2 < n && is_hex((unsigned char)s[i + 1]) &&
-            is_hex((unsigned char)s[i + 2])) {
-            unsigned char v =
-                (unsigned char)(hex_value((unsigned char)s[i + 1]) << 4 |
-                                hex_value((unsigned char)s[i + 2]));
-
-            if (is_unreserved(v))
+        if (v >= 0) {
+            if (is_unreserved((unsigned char)v))
                 rc = pf__buf_appendc(b, (char)v);
             else
-                rc = append_escape(b, v);
+                rc = append_escape(b, (unsigned char)v);
             i += 2;
         } else if (c == '*' && pattern) {
             if (b->len == 0 || b->data[b->len - 1] != '*')
@@ -313,7 +285,10 @@ struct parser {
     int seen_ours;  /* some group named us */
 };
 
-/* One line, comment and line end already cut off. */
+/*
+ * One line, comment and line end already cut off.  CR and LF end a line,
+ * so the white space trimmed here is SP, HT, VT and FF.
+ */
 static int parse_line(struct parser *ps, const char *line, size_t n)
 {
     const char *colon = memchr(line, ':', n);
@@ -323,18 +298,18 @@ static int parse_line(struct parser *ps, const char *line, size_t n)
 
     if (colon == NULL)
         return 0;
-    while (name < colon && is_space((unsigned char)*name))
+    while (name < colon && pf__is_space((unsigned char)*name))
         name++;
     name_len = (size_t)(colon - name);
-    while (name_len > 0 && is_space((unsigned char)name[name_len - 1]))
+    while (name_len > 0 && pf__is_space((unsigned char)name[name_len - 1]))
         name_len--;
     value = colon + 1;
     value_len = n - (size_t)(value - line);
-    while (value_len > 0 && is_space((unsigned char)*value)) {
+    while (value_len > 0 && pf__is_space((unsigned char)*value)) {
         value++;
         value_len--;
     }
-    while (value_len > 0 && is_space((unsigned char)value[value_len - 1]))
+    while (value_len > 0 && pf__is_space((unsigned char)value[value_len - 1]))
         value_len--;
 
     if (field_is(name, name_len, "user-agent")) {

@@ -74,6 +74,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "url.h"
 #include "util.h"
 
 /* The longest file name component most file systems accept. */
@@ -156,22 +157,6 @@ static void buf_trunc(struct pf__buf *b, size_t n)
 static const char *buf_str(const struct pf__buf *b)
 {
     return b->len > 0 ? b->data : "";
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static int is_space(int c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 static int lower(int c)
@@ -293,7 +278,6 @@ static size_t shorten(char *out, const char *full, size_t len)
  */
 static int sanitize_into(struct pf__buf *b, const char *name, size_t len)
 {
-    static const char hex[] = "0123456789ABCDEF";
     const unsigned char *s = (const unsigned char *)name;
     size_t start = b->len, i = 0;
     int rc = 0;
@@ -321,9 +305,7 @@ static int sanitize_into(struct pf__buf *b, const char *name, size_t len)
         } else {
             char esc[3];
 
-            esc[0] = '%';
-            esc[1] = hex[s[i] >> 4];
-            esc[2] = hex[s[i] & 0x0F];
+            pf__pct_encode(esc, s[i]);
             rc = pf__buf_append(b, esc, 3);
             i++;
         }
@@ -382,86 +364,11 @@ static size_t part_name(char *out, const char *name, size_t nlen)
 /* URLs to names                                                       */
 /* ------------------------------------------------------------------ */
 
-/* The pieces of an http or https URL, pointing into it. */
-struct url {
-    const char *host;
-    size_t host_len;
-    unsigned long port; /* 0 when absent or the scheme's default */
-    const char *path;   /* "" or starting with '/' */
-    size_t path_len;
-    const char *query; /* after '?', without the fragment */
-    size_t query_len;
-};
-
 /*
- * Split url by hand: the mappers are fuzzed and must accept any string,
- * and the input of the real program is already normalised by libcurl.
- * PF_EURL unless it is "http://" or "https://" (any case) followed by a
- * non-empty host and, when given, a numeric port up to 65535.
+ * URLs are cut by pf__url_split(), which takes any string (the mappers
+ * are fuzzed with any) and refuses what is not http(s) with a host and a
+ * valid port; the input of the real program is already normalised.
  */
-static int parse_url(const char *url, struct url *u)
-{
-    const char *sep = strstr(url, "://");
-    const char *a, *end, *at, *port = NULL, *port_end = NULL;
-    unsigned long v = 0, dflt;
-
-    if (sep == NULL)
-        return PF_EURL;
-    if (word_is(url, (size_t)(sep - url), "http"))
-        dflt = 80;
-    else if (word_is(url, (size_t)(sep - url), "https"))
-        dflt = 443;
-    else
-        return PF_EURL;
-    a = sep + 3;
-    end = a + strcspn(a, "/?#");
-    at = last_byte(a, (size_t)(end - a), '@');
-    if (at != NULL)
-        a = at + 1;
-    if (*a == '[') {
-        const char *close = memchr(a, ']', (size_t)(end - a));
-
-        if (close == NULL)
-            return PF_EURL;
-        u->host = a;
-        u->host_len = (size_t)(close + 1 - a);
-        if (close + 1 < end) {
-            if (close[1] != ':')
-                return PF_EURL;
-            port = close + 2;
-        }
-    } else {
-        const char *colon = memchr(a, ':', (size_t)(end - a));
-
-        u->host = a;
-        u->host_len = (size_t)((colon != NULL ? colon : end) - a);
-        if (colon != NULL)
-            port = colon + 1;
-    }
-    if (u->host_len == 0)
-        return PF_EURL;
-    u->port = 0;
-    if (port != NULL) {
-        for (port_end = port; port_end < end; port_end++) {
-            if (*port_end < '0' || *port_end > '9')
-                return PF_EURL;
-            v = v * 10 + (unsigned long)(*port_end - '0');
-            if (v > 65535)
-                return PF_EURL;
-        }
-        if (port_end > port && v != dflt)
-            u->port = v;
-    }
-    u->path = end;
-    u->path_len = *end == '/' ? strcspn(end, "?#") : 0;
-    u->query = end + u->path_len;
-    u->query_len = 0;
-    if (*u->query == '?') {
-        u->query++;
-        u->query_len = strcspn(u->query, "#");
-    }
-    return 0;
-}
 
 /*
  * A byte that %XX in a path segment is decoded to: what is harmless and
@@ -484,17 +391,16 @@ static int decode_into(struct pf__buf *b, const char *s, size_t n)
     while (rc == 0 && i < n) {
         const char *pct = memchr(s + i, '%', n - i);
         size_t j = pct != NULL ? (size_t)(pct - s) : n;
-        int hi, lo;
+        int v;
 
         if (j > i) {
             rc = pf__buf_append(b, s + i, j - i); /* a run without '%' */
             i = j;
             continue;
         }
-        hi = n - i >= 3 ? hexval((unsigned char)s[i + 1]) : -1;
-        lo = n - i >= 3 ? hexval((unsigned char)s[i + 2]) : -1;
-        if (hi >= 0 && lo >= 0 && decodable(hi * 16 + lo)) {
-            rc = pf__buf_appendc(b, (char)(hi * 16 + lo));
+        v = pf__pct_decode(s + i, n - i);
+        if (v >= 0 && decodable(v)) {
+            rc = pf__buf_appendc(b, (char)v);
             i += 3;
         } else {
             rc = pf__buf_appendc(b, '%');
@@ -504,11 +410,13 @@ static int decode_into(struct pf__buf *b, const char *s, size_t n)
     return rc;
 }
 
-/* The last segment of u's path: what follows its last '/'. */
-static void last_segment(const struct url *u, const char **seg, size_t *n)
+/* The last segment of url's path: what follows its last '/'. */
+static void last_segment(const char *url, const struct pf__url_parts *u,
+                         const char **seg, size_t *n)
 {
-    const char *end = u->path + u->path_len;
-    const char *slash = last_byte(u->path, u->path_len, '/');
+    const char *path = url + u->path_off;
+    const char *end = path + u->path_len;
+    const char *slash = last_byte(path, u->path_len, '/');
 
     *seg = slash != NULL ? slash + 1 : end;
     *n = (size_t)(end - *seg);
@@ -516,30 +424,30 @@ static void last_segment(const struct url *u, const char **seg, size_t *n)
 
 int pf__store_tree_path(const char *url, char **out)
 {
-    struct url u;
+    struct pf__url_parts u;
     struct pf__buf b = {NULL, 0, 0}, t = {NULL, 0, 0};
     const char *p, *file;
     size_t flen, i;
     int rc;
 
-    rc = parse_url(url, &u);
+    rc = pf__url_split(url, &u);
     if (rc < 0)
         return rc;
-    /* host[:port], lowercase. */
-    rc = pf__buf_append(&t, u.host, u.host_len);
+    /* host[:port], lowercase; no port when it is the scheme's default. */
+    rc = pf__buf_append(&t, url + u.host_off, u.host_len);
     for (i = 0; rc == 0 && i < t.len; i++)
         t.data[i] = (char)lower((unsigned char)t.data[i]);
-    if (rc == 0 && u.port != 0) {
+    if (rc == 0 && u.port != u.default_port && u.port != 0) {
         char port[16];
-        int n = snprintf(port, sizeof(port), ":%lu", u.port);
+        int n = snprintf(port, sizeof(port), ":%u", u.port);
 
         rc = pf__buf_append(&t, port, (size_t)n);
     }
     if (rc == 0)
         rc = sanitize_into(&b, t.data, t.len);
     /* Directories: the non-empty segments before the last '/'. */
-    last_segment(&u, &file, &flen);
-    for (p = u.path; rc == 0 && p < file;) {
+    last_segment(url, &u, &file, &flen);
+    for (p = url + u.path_off; rc == 0 && p < file;) {
         const char *s = memchr(p, '/', (size_t)(file - p));
 
         if (s == NULL)
@@ -562,7 +470,7 @@ int pf__store_tree_path(const char *url, char **out)
     if (rc == 0 && u.query_len > 0) {
         rc = pf__buf_appendc(&t, '?');
         if (rc == 0)
-            rc = pf__buf_append(&t, u.query, u.query_len);
+            rc = pf__buf_append(&t, url + u.query_off, u.query_len);
     }
     if (rc == 0)
         rc = pf__buf_appendc(&b, '/');
@@ -579,13 +487,13 @@ int pf__store_tree_path(const char *url, char **out)
 
 int pf__store_flat_name(const char *url, const char *cd, char **out)
 {
-    struct url u;
+    struct pf__url_parts u;
     struct pf__buf b = {NULL, 0, 0}, t = {NULL, 0, 0};
     const char *file;
     size_t flen;
     int rc;
 
-    rc = parse_url(url, &u);
+    rc = pf__url_split(url, &u);
     if (rc < 0)
         return rc;
     if (cd != NULL) {
@@ -599,7 +507,7 @@ int pf__store_flat_name(const char *url, const char *cd, char **out)
             return 0;
         }
     }
-    last_segment(&u, &file, &flen);
+    last_segment(url, &u, &file, &flen);
     rc = flen == 0 ? pf__buf_append(&t, "index.html", 10)
                    : decode_into(&t, file, flen);
     if (rc == 0)
@@ -644,11 +552,10 @@ static int decode_ext_value(struct pf__buf *dst, const char *s, size_t n)
         return 0;
     for (p = q2 + 1; rc == 0 && p < end; p++) {
         unsigned char c = (unsigned char)*p;
+        int v = pf__pct_decode(p, (size_t)(end - p));
 
-        if (c == '%' && end - p > 2 && hexval((unsigned char)p[1]) >= 0 &&
-            hexval((unsigned char)p[2]) >= 0) {
-            c = (unsigned char)(hexval((unsigned char)p[1]) * 16 +
-                                hexval((unsigned char)p[2]));
+        if (v >= 0) {
+            c = (unsigned char)v;
             p += 2;
         }
         if (latin1 && c >= 0x80) {
@@ -677,9 +584,9 @@ static int base_name(const struct pf__buf *b, const char **s, size_t *n)
             break;
         }
     }
-    while (p < end && is_space((unsigned char)*p))
+    while (p < end && pf__is_http_space((unsigned char)*p))
         p++;
-    while (end > p && is_space((unsigned char)end[-1]))
+    while (end > p && pf__is_http_space((unsigned char)end[-1]))
         end--;
     *s = p;
     *n = (size_t)(end - p);
@@ -703,18 +610,18 @@ int pf__store_parse_content_disposition(const char *value, char **out)
     while (rc == 0 && *p != '\0') {
         const char *ns, *ne;
 
-        while (*p == ';' || is_space((unsigned char)*p))
+        while (*p == ';' || pf__is_http_space((unsigned char)*p))
             p++;
         ns = p;
         while (*p != '\0' && *p != '=' && *p != ';')
             p++;
         ne = p;
-        while (ne > ns && is_space((unsigned char)ne[-1]))
+        while (ne > ns && pf__is_http_space((unsigned char)ne[-1]))
             ne--;
         if (*p != '=')
             continue; /* the disposition type, or a bare word */
         p++;
-        while (is_space((unsigned char)*p))
+        while (pf__is_http_space((unsigned char)*p))
             p++;
         buf_trunc(&val, 0);
         if (*p == '"') {
@@ -734,7 +641,7 @@ int pf__store_parse_content_disposition(const char *value, char **out)
             while (*p != '\0' && *p != ';')
                 p++;
             ve = p;
-            while (ve > vs && is_space((unsigned char)ve[-1]))
+            while (ve > vs && pf__is_http_space((unsigned char)ve[-1]))
                 ve--;
             rc = pf__buf_append(&val, vs, (size_t)(ve - vs));
         }

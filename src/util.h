@@ -114,6 +114,89 @@ int pf__buf_appendc(struct pf__buf *b, char c);
 void pf__buf_reset(struct pf__buf *b);
 void pf__buf_free(struct pf__buf *b);
 
+/*
+ * ASCII character classes, free of the locale and of signed-char
+ * pitfalls.  "White space" means three different sets to the formats we
+ * read, and a byte that one counts and another does not would change
+ * what we make of a header or a style sheet, so each set has its name:
+ *
+ *   pf__is_space        SP HT LF VT FF CR   C's isspace() in the "C"
+ *                                           locale (URL lists, robots.txt)
+ *   pf__is_ascii_space  SP HT LF FF CR      the WHATWG and CSS set (no VT)
+ *   pf__is_http_space   SP HT LF CR         Fetch's HTTP white space
+ *                                           (header values: no VT, no FF)
+ */
+static inline int pf__is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
+           c == '\r';
+}
+
+static inline int pf__is_ascii_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+static inline int pf__is_http_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static inline int pf__is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline int pf__is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The value of the hex digit c (either case), or -1 when it is none. */
+static inline int pf__hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static inline int pf__is_hex(unsigned char c)
+{
+    return pf__hex_value(c) >= 0;
+}
+
+/*
+ * Percent-encoding (RFC 3986 2.1).  pf__pct_decode() gives the octet the
+ * escape "%XX" (hex digits of either case) at the start of s stands for,
+ * reading at most n bytes, or -1 when s does not start with one: a '%'
+ * without two hex digits after it is an ordinary byte to every caller.
+ * pf__pct_encode() writes the escape of c, with upper-case digits as RFC
+ * 3986 6.2.2.1 recommends, into out[0..3) (no NUL).
+ */
+static inline int pf__pct_decode(const char *s, size_t n)
+{
+    int hi, lo;
+
+    if (n < 3 || s[0] != '%')
+        return -1;
+    hi = pf__hex_value((unsigned char)s[1]);
+    lo = pf__hex_value((unsigned char)s[2]);
+    return hi >= 0 && lo >= 0 ? hi * 16 + lo : -1;
+}
+
+static inline void pf__pct_encode(char out[3], unsigned char c)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    out[0] = '%';
+    out[1] = hex[c >> 4];
+    out[2] = hex[c & 15];
+}
+
 /* FNV-1a, 64 bits. */
 uint64_t pf__hash64(const void *p, size_t n);
 

@@ -1,12 +1,12 @@
 /*
  * test_parse.c -- link extraction: every fixture of fixtures/html/ (a
  * document and the links it must give, in order, with their kinds), read
- * from a file, from memory and from a pipe in small pieces; reference
- * resolution against RFC 3986's examples; content types and sniffing;
- * duplicates and kinds; a 50 MB document parsed in bounded memory; the
- * caps; read errors; allocation failures; parsers on several threads at
- * once.  Every link that comes out must be a normalised http(s) URL:
- * pf__url_normalize() gives it back unchanged.
+ * from a file, from memory and from a pipe in small pieces; content types
+ * and sniffing; duplicates and kinds; a 50 MB document parsed in bounded
+ * memory; the caps; read errors; allocation failures; parsers on several
+ * threads at once.  Reference resolution itself is test_url.c's.  Every link
+ * that comes out must be a normalised http(s) URL: pf__url_normalize() gives it
+ * back unchanged.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,7 +21,7 @@
 
 #include "parse.h"
 #include "test.h"
-#include "urllist.h"
+#include "url.h"
 #include "util.h"
 
 #define FIXTURES PF_SOURCE_DIR "/fixtures/html/"
@@ -342,153 +342,6 @@ static void test_fixtures_pipe(void)
         }
         free(doc);
     }
-}
-
-/* ------------------------------------------------------------------ */
-/* Resolution                                                          */
-/* ------------------------------------------------------------------ */
-
-struct resolve_case {
-    const char *ref;
-    const char *out; /* NULL: no link */
-};
-
-/* RFC 3986 5.4, with the URL standard's answers where they differ. */
-static const struct resolve_case rfc_cases[] = {
-    {"g:h", NULL},
-    {"g", "http://a/b/c/g"},
-    {"./g", "http://a/b/c/g"},
-    {"g/", "http://a/b/c/g/"},
-    {"/g", "http://a/g"},
-    {"//g", "http://g/"},
-    {"?y", "http://a/b/c/d;p?y"},
-    {"g?y", "http://a/b/c/g?y"},
-    {"#s", "http://a/b/c/d;p?q"},
-    {"g#s", "http://a/b/c/g"},
-    {"g?y#s", "http://a/b/c/g?y"},
-    {";x", "http://a/b/c/;x"},
-    {"g;x", "http://a/b/c/g;x"},
-    {"g;x?y#s", "http://a/b/c/g;x?y"},
-    {"", NULL},
-    {".", "http://a/b/c/"},
-    {"./", "http://a/b/c/"},
-    {"..", "http://a/b/"},
-    {"../", "http://a/b/"},
-    {"../g", "http://a/b/g"},
-    {"../..", "http://a/"},
-    {"../../", "http://a/"},
-    {"../../g", "http://a/g"},
-    {"../../../g", "http://a/g"},
-    {"../../../../g", "http://a/g"},
-    {"/./g", "http://a/g"},
-    {"/../g", "http://a/g"},
-    {"g.", "http://a/b/c/g."},
-    {".g", "http://a/b/c/.g"},
-    {"g..", "http://a/b/c/g.."},
-    {"..g", "http://a/b/c/..g"},
-    {"./../g", "http://a/b/g"},
-    {"./g/.", "http://a/b/c/g/"},
-    {"g/./h", "http://a/b/c/g/h"},
-    {"g/../h", "http://a/b/c/h"},
-    {"g;x=1/./y", "http://a/b/c/g;x=1/y"},
-    {"g;x=1/../y", "http://a/b/c/y"},
-    {"g?y/./x", "http://a/b/c/g?y/./x"},
-    {"g?y/../x", "http://a/b/c/g?y/../x"},
-    {"g#s/./x", "http://a/b/c/g"},
-    {"g#s/../x", "http://a/b/c/g"},
-    {"http:g", "http://a/b/c/g"},
-    {"http:", "http://a/b/c/d;p?q"},
-    {"http:/g", "http://a/g"},
-    /* Beyond the RFC. */
-    {" \t g \n", "http://a/b/c/g"},
-    {"g\th\ni\rj", "http://a/b/c/ghij"},
-    {"\\g\\h?x\\y", "http://a/g/h?x\\y"},
-    {"g h", "http://a/b/c/g%20h"},
-    {"g?h i", "http://a/b/c/g?h%20i"},
-    {"\xc3\xa9", "http://a/b/c/%C3%A9"},
-    {"%7e%2F", "http://a/b/c/%7E%2F"},
-    {"g?", "http://a/b/c/g"},
-    {"g?a=%zz", "http://a/b/c/g?a=%zz"},
-    {"g[1]{2}|", "http://a/b/c/g[1]{2}|"},
-    {"HTTPS://A.EXAMPLE:443/x", "https://a.example/x"},
-    {"https://a.example:8443", "https://a.example:8443/"},
-    {"http://a/b/../c", "http://a/c"},
-    {"http://a:80/x", "http://a/x"},
-    {"http://A/x", "http://a/x"},
-    {"http://127.1/", "http://127.0.0.1/"},
-    {"http://0x7f.0.0.1/", "http://127.0.0.1/"},
-    {"http://1.2.3.4/", "http://1.2.3.4/"},
-    {"http://[::1]/", "http://[::1]/"},
-    {"//other.example:8080/p?q#f", "http://other.example:8080/p?q"},
-    {"mailto:x@a", NULL},
-    {"javascript:alert(1)", NULL},
-    {"data:text/plain,x", NULL},
-    {"ftp://a/b", NULL},
-    {"http://", NULL},
-    {"g\x01h", NULL},
-};
-
-static void test_resolve(void)
-{
-    struct pf__urlres fast, slow;
-    struct pf__buf a = {NULL, 0, 0}, b = {NULL, 0, 0};
-    size_t i;
-
-    CHECK_EQ(pf__urlres_init(&fast), 0);
-    CHECK_EQ(pf__urlres_init(&slow), 0);
-    slow.curl_only = 1;
-    CHECK_EQ(pf__urlres_set_base(&fast, "http://a/b/c/d;p?q"), 0);
-    CHECK_EQ(pf__urlres_set_base(&slow, "http://a/b/c/d;p?q"), 0);
-    for (i = 0; i < PF__ARRAY_LEN(rfc_cases); i++) {
-        const struct resolve_case *c = &rfc_cases[i];
-        int rf = pf__url_resolve(&fast, c->ref, strlen(c->ref), &a);
-        int rs = pf__url_resolve(&slow, c->ref, strlen(c->ref), &b);
-
-        if (c->out == NULL) {
-            if (rf != PF_EURL)
-                fprintf(stderr, "\"%s\" gave %s\n", c->ref, a.data);
-            CHECK_EQ(rf, PF_EURL);
-            CHECK_EQ(rs, PF_EURL);
-            continue;
-        }
-        if (rf != 0 || strcmp(a.data, c->out) != 0)
-            fprintf(stderr, "\"%s\": %d %s\n", c->ref, rf, a.data);
-        CHECK_EQ(rf, 0);
-        CHECK_EQ(rs, 0);
-        CHECK_STR(a.data, c->out);
-        CHECK_STR(b.data, c->out);
-    }
-    pf__buf_free(&a);
-    pf__buf_free(&b);
-    pf__urlres_free(&fast);
-    pf__urlres_free(&slow);
-}
-
-/* No base (or a bad one): absolute references only. */
-static void test_resolve_no_base(void)
-{
-    struct pf__urlres r;
-    struct pf__buf out = {NULL, 0, 0};
-
-    CHECK_EQ(pf__urlres_init(&r), 0);
-    CHECK_EQ(pf__urlres_set_base(&r, "ftp://a/b"), PF_EURL);
-    CHECK_EQ(pf__urlres_set_base(&r, "not a url"), PF_EURL);
-    CHECK_EQ(pf__url_resolve(&r, "g", 1, &out), PF_EURL);
-    CHECK_EQ(pf__url_resolve(&r, "//g/x", 5, &out), PF_EURL);
-    CHECK_EQ(pf__url_resolve(&r, "#x", 2, &out), PF_EURL);
-    CHECK_EQ(pf__url_resolve(&r, "http://g/x#y", 12, &out), 0);
-    CHECK_STR(out.data, "http://g/x");
-    /* A bad base later leaves the good one in place. */
-    CHECK_EQ(pf__urlres_set_base(&r, "HTTP://Good.Example/d/"), 0);
-    CHECK_EQ(pf__urlres_set_base(&r, "mailto:x@y"), PF_EURL);
-    CHECK_EQ(pf__url_resolve(&r, "g", 1, &out), 0);
-    CHECK_STR(out.data, "http://good.example/d/g");
-    /* Only n bytes are read; a NUL byte inside is no link. */
-    CHECK_EQ(pf__url_resolve(&r, "gh", 1, &out), 0);
-    CHECK_STR(out.data, "http://good.example/d/g");
-    CHECK_EQ(pf__url_resolve(&r, "g\0h", 3, &out), PF_EURL);
-    pf__buf_free(&out);
-    pf__urlres_free(&r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -880,8 +733,8 @@ __attribute__((constructor)) static void setup(void)
 }
 
 TEST_MAIN(TEST(test_huge_document), TEST(test_fixtures_fd),
-          TEST(test_fixtures_mem), TEST(test_fixtures_pipe), TEST(test_resolve),
-          TEST(test_resolve_no_base), TEST(test_doc_type), TEST(test_sniff),
-          TEST(test_types), TEST(test_dedupe_and_kinds), TEST(test_links_cap),
+          TEST(test_fixtures_mem), TEST(test_fixtures_pipe),
+          TEST(test_doc_type), TEST(test_sniff), TEST(test_types),
+          TEST(test_dedupe_and_kinds), TEST(test_links_cap),
           TEST(test_backlog_cap), TEST(test_long_css_url),
           TEST(test_read_error), TEST(test_alloc_failures), TEST(test_threads))

@@ -1,8 +1,8 @@
 /*
- * test_urllist.c -- URL normalisation, host:port keys and the list reader:
- * the normalisation table, every fixture list of fixtures/urls/ read line
- * by line (which lines come back, which are reported and why), lines far
- * longer than PF__URL_MAX, read errors and allocation failures.
+ * test_urllist.c -- the URL list reader: every fixture list of
+ * fixtures/urls/ read line by line (which lines come back, which are
+ * reported and why), lines far longer than PF__URL_MAX, read errors and
+ * allocation failures.  URL normalisation itself is test_url.c's.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -17,190 +17,6 @@
 #include "util.h"
 
 #define FIXTURE(name) PF_SOURCE_DIR "/fixtures/urls/" name
-
-/* Normalisation. */
-
-struct norm_case {
-    const char *in;
-    const char *out;
-};
-
-static const struct norm_case good_urls[] = {
-    {"http://example.com", "http://example.com/"},
-    {"HTTP://EXAMPLE.COM/", "http://example.com/"},
-    {"hTtPs://ExAmPlE.cOm/Path/To?Q=Mix", "https://example.com/Path/To?Q=Mix"},
-    {"http://example.com:80/", "http://example.com/"},
-    {"https://example.com:443/", "https://example.com/"},
-    {"http://example.com:443/", "http://example.com:443/"},
-    {"https://example.com:80/", "https://example.com:80/"},
-    {"http://example.com:0080/", "http://example.com/"},
-    {"http://example.com:8080", "http://example.com:8080/"},
-    {"http://example.com:/", "http://example.com/"},
-    {"http://example.com/a/./b/../c", "http://example.com/a/c"},
-    {"http://example.com/../../x", "http://example.com/x"},
-    {"http://example.com/a/b/..", "http://example.com/a/"},
-    {"http://example.com/a/b/.", "http://example.com/a/b/"},
-    {"http://example.com/a?x=../y", "http://example.com/a?x=../y"},
-    {"http://example.com/a#frag", "http://example.com/a"},
-    {"http://example.com/a?q=1#frag", "http://example.com/a?q=1"},
-    {"http://example.com/#", "http://example.com/"},
-    {"http://example.com/a#b c|<>\x01#", "http://example.com/a"},
-    {"http://example.com#x", "http://example.com/"},
-    {"http://example.com?q", "http://example.com/?q"},
-    {"http://[::1]:8080/x", "http://[::1]:8080/x"},
-    {"http://[::1]/", "http://[::1]/"},
-    {"http://[::1]:80/", "http://[::1]/"},
-    {"https://[::1]:443/", "https://[::1]/"},
-    {"http://[2001:DB8::1]/", "http://[2001:db8::1]/"},
-    {"http://[FE80::1%25eth0]:81/", "http://[fe80::1%25eth0]:81/"},
-    {"http://b\303\274cher.example/", "http://xn--bcher-kva.example/"},
-    {"http://B\303\234CHER.Example/", "http://xn--bcher-kva.example/"},
-    {"http://xn--bcher-kva.EXAMPLE/", "http://xn--bcher-kva.example/"},
-    {"http://example.com/a b", "http://example.com/a%20b"},
-    {"http://example.com/?q=a b", "http://example.com/?q=a%20b"},
-    {"http://example.com/a b?c d#e f", "http://example.com/a%20b?c%20d"},
-    {"http://example.com/\xc3\xa4", "http://example.com/%C3%A4"},
-    {"http://example.com/%e4%fc?q=%2f", "http://example.com/%E4%FC?q=%2F"},
-    {"http://example.com/%zz%4", "http://example.com/%zz%4"},
-    {"http://user:pw@Example.com/", "http://user:pw@example.com/"},
-    {"http://EXAMPLE.com./", "http://example.com./"},
-    {"http://%41.com/", "http://a.com/"},
-    /* curl reads IPv4 before it decodes: a second pass (found by fuzzing). */
-    {"http://%3112/", "http://0.0.0.112/"},
-    {"http://0x7f.1/", "http://127.0.0.1/"},
-    /* IDN mapping drops U+FEFF, leaving an IPv4 address (found by fuzzing). */
-    {"http://0x7f.\357\273\2771/", "http://127.0.0.1/"},
-    {"http:/example.com", "http://example.com/"},
-};
-
-struct bad_case {
-    const char *in;
-    const char *why;
-};
-
-static const struct bad_case bad_urls[] = {
-    {"", "empty URL"},
-    {" http://example.com/", "leading or trailing white space"},
-    {"http://example.com/\n", "leading or trailing white space"},
-    {"ftp://example.com/", "unsupported scheme"},
-    {"FTP://example.com/", "unsupported scheme"},
-    {"file:///etc/hosts", "unsupported scheme"},
-    {"mailto:someone@example.com", "unsupported scheme"},
-    {"javascript:alert(1)", "unsupported scheme"},
-    {"data:text/plain,hi", "unsupported scheme"},
-    {"httpx://example.com/", "unsupported scheme"},
-    {"example.com/x", "no scheme"},
-    {"//example.com/", "no scheme"},
-    {"/relative", "no scheme"},
-    {"://example.com/", "no scheme"},
-    {"\x80\x81", "no scheme"},
-    {"http://", "no host"},
-    {"http://:80/", "no host"},
-    {"http://example.com:99999/", "bad port number"},
-    {"http://example.com:-1/", "bad port number"},
-    {"http://example.com:8o/", "bad port number"},
-    {"http://exa mple.com/", "bad host name"},
-    {"http://ex<ample.com/", "bad host name"},
-    {"http://[::1/", "bad IPv6 address"},
-    {"http:example.com", "bad slashes after the scheme"},
-    {"http:////example.com/", "bad slashes after the scheme"},
-    {"http://example.com/\x01", "bad character in path"},
-    {"http://example.com/?\x7f", "bad character in query"},
-    {"http://\xff\xfe/", "bad international host name"},
-    /* curl decodes %7F in a host and kept it (found by fuzzing). */
-    {"http://0x%7f.1/", "bad host name"},
-    {"http://a%7F.example/", "bad host name"},
-};
-
-static void test_normalize_good(void)
-{
-    size_t i;
-
-    for (i = 0; i < PF__ARRAY_LEN(good_urls); i++) {
-        char *out = NULL;
-        const char *why = NULL;
-        int rc = pf__url_normalize(good_urls[i].in, &out, &why);
-
-        if (rc != 0)
-            fprintf(stderr, "  %s: %d %s\n", good_urls[i].in, rc,
-                    why ? why : "");
-        CHECK_EQ(rc, 0);
-        CHECK_STR(out, good_urls[i].out);
-        pf__free(out);
-    }
-}
-
-static void test_normalize_idempotent(void)
-{
-    size_t i;
-
-    for (i = 0; i < PF__ARRAY_LEN(good_urls); i++) {
-        char *out = NULL;
-
-        CHECK_EQ(pf__url_normalize(good_urls[i].out, &out, NULL), 0);
-        CHECK_STR(out, good_urls[i].out);
-        pf__free(out);
-    }
-}
-
-static void test_normalize_bad(void)
-{
-    size_t i;
-
-    for (i = 0; i < PF__ARRAY_LEN(bad_urls); i++) {
-        char *out = (char *)"untouched";
-        const char *why = NULL;
-        int rc = pf__url_normalize(bad_urls[i].in, &out, &why);
-
-        if (rc != PF_EURL)
-            fprintf(stderr, "  \"%s\" was accepted: %s\n", bad_urls[i].in,
-                    rc == 0 ? out : "?");
-        CHECK_EQ(rc, PF_EURL);
-        CHECK_STR(out, "untouched");
-        CHECK_STR(why, bad_urls[i].why);
-    }
-}
-
-static void test_normalize_args(void)
-{
-    char *out = NULL;
-
-    /* why may be NULL; *out stays untouched on failure. */
-    CHECK_EQ(pf__url_normalize("ftp://x/", &out, NULL), PF_EURL);
-    CHECK(out == NULL);
-    CHECK_EQ(pf__url_normalize(NULL, &out, NULL), PF_EINVAL);
-    CHECK_EQ(pf__url_normalize("http://x/", NULL, NULL), PF_EINVAL);
-    CHECK(out == NULL);
-}
-
-/* host:port keys. */
-
-static const struct norm_case hostports[] = {
-    {"http://example.com/", "example.com:80"},
-    {"https://example.com/", "example.com:443"},
-    {"http://example.com:8080/x", "example.com:8080"},
-    {"https://example.com:80/", "example.com:80"},
-    {"http://[::1]:8080/x", "[::1]:8080"},
-    {"https://[::1]/", "[::1]:443"},
-    {"http://user:pw@example.com/", "example.com:80"},
-    {"http://xn--bcher-kva.example/", "xn--bcher-kva.example:80"},
-};
-
-static void test_hostport(void)
-{
-    size_t i;
-    char *out = NULL;
-
-    for (i = 0; i < PF__ARRAY_LEN(hostports); i++) {
-        CHECK_EQ(pf__url_hostport(hostports[i].in, &out), 0);
-        CHECK_STR(out, hostports[i].out);
-        pf__free(out);
-        out = NULL;
-    }
-    CHECK_EQ(pf__url_hostport("not a url", &out), PF_EURL);
-    CHECK(out == NULL);
-    CHECK_EQ(pf__url_hostport(NULL, &out), PF_EINVAL);
-}
 
 /* The list reader. */
 
@@ -594,7 +410,6 @@ static void test_oom(void)
         struct pf__urllist *r = NULL;
         const char *url;
         long lineno;
-        char *s = NULL;
         FILE *fp = fopen(FIXTURE("basic.txt"), "r");
         int rc;
 
@@ -612,13 +427,6 @@ static void test_oom(void)
             CHECK(r == NULL);
             fclose(fp);
         }
-        rc = pf__url_normalize("http://B\303\234CHER.example/a b#f", &s, NULL);
-        CHECK(rc == 0 || rc == PF_ENOMEM);
-        pf__free(s);
-        s = NULL;
-        rc = pf__url_hostport("http://[::1]:8080/", &s);
-        CHECK(rc == 0 || rc == PF_ENOMEM);
-        pf__free(s);
         if (pf__malloc_fail_at(0) < n)
             break; /* the nth allocation was never reached: all done */
     }
@@ -664,10 +472,8 @@ static void test_list_speed(void)
     CHECK_EQ(o.nbad, 0);
 }
 
-TEST_MAIN(TEST(test_normalize_good), TEST(test_normalize_idempotent),
-          TEST(test_normalize_bad), TEST(test_normalize_args),
-          TEST(test_hostport), TEST(test_list_basic), TEST(test_list_crlf),
-          TEST(test_list_bom), TEST(test_list_nul), TEST(test_list_junk),
+TEST_MAIN(TEST(test_list_basic), TEST(test_list_crlf), TEST(test_list_bom),
+          TEST(test_list_nul), TEST(test_list_junk),
           TEST(test_list_no_final_newline), TEST(test_list_empty_and_blank),
           TEST(test_list_long_lines), TEST(test_list_max_line_whole),
           TEST(test_list_read_error), TEST(test_list_args),

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "parse.h"
-#include "urllist.h"
+#include "url.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

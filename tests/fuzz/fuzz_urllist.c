@@ -9,6 +9,12 @@
  *     fragment, no white space and no control character;
  *   - normalising a normalised URL gives it back unchanged (the dedupe
  *     key is stable), and its host:port key can be taken;
+ *   - pf__url_split() cuts every normalised URL where curl's URL API
+ *     does (host with its zone id, port, path, query), its host:port is
+ *     pf__url_hostport()'s and that of the hand scan it replaced, and
+ *     its origin and path agree with the scans the crawler used to make;
+ *   - on any line, the split reads nothing past the NUL and gives parts
+ *     that lie inside the string;
  *   - bad lines come with the reader's name, in increasing line order,
  *     and no line is both good and bad.
  *
@@ -20,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
+#include "url.h"
 #include "urllist.h"
 #include "util.h"
 
@@ -39,10 +48,197 @@ static void require(int cond, const char *what)
     }
 }
 
+/*
+ * The host:port scan that pf__url_hostport() made before the split
+ * existed, kept as a reference: on a normalised URL both must agree.
+ */
+static int old_hostport(const char *url, char *out, size_t size)
+{
+    const char *p, *end, *at, *host, *hend, *port;
+    size_t hlen, plen;
+
+    if (strncmp(url, "http://", 7) == 0) {
+        p = url + 7;
+        port = "80";
+    } else if (strncmp(url, "https://", 8) == 0) {
+        p = url + 8;
+        port = "443";
+    } else {
+        return -1;
+    }
+    end = p + strcspn(p, "/?#");
+    at = memrchr(p, '@', (size_t)(end - p));
+    if (at != NULL)
+        p = at + 1;
+    host = p;
+    if (*p == '[') {
+        hend = memchr(p, ']', (size_t)(end - p));
+        if (hend == NULL)
+            return -1;
+        hend++;
+    } else {
+        hend = memchr(p, ':', (size_t)(end - p));
+        if (hend == NULL)
+            hend = end;
+    }
+    hlen = (size_t)(hend - host);
+    if (hlen == 0)
+        return -1;
+    plen = strlen(port);
+    if (hend < end && *hend == ':' && end - hend > 1) {
+        port = hend + 1;
+        plen = (size_t)(end - port);
+    }
+    if (hlen + 1 + plen >= size)
+        return -1;
+    memcpy(out, host, hlen);
+    out[hlen] = ':';
+    memcpy(out + hlen + 1, port, plen);
+    out[hlen + 1 + plen] = '\0';
+    return 0;
+}
+
+/* 1 if s[0..n) is the string want. */
+static int part_is(const char *s, size_t n, const char *want)
+{
+    return want != NULL && strlen(want) == n && memcmp(s, want, n) == 0;
+}
+
+/*
+ * The host part h (n bytes) is curl's host: curl gives it percent-decoded
+ * ("a%2541" is "a%41") and an IPv6 zone id apart ("[fe80::1]" and "eth0"
+ * are "[fe80::1%25eth0]").
+ */
+static int same_host(const char *h, size_t n, const char *host,
+                     const char *zone)
+{
+    size_t hn = host != NULL ? strlen(host) : 0;
+
+    if (zone == NULL) {
+        size_t i = 0, j = 0;
+
+        while (i < n && j < hn) {
+            int v = pf__pct_decode(h + i, n - i);
+
+            if (v >= 0 ? (unsigned char)host[j] != v : host[j] != h[i])
+                return 0;
+            i += v >= 0 ? 3 : 1;
+            j++;
+        }
+        return i == n && j == hn;
+    }
+    return hn > 2 && n == hn + 3 + strlen(zone) &&
+           memcmp(h, host, hn - 1) == 0 && memcmp(h + hn - 1, "%25", 3) == 0 &&
+           memcmp(h + hn + 2, zone, strlen(zone)) == 0 && h[n - 1] == ']';
+}
+
+/* The split of a normalised URL against curl's parse of it. */
+static void check_split_curl(const char *url, const struct pf__url_parts *p)
+{
+    CURLU *cu = curl_url();
+    char *host = NULL, *zone = NULL, *port = NULL, *path = NULL;
+    char *query = NULL;
+
+    if (cu == NULL)
+        return;
+    require(curl_url_set(cu, CURLUPART_URL, url, 0) == CURLUE_OK,
+            "curl takes a normalised URL");
+    curl_url_get(cu, CURLUPART_HOST, &host, 0);
+    curl_url_get(cu, CURLUPART_ZONEID, &zone, 0);
+    curl_url_get(cu, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    curl_url_get(cu, CURLUPART_PATH, &path, 0);
+    curl_url_get(cu, CURLUPART_QUERY, &query, 0);
+    require(same_host(url + p->host_off, p->host_len, host, zone),
+            "split and curl find the same host");
+    require(port != NULL && p->port == strtoul(port, NULL, 10),
+            "split and curl find the same port");
+    require(part_is(url + p->path_off, p->path_len, path),
+            "split and curl find the same path");
+    require(query == NULL ? !p->has_query
+                          : part_is(url + p->query_off, p->query_len, query),
+            "split and curl find the same query");
+    curl_free(host);
+    curl_free(zone);
+    curl_free(port);
+    curl_free(path);
+    curl_free(query);
+    curl_url_cleanup(cu);
+}
+
+/* What the split and its helpers say of a normalised URL. */
+static void check_split(const char *url)
+{
+    struct pf__url_parts p;
+    const char *sep = strstr(url, "://");
+    const char *slash = strpbrk(sep + 3, "/?");
+    char *hp = NULL;
+    char buf[PF__HOSTPORT_BUF];
+    size_t size = strlen(url) + 16;
+    char *old = malloc(size);
+    int n;
+
+    if (old == NULL)
+        return;
+    require(pf__url_split(url, &p) == 0, "a normalised URL splits");
+    require(p.path_len > 0 && url[p.path_off] == '/', "it has a path");
+    check_split_curl(url, &p);
+    require(pf__url_hostport(url, &hp) == 0,
+            "a normalised URL has a host:port");
+    require(hp[0] != '\0' && strrchr(hp, ':') != NULL, "host:port shape");
+    require(old_hostport(url, old, size) == 0 && strcmp(old, hp) == 0,
+            "host:port is what the former scan gave");
+    free(old);
+    n = pf__url_hostport_buf(url, buf, sizeof(buf));
+    require(n == (int)strlen(hp), "host:port length");
+    require((size_t)n >= sizeof(buf) || strcmp(buf, hp) == 0,
+            "host:port in a buffer");
+    require(memcmp(hp, url + p.host_off, p.host_len) == 0 &&
+                hp[p.host_len] == ':' &&
+                strtoul(hp + p.host_len + 1, NULL, 10) == p.port,
+            "host:port is the split's host and port");
+    pf__free(hp);
+    /* The scans the crawler made for robots.txt. */
+    require(pf__url_origin_len(url) ==
+                strcspn(sep + 3, "/?") + (size_t)(sep + 3 - url),
+            "origin as robots_start() cut it");
+    require(strcmp(pf__url_path_query(url),
+                   slash != NULL && *slash == '/' ? slash : "/") == 0,
+            "path as url_path() cut it");
+}
+
+/* Any string: the split fails or gives parts inside it. */
+static void split_any(const char *s)
+{
+    struct pf__url_parts p;
+    size_t len = strlen(s);
+    char buf[64];
+    int n;
+
+    if (pf__url_split(s, &p) != 0) {
+        require(pf__url_origin_len(s) == 0, "no origin without a split");
+        require(pf__url_hostport_buf(s, buf, sizeof(buf)) == PF_EURL,
+                "no host:port without a split");
+        return;
+    }
+    require(p.host_len > 0 && p.host_off + p.host_len <= len &&
+                p.port_off + p.port_len <= len &&
+                p.path_off + p.path_len <= len &&
+                p.query_off + p.query_len <= len,
+            "parts inside the string");
+    require(p.host_off + p.host_len <= p.path_off &&
+                p.port_off + p.port_len <= p.path_off,
+            "host and port inside the origin");
+    require(p.port <= 65535, "port range");
+    n = pf__url_hostport_buf(s, buf, sizeof(buf));
+    require(n == (int)(p.host_len + 1 +
+                       (p.port_len > 0 ? p.port_len
+                                       : (p.default_port == 80 ? 2 : 3))),
+            "host:port length of any split");
+}
+
 static void check_url(const char *url)
 {
     char *again = NULL;
-    char *hp = NULL;
     const char *p;
     int rc;
 
@@ -56,10 +252,7 @@ static void check_url(const char *url)
     require(rc == 0, "a normalised URL normalises");
     require(strcmp(again, url) == 0, "normalisation is idempotent");
     pf__free(again);
-    rc = pf__url_hostport(url, &hp);
-    require(rc == 0, "a normalised URL has a host:port");
-    require(hp[0] != '\0' && strrchr(hp, ':') != NULL, "host:port shape");
-    pf__free(hp);
+    check_split(url);
 }
 
 static void on_bad(const char *name, long lineno, const char *why,
@@ -128,6 +321,7 @@ static void normalize_lines(const uint8_t *data, size_t size)
         if (end > start)
             memcpy(line, data + start, end - start);
         line[end - start] = '\0';
+        split_any(line);
         rc = pf__url_normalize(line, &out, &why);
         if (rc == 0) {
             check_url(out);
