@@ -1,133 +1,37 @@
 /*
- * crawler.c -- the job engine behind pfetch(1): the story of a URL.
+ * crawler.c -- the story of a URL, as pfetch(1) and libpfetch's jobs
+ * tell it.
  *
  * A URL is accepted (pf_crawler_add_url, or read lazily from a list) into
  * the frontier (frontier.c), which dedupes it and decides when it may
- * start.  refill() leases what may start and spawns one coroutine per
- * URL: crawl_one() makes attempts (transfer.c), asks outcome.c what each
- * one means, saves the body or retries after a backoff (holding no slot
- * while it waits), and ends by logging exactly one row and calling
- * on_done.  Crawling (-r, -p) adds a loop: a saved HTML page or
- * stylesheet goes to the parser pool (pages.c), and on_parsed() offers
- * its links to the frontier as new URLs.  robots.txt is fetched once per
- * host, by its own coroutine, when the frontier asks for it.
+ * start.  pf__crawler_refill() leases what may start and spawns one
+ * coroutine per URL: crawl_one() makes attempts (transfer.c), asks
+ * outcome.c what each one means, saves the body or retries after a
+ * backoff (holding no slot while it waits), and ends by logging exactly
+ * one row and calling on_done.  Crawling (-r, -p) adds a loop: a saved
+ * HTML page or stylesheet goes to the parser pool (pages.c), and
+ * pf__crawler_on_parsed() offers its links to the frontier as new URLs.
+ * robots.txt is fetched once per host, by its own coroutine, when the
+ * frontier asks for it.  The job around the story (making it, running
+ * and stopping it) is job.c's.
  *
- * The run is one state machine (enum run_state): IDLE until run, RUNNING,
- * STOPPING once a stop is taken (a signal, pf_crawler_stop(), a fatal
- * error), FINISHED when every accepted URL has its row.
- *
- * Loop thread only, but pf_crawler_stop() and the add functions, which
- * only post to the loop or set a flag.  This module owns the order of
- * things and of shutdown; it never touches libcurl, libxml2 or SQL
+ * Loop thread only, but the add functions, which post to the loop from
+ * other threads.  This module never touches libcurl, libxml2 or SQL
  * itself: transfers are transfer.c's, files store.c's, rows db.c's.
  */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "coro.h"
-#include "db.h"
-#include "frontier.h"
-#include "pages.h"
+#include "job.h"
 #include "robots.h"
-#include "transfer.h"
 #include "url.h"
-#include "urllist.h"
 
 #define LIST_LOOKAHEAD_MIN 1024
 
 /* RFC 9309 asks crawlers to read at least 500 KiB of a robots.txt. */
 #define ROBOTS_MAX (512 * 1024)
-
-enum run_state {
-    RUN_IDLE,     /* made, not run yet */
-    RUN_RUNNING,  /* pf_crawler_run() or _step() has begun */
-    RUN_STOPPING, /* a stop was taken: nothing new starts */
-    RUN_FINISHED  /* every accepted URL has its row; result is final */
-};
-
-struct source {
-    struct pf__urllist *reader;
-};
-
-struct pf_crawler {
-    struct pf_config cfg; /* strings below are our copies */
-    char *out_dir;
-    char *db_path;
-    char *user_agent;
-    char *argv;
-
-    pf_sched *s;
-    struct pf__frontier *frontier;
-    struct pf__transfers *xfers;
-    struct pf__pages *pages; /* NULL when pages are not parsed */
-    struct pf__store *store;
-    struct pf__db *db;
-    int64_t run_id;
-
-    struct source *sources;
-    size_t nsources;
-    size_t cur_source;
-
-    struct pf_stats st;
-    int64_t started_ns;
-    int64_t last_progress_ms;
-
-    atomic_int state;           /* enum run_state; other threads read it */
-    atomic_int stop_requested;  /* any thread, signal handlers too */
-    atomic_size_t adds_pending; /* URLs posted by other threads, on the way */
-    pthread_t loop_thread;      /* creator, then the thread that runs */
-    int fatal;                  /* PF_EDISKFULL, PF_EDB...: why it stopped */
-    int result;                 /* once FINISHED */
-
-    int max_depth;    /* -l; PF__DEPTH_INF for inf */
-    char product[64]; /* robots.txt name: the UA's first word */
-};
-
-static int state_of(const struct pf_crawler *c)
-{
-    return atomic_load(&c->state);
-}
-
-/* Messages. */
-
-static void say(struct pf_crawler *c, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(struct pf_crawler *c, int level, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    if (c->cfg.on_log == NULL)
-        return;
-    va_start(ap, fmt);
-    /* va_start is above; clang 14's analyzer misreads va_list. */
-    vsnprintf(msg, sizeof(msg), fmt, ap); /* NOLINT */
-    va_end(ap);
-    c->cfg.on_log(level, msg, c->cfg.userdata);
-}
-
-static void note_fatal(struct pf_crawler *c, int err)
-{
-    if (c->fatal == 0)
-        c->fatal = err;
-    atomic_store(&c->stop_requested, 1);
-}
-
-/* The log failed with rc: say why, and stop the run. */
-static void db_failed(struct pf_crawler *c, int rc)
-{
-    const char *why = pf__db_errmsg(c->db);
-
-    say(c, PF_LOG_ERROR, "log database: %s",
-        why != NULL ? why : pf_strerror(rc));
-    note_fatal(c, rc);
-}
 
 /*
  * A body that could not be written, created or saved for the storage's
@@ -138,238 +42,28 @@ static void db_failed(struct pf_crawler *c, int rc)
 static void note_storage_error(struct pf_crawler *c, int sys_errno)
 {
     if (sys_errno == ENOSPC || sys_errno == EDQUOT)
-        note_fatal(c, PF_EDISKFULL);
+        pf__job_fatal(c, PF_EDISKFULL);
     else if (sys_errno == EIO || sys_errno == EROFS)
-        note_fatal(c, PF_EIO);
-}
-
-/* Configuration. */
-
-void pf_config_init(struct pf_config *cfg)
-{
-    if (cfg == NULL)
-        return;
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->out_dir = ".";
-    cfg->jobs = 16;
-    cfg->retries = 3;
-    cfg->connect_timeout_ms = 30000;
-    cfg->stall_timeout_ms = 60000;
-    cfg->layout = PF_LAYOUT_TREE;
-    cfg->retry_base_ms = 1000;
-    cfg->retry_max_ms = 60000;
-    cfg->progress_ms = 250;
-    cfg->depth = 5;
-}
-
-/*
- * Each transfer needs a socket and, while writing, a file; the store and
- * SQLite hold a few more.  -j beyond what the descriptor limit allows is
- * refused up front rather than failing transfers later.
- */
-static int jobs_fit_fd_limit(unsigned jobs)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-        return 1;
-    return (rlim_t)jobs * 2 + 64 <= rl.rlim_cur;
-}
-
-static int check_config(const struct pf_config *cfg)
-{
-    size_t i;
-
-    if (cfg->jobs == 0 || cfg->jobs > 100000 || !jobs_fit_fd_limit(cfg->jobs))
-        return PF_EINVAL;
-    if (cfg->timeout_ms < 0 || cfg->connect_timeout_ms < 0 ||
-        cfg->stall_timeout_ms < 0 || cfg->rate < 0 || cfg->max_filesize < 0 ||
-        cfg->retry_base_ms < 0 || cfg->retry_max_ms < 0 ||
-        cfg->progress_ms < 0 || cfg->retries > 1000)
-        return PF_EINVAL;
-    if (cfg->layout != PF_LAYOUT_TREE && cfg->layout != PF_LAYOUT_FLAT)
-        return PF_EINVAL;
-    if (cfg->nheaders > 0 && cfg->headers == NULL)
-        return PF_EINVAL;
-    for (i = 0; i < cfg->nheaders; i++) {
-        const char *h = cfg->headers[i];
-
-        if (h == NULL || strpbrk(h, "\r\n") != NULL || strchr(h, ':') == NULL)
-            return PF_EINVAL;
-    }
-    if (cfg->user_agent != NULL && strpbrk(cfg->user_agent, "\r\n") != NULL)
-        return PF_EINVAL;
-    if (cfg->parsers > 1024)
-        return PF_EINVAL;
-    return 0;
-}
-
-/* The product token robots.txt names us by: "pfetch" of "pfetch/0.1". */
-static void set_product(struct pf_crawler *c)
-{
-    const char *ua = c->user_agent;
-    size_t n = 0;
-
-    while (*ua == ' ')
-        ua++;
-    while (ua[n] != '\0' && ua[n] != '/' && ua[n] != ' ' &&
-           n + 1 < sizeof(c->product))
-        n++;
-    memcpy(c->product, ua, n);
-    c->product[n] = '\0';
-}
-
-/* Our copies of the configuration's strings; PF_ENOMEM. */
-static int copy_strings(struct pf_crawler *c, const struct pf_config *cfg)
-{
-    c->out_dir = pf__strdup(
-        cfg->out_dir != NULL && cfg->out_dir[0] != '\0' ? cfg->out_dir : ".");
-    if (cfg->db_path == NULL)
-        c->db_path = pf__asprintf("%s/pfetch.db", c->out_dir);
-    else
-        c->db_path = pf__strdup(cfg->db_path);
-    c->user_agent = cfg->user_agent != NULL
-                        ? pf__strdup(cfg->user_agent)
-                        : pf__strdup("pfetch/" PF_VERSION_STRING);
-    c->argv = cfg->argv != NULL ? pf__strdup(cfg->argv) : NULL;
-    if (c->out_dir == NULL || c->db_path == NULL || c->user_agent == NULL ||
-        (cfg->argv != NULL && c->argv == NULL))
-        return PF_ENOMEM;
-    c->cfg.out_dir = c->out_dir;
-    c->cfg.db_path = c->db_path;
-    c->cfg.user_agent = c->user_agent;
-    c->cfg.argv = c->argv;
-    c->cfg.headers = NULL; /* the transfers keep their own */
-    c->cfg.nheaders = 0;
-    c->cfg.accept = NULL; /* the frontier compiles them */
-    c->cfg.reject = NULL;
-    return 0;
-}
-
-static int hook_is_done(const char *url, void *ud);
-static void hook_pending(const char *url, int depth, const char *parent,
-                         int requisite, void *ud);
-static int hook_robots(struct pf__host *h, const char *url, void *ud);
-static void on_parsed(struct pf__page_job *job, void *ud);
-
-static int open_frontier(struct pf_crawler *c, const struct pf_config *cfg)
-{
-    struct pf__frontier_conf fc;
-    struct pf__frontier_hooks hooks;
-    char why[512] = "";
-    int rc;
-
-    memset(&fc, 0, sizeof(fc));
-    fc.jobs = cfg->jobs;
-    fc.per_host = cfg->per_host;
-    fc.max_depth = c->max_depth;
-    fc.gate = cfg->recursive;
-    fc.parsing = c->cfg.recursive || cfg->page_requisites || cfg->on_page;
-    fc.robots = !cfg->no_robots;
-    fc.span_hosts = cfg->span_hosts;
-    fc.accept = cfg->accept;
-    fc.reject = cfg->reject;
-    memset(&hooks, 0, sizeof(hooks));
-    hooks.is_done = cfg->resume && c->db != NULL ? hook_is_done : NULL;
-    hooks.pending = c->db != NULL ? hook_pending : NULL;
-    hooks.robots = hook_robots;
-    hooks.ud = c;
-    rc = pf__frontier_mem_new(&c->frontier, &fc, &hooks, why, sizeof(why));
-    if (rc == PF_EINVAL)
-        say(c, PF_LOG_ERROR, "%s", why);
-    return rc;
-}
-
-/* Output directory, log, parser threads: each says why it failed. */
-static int open_outputs(struct pf_crawler *c, const struct pf_config *cfg)
-{
-    char *errmsg = NULL;
-    int rc;
-
-    rc = pf__store_open(&c->store, c->out_dir, cfg->layout,
-                        c->db_path[0] != '\0' ? c->db_path : NULL);
-    if (rc < 0) {
-        say(c, PF_LOG_ERROR, "cannot use output directory %s: %s", c->out_dir,
-            strerror(errno));
-        return PF_EOUTDIR;
-    }
-    if (c->db_path[0] != '\0') {
-        rc = pf__db_open(&c->db, c->db_path, c->argv, &c->run_id, &errmsg);
-        if (rc < 0) {
-            say(c, PF_LOG_ERROR, "%s",
-                errmsg != NULL ? errmsg : "cannot open the log database");
-            pf__free(errmsg);
-            return rc;
-        }
-    }
-    if (cfg->recursive || cfg->page_requisites || cfg->on_page != NULL) {
-        rc = pf__pages_new(&c->pages, pf__sched_loop(c->s), cfg->parsers, c,
-                           cfg, on_parsed, c);
-        if (rc < 0) {
-            say(c, PF_LOG_ERROR, "cannot start the parser threads: %s",
-                pf_strerror(rc));
-            return rc;
-        }
-    }
-    return 0;
-}
-
-int pf_crawler_new(pf_crawler **out, const struct pf_config *cfg)
-{
-    struct pf_crawler *c;
-    int rc;
-
-    if (out == NULL || cfg == NULL)
-        return PF_EINVAL;
-    rc = check_config(cfg);
-    if (rc < 0)
-        return rc;
-    c = pf__calloc(1, sizeof(*c));
-    if (c == NULL)
-        return PF_ENOMEM;
-    c->cfg = *cfg;
-    atomic_init(&c->state, RUN_IDLE);
-    atomic_init(&c->stop_requested, 0);
-    atomic_init(&c->adds_pending, 0);
-    c->loop_thread = pthread_self();
-    c->max_depth = cfg->depth < 0 ? PF__DEPTH_INF : cfg->depth;
-    rc = copy_strings(c, cfg);
-    if (rc == 0) {
-        set_product(c);
-        rc = pf_sched_new(&c->s, cfg->stack_size);
-    }
-    if (rc == 0)
-        rc = open_outputs(c, cfg);
-    if (rc == 0)
-        rc = open_frontier(c, cfg);
-    if (rc == 0)
-        rc = pf__transfers_new(&c->xfers, c->s, cfg, c->user_agent, c->store,
-                               &c->st.bytes);
-    if (rc < 0) {
-        pf_crawler_free(c);
-        return rc;
-    }
-    *out = c;
-    return 0;
+        pf__job_fatal(c, PF_EIO);
 }
 
 /* Accepting URLs. */
 
-static int hook_is_done(const char *url, void *ud)
+int pf__crawler_is_done(const char *url, void *ud)
 {
     struct pf_crawler *c = ud;
 
     return pf__db_is_done(c->db, url);
 }
 
-static void hook_pending(const char *url, int depth, const char *parent,
+void pf__crawler_pending(const char *url, int depth, const char *parent,
                          int requisite, void *ud)
 {
     struct pf_crawler *c = ud;
     int rc = pf__db_log_frontier(c->db, url, depth, parent, requisite);
 
     if (rc < 0)
-        note_fatal(c, rc);
+        pf__job_fatal(c, rc);
 }
 
 /* A seed (depth 0) or a list line.  Loop thread. */
@@ -378,7 +72,7 @@ static int accept_seed(struct pf_crawler *c, const char *url)
     int rc = pf__frontier_accept(c->frontier, url, 0, NULL, 0);
 
     if (rc == PF_ENOMEM)
-        note_fatal(c, rc);
+        pf__job_fatal(c, rc);
     return rc;
 }
 
@@ -391,7 +85,7 @@ static void accept_link(struct pf_crawler *c, const char *url, int depth,
                                      (requisite ? PF__ACCEPT_REQUISITE : 0));
 
     if (rc == PF_ENOMEM)
-        note_fatal(c, rc);
+        pf__job_fatal(c, rc);
 }
 
 /*
@@ -413,7 +107,7 @@ static void add_posted(void *arg)
     struct add_req *q = arg;
     struct pf_crawler *c = q->c;
 
-    if (state_of(c) < RUN_STOPPING) {
+    if (pf__job_state(c) < RUN_STOPPING) {
         if (q->parent == NULL)
             accept_seed(c, q->url);
         else if (q->depth <= c->max_depth)
@@ -430,7 +124,7 @@ static int add_normalised(struct pf_crawler *c, const char *url, int depth,
     struct add_req *q;
     size_t n;
 
-    if (state_of(c) >= RUN_STOPPING || atomic_load(&c->stop_requested))
+    if (pf__job_state(c) >= RUN_STOPPING || atomic_load(&c->stop_requested))
         return PF_ESTATE;
     if (pthread_equal(pthread_self(), c->loop_thread)) {
         if (parent == NULL)
@@ -510,24 +204,12 @@ int pf_crawler_add_link(pf_crawler *c, const struct pf_page *from,
 static void on_bad_line(const char *name, long lineno, const char *why,
                         void *userdata)
 {
-    say(userdata, PF_LOG_ERROR, "%s:%ld: %s", name, lineno, why);
+    pf__job_say(userdata, PF_LOG_ERROR, "%s:%ld: %s", name, lineno, why);
 }
 
 static int add_source(struct pf_crawler *c, FILE *fp, const char *name, int own)
 {
-    struct source *v;
-    int rc;
-
-    v = pf__realloc(c->sources, (c->nsources + 1) * sizeof(*v));
-    if (v == NULL)
-        return PF_ENOMEM;
-    c->sources = v;
-    rc =
-        pf__urllist_open(&v[c->nsources].reader, fp, name, own, on_bad_line, c);
-    if (rc < 0)
-        return rc;
-    c->nsources++;
-    return 0;
+    return pf__urlset_add(&c->lists, fp, name, own, on_bad_line, c);
 }
 
 int pf_crawler_add_list(pf_crawler *c, const char *path)
@@ -542,11 +224,13 @@ int pf_crawler_add_list(pf_crawler *c, const char *path)
         return add_source(c, stdin, "-", 0);
     fp = fopen(path, "re");
     if (fp == NULL) {
-        say(c, PF_LOG_ERROR, "cannot read %s: %s", path, strerror(errno));
+        pf__job_say(c, PF_LOG_ERROR, "cannot read %s: %s", path,
+                    strerror(errno));
         return PF_EIO;
     }
     if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        say(c, PF_LOG_ERROR, "cannot read %s: %s", path, strerror(EISDIR));
+        pf__job_say(c, PF_LOG_ERROR, "cannot read %s: %s", path,
+                    strerror(EISDIR));
         fclose(fp);
         return PF_EIO;
     }
@@ -563,20 +247,11 @@ int pf_crawler_add_stream(pf_crawler *c, FILE *fp, const char *name)
     return add_source(c, fp, name != NULL ? name : "(stream)", 0);
 }
 
-/* Close every list still being read.  Loop thread. */
-static void close_sources(struct pf_crawler *c)
-{
-    for (; c->cur_source < c->nsources; c->cur_source++) {
-        pf__urllist_close(c->sources[c->cur_source].reader);
-        c->sources[c->cur_source].reader = NULL;
-    }
-}
-
 /*
  * Read list lines until enough work is queued.  The lookahead lets the
  * per-host queues keep every slot busy without loading a whole list.
  */
-static void read_sources(struct pf_crawler *c)
+void pf__crawler_read_lists(struct pf_crawler *c)
 {
     size_t want = c->cfg.jobs * 4;
     struct pf__frontier_counts n;
@@ -584,24 +259,19 @@ static void read_sources(struct pf_crawler *c)
     if (want < LIST_LOOKAHEAD_MIN)
         want = LIST_LOOKAHEAD_MIN;
     pf__frontier_counts(c->frontier, &n);
-    while (c->cur_source < c->nsources && n.queued < want &&
-           state_of(c) < RUN_STOPPING) {
-        struct source *src = &c->sources[c->cur_source];
+    while (n.queued < want && pf__job_state(c) < RUN_STOPPING) {
         const char *url;
-        long lineno;
-        int rc = pf__urllist_next(src->reader, &url, &lineno);
+        int rc = pf__urlset_next(&c->lists, &url);
 
+        if (rc == 0)
+            return;
         if (rc == PF_ENOMEM) {
-            note_fatal(c, PF_ENOMEM);
+            pf__job_fatal(c, PF_ENOMEM);
             return;
         }
-        if (rc <= 0) {
-            if (rc < 0)
-                say(c, PF_LOG_ERROR, "cannot read a URL list: %s",
-                    rc == PF_EIO ? strerror(errno) : pf_strerror(rc));
-            pf__urllist_close(src->reader);
-            src->reader = NULL;
-            c->cur_source++;
+        if (rc < 0) {
+            pf__job_say(c, PF_LOG_ERROR, "cannot read a URL list: %s",
+                        rc == PF_EIO ? strerror(errno) : pf_strerror(rc));
             continue;
         }
         if (accept_seed(c, url) == PF_ENOMEM)
@@ -619,7 +289,7 @@ static void finish_item(struct pf_crawler *c, const struct pf_result *r)
     if (c->db != NULL) {
         rc = pf__db_log_fetch(c->db, r);
         if (rc < 0)
-            db_failed(c, rc);
+            pf__job_db_failed(c, rc);
     }
     c->st.done++;
     if (r->err != 0)
@@ -647,6 +317,12 @@ static void finish_without_request(struct pf_crawler *c, struct pf__item *it,
     pf__frontier_complete(c->frontier, it);
 }
 
+void pf__crawler_finish_unstarted(struct pf_crawler *c, struct pf__item *it)
+{
+    finish_without_request(c, it, PF_ECANCELED,
+                           "interrupted before it started");
+}
+
 /* Slots. */
 
 static void withdraw_cancel(struct pf_co *co, void *arg)
@@ -668,12 +344,12 @@ static int acquire_slot(struct pf_crawler *c, struct pf__item *it)
 static void crawl_one(void *arg);
 
 /* Start what the frontier says may start.  Loop thread. */
-static void refill(struct pf_crawler *c)
+void pf__crawler_refill(struct pf_crawler *c)
 {
     struct pf__item *it;
 
     /* Parsers far behind: fetch nothing new until they catch up. */
-    if (pf__pages_backlogged(c->pages) || state_of(c) >= RUN_STOPPING)
+    if (pf__pages_backlogged(c->pages) || pf__job_state(c) >= RUN_STOPPING)
         return;
     while ((it = pf__frontier_lease(c->frontier)) != NULL) {
         if (it->refused) {
@@ -799,8 +475,8 @@ static int wait_retry(struct fetch *f, const struct pf__result *res)
      */
     if (f->sink_open && f->part_validator[0] == '\0')
         pf__sink_truncate(&f->sink);
-    say(c, PF_LOG_INFO, "%s: %s; retrying in %lld ms", f->it->url, f->v.msg,
-        (long long)wait);
+    pf__job_say(c, PF_LOG_INFO, "%s: %s; retrying in %lld ms", f->it->url,
+                f->v.msg, (long long)wait);
     pf__frontier_release(c->frontier, f->it);
     f->have_slot = 0;
     rc = pf_sleep(c->s, wait);
@@ -828,9 +504,9 @@ static int next_step(struct fetch *f, const struct pf__result *res)
     switch (f->v.next) {
     case PF__NEXT_REFRESH:
         f->judge.refreshed = 1;
-        say(f->c, PF_LOG_INFO,
-            "%s: %s on a reused connection; again on a new one", f->it->url,
-            res->errtext);
+        pf__job_say(f->c, PF_LOG_INFO,
+                    "%s: %s on a reused connection; again on a new one",
+                    f->it->url, res->errtext);
         return 1;
     case PF__NEXT_RESTART:
         f->judge.restarted = 1;
@@ -880,7 +556,7 @@ static void crawl_one(void *arg)
     while (again) {
         struct pf__result res;
 
-        f.judge.stopping = state_of(f.c) >= RUN_STOPPING;
+        f.judge.stopping = pf__job_state(f.c) >= RUN_STOPPING;
         attempt(&f, &res);
         again = f.v.next != PF__NEXT_FAIL && next_step(&f, &res);
         pf__result_free(&res);
@@ -951,7 +627,7 @@ static int parse_later(struct pf_crawler *c, struct pf__item *it,
     enum pf__doc_type type;
     int links, reqs;
 
-    if (c->pages == NULL || state_of(c) >= RUN_STOPPING || r->path == NULL)
+    if (c->pages == NULL || pf__job_state(c) >= RUN_STOPPING || r->path == NULL)
         return 0;
     type = pf__doc_type(r->content_type);
     if (type == PF__DOC_OTHER || (it->requisite && type != PF__DOC_CSS))
@@ -962,7 +638,7 @@ static int parse_later(struct pf_crawler *c, struct pf__item *it,
         return 0;
     job = pf__page_job_new(c->out_dir, r->path, r->final_url, r->content_type);
     if (job == NULL) {
-        note_fatal(c, PF_ENOMEM);
+        pf__job_fatal(c, PF_ENOMEM);
         return 0;
     }
     job->item = it;
@@ -982,16 +658,18 @@ static int parse_later(struct pf_crawler *c, struct pf__item *it,
 }
 
 /* A page is back: accept its links, then its row.  Loop thread. */
-static void on_parsed(struct pf__page_job *job, void *ud)
+void pf__crawler_on_parsed(struct pf__page_job *job, void *ud)
 {
     struct pf_crawler *c = ud;
     struct pf__item *it = job->item;
     size_t i;
 
     if (job->err != 0 && job->err != PF_ECANCELED)
-        say(c, PF_LOG_WARN, "%s: cannot parse %s: %s", it->url, job->path,
+        pf__job_say(
+            c, PF_LOG_WARN, "%s: cannot parse %s: %s", it->url, job->path,
             job->err == PF_EIO ? "cannot read it" : pf_strerror(job->err));
-    if (state_of(c) < RUN_STOPPING && (job->follow_links || job->follow_reqs)) {
+    if (pf__job_state(c) < RUN_STOPPING &&
+        (job->follow_links || job->follow_reqs)) {
         for (i = 0; i < job->links.n; i++) {
             int req = job->links.kind[i] == PF__LINK_REQ;
 
@@ -1039,9 +717,10 @@ static void robots_fetch(void *arg)
         if (pf__robots_parse(body.data != NULL ? body.data : "", body.len,
                              c->product, &rules) < 0)
             rules = NULL;
-        say(c, PF_LOG_DEBUG, "%s: %zu bytes", rf->url, body.len);
+        pf__job_say(c, PF_LOG_DEBUG, "%s: %zu bytes", rf->url, body.len);
     } else if (rc == 0 || rc == PF_ECURL) {
-        say(c, PF_LOG_DEBUG, "%s: %s; everything allowed", rf->url, why);
+        pf__job_say(c, PF_LOG_DEBUG, "%s: %s; everything allowed", rf->url,
+                    why);
     }
     pf__frontier_robots_ready(c->frontier, rf->h, rules);
     pf__buf_free(&body);
@@ -1049,7 +728,7 @@ static void robots_fetch(void *arg)
 }
 
 /* Start the robots.txt fetch of h, whose URLs include url.  Loop thread. */
-static int hook_robots(struct pf__host *h, const char *url, void *ud)
+int pf__crawler_robots(struct pf__host *h, const char *url, void *ud)
 {
     struct pf_crawler *c = ud;
     size_t n = pf__url_origin_len(url);
@@ -1059,7 +738,7 @@ static int hook_robots(struct pf__host *h, const char *url, void *ud)
      * Whatever keeps us from asking (out of memory, a stop) counts as a
      * robots.txt that could not be read: everything is allowed.
      */
-    if (n == 0 || state_of(c) >= RUN_STOPPING)
+    if (n == 0 || pf__job_state(c) >= RUN_STOPPING)
         return -1;
     rf = pf__calloc(1, sizeof(*rf) + n + sizeof("/robots.txt"));
     if (rf == NULL)
@@ -1073,250 +752,4 @@ static int hook_robots(struct pf__host *h, const char *url, void *ud)
         return -1;
     }
     return 0;
-}
-
-/* The run. */
-
-/*
- * Every stop takes this path once: a signal or pf_crawler_stop(), a
- * fatal storage error, a failing log.  Loop thread.
- */
-static void begin_stop(struct pf_crawler *c)
-{
-    struct pf__item *it;
-
-    atomic_store(&c->state, RUN_STOPPING);
-    c->result = PF_ECANCELED;
-    pf__transfers_stopping(c->xfers);
-    pf__frontier_close(c->frontier);
-    /*
-     * Waiting coroutines end now: transfers are aborted, sleeps and slot
-     * waits cut short (their cancel hooks withdraw requeued retries).
-     */
-    pf__sched_cancel_all(c->s);
-    /* Pages not parsed yet never will be; running parses come back. */
-    pf__pages_shutdown(c->pages);
-    /*
-     * The unread rest of every list is not accepted: it gets no row, and
-     * -c with the same list fetches it.  A list left open would keep the
-     * run waiting for lines it no longer reads.
-     */
-    close_sources(c);
-    /* What never started gets its row here. */
-    while ((it = pf__frontier_drain(c->frontier)) != NULL)
-        finish_without_request(c, it, PF_ECANCELED,
-                               "interrupted before it started");
-}
-
-static int all_done(const struct pf_crawler *c)
-{
-    struct pf__frontier_counts n;
-
-    pf__frontier_counts(c->frontier, &n);
-    return pf__sched_live(c->s) == 0 && n.queued == 0 &&
-           pf__pages_pending(c->pages) == 0 && c->cur_source >= c->nsources &&
-           atomic_load(&c->adds_pending) == 0;
-}
-
-static void progress(struct pf_crawler *c, int64_t now_ms, int force)
-{
-    if (c->cfg.on_progress == NULL)
-        return;
-    if (!force && now_ms - c->last_progress_ms < c->cfg.progress_ms)
-        return;
-    c->last_progress_ms = now_ms;
-    pf_crawler_stats(c, &c->st);
-    c->cfg.on_progress(c, &c->st, c->cfg.userdata);
-}
-
-/* -c with a crawl: what an earlier run's frontier had still to fetch. */
-static int resume_crawl(struct pf_crawler *c)
-{
-    struct pf__resumed *r = NULL;
-    int rc = pf__resumed_new(&r);
-
-    if (rc == 0)
-        rc = pf__db_frontier_pending(c->db, pf__resumed_row, r);
-    if (rc == 0)
-        rc = pf__frontier_resume(c->frontier, r, c->cfg.page_requisites);
-    pf__resumed_free(r);
-    return rc;
-}
-
-static void run_begin(struct pf_crawler *c)
-{
-    if (c->cfg.resume && c->db != NULL &&
-        (c->cfg.recursive || c->cfg.page_requisites)) {
-        int rc = resume_crawl(c);
-        struct pf__frontier_counts n;
-
-        pf__frontier_counts(c->frontier, &n);
-        if (rc < 0)
-            db_failed(c, rc);
-        else if (n.accepted > 0)
-            say(c, PF_LOG_INFO, "resuming a crawl: %llu URLs accepted",
-                (unsigned long long)n.accepted);
-    }
-    atomic_store(&c->state, RUN_RUNNING);
-    c->loop_thread = pthread_self();
-    c->started_ns = pf__now_ns();
-}
-
-/*
- * One turn of the run: start what can start, then poll (blocking or not)
- * and run the coroutines that are ready.  0 once everything is done.
- */
-static int run_turn(struct pf_crawler *c, int block)
-{
-    int rc;
-
-    if (atomic_load(&c->stop_requested) && state_of(c) == RUN_RUNNING)
-        begin_stop(c);
-    if (pf__pages_backlogged(c->pages))
-        pf__pages_pump(c->pages);
-    if (state_of(c) == RUN_RUNNING) {
-        read_sources(c);
-        refill(c);
-    }
-    if (all_done(c))
-        return 0;
-    rc = pf__sched_step(c->s, block);
-    if (rc < 0)
-        note_fatal(c, rc);
-    /* The log's writer thread commits by itself: nothing to do. */
-    progress(c, pf__now_ms(), 0);
-    return 1;
-}
-
-static int run_end(struct pf_crawler *c)
-{
-    atomic_store(&c->state, RUN_FINISHED);
-    progress(c, pf__now_ms(), 1);
-    if (c->db != NULL) {
-        int rc = pf__db_finish_run(c->db);
-
-        if (rc < 0)
-            db_failed(c, rc);
-    }
-    if (c->fatal != 0)
-        c->result = c->fatal;
-    return c->result;
-}
-
-int pf_crawler_run(pf_crawler *c)
-{
-    if (c == NULL)
-        return PF_EINVAL;
-    if (state_of(c) != RUN_IDLE)
-        return PF_ESTATE;
-    run_begin(c);
-    while (run_turn(c, 1))
-        ;
-    return run_end(c);
-}
-
-/* Is there work to do right now, without waiting for I/O or a timer? */
-static int work_ready(const struct pf_crawler *c)
-{
-    int running = state_of(c) == RUN_RUNNING;
-
-    return pf__sched_has_ready(c->s) ||
-           (atomic_load(&c->stop_requested) && running) ||
-           (running && pf__frontier_runnable(c->frontier)) || all_done(c);
-}
-
-int pf_crawler_step(pf_crawler *c)
-{
-    int turns;
-
-    if (c == NULL)
-        return PF_EINVAL;
-    if (state_of(c) == RUN_FINISHED)
-        return c->result;
-    if (state_of(c) == RUN_IDLE)
-        run_begin(c);
-    /* A few turns while work is ready, so one call does a useful amount. */
-    for (turns = 0; turns < 64; turns++) {
-        if (!run_turn(c, 0))
-            return run_end(c);
-        if (!work_ready(c))
-            break;
-    }
-    return 1;
-}
-
-int pf_crawler_fd(const pf_crawler *c)
-{
-    return c != NULL ? pf__sched_fd(c->s) : -1;
-}
-
-int64_t pf_crawler_timeout_ms(const pf_crawler *c)
-{
-    int64_t t = -1, next;
-
-    if (c == NULL || state_of(c) == RUN_FINISHED || work_ready(c))
-        return 0;
-    next = pf__sched_next_deadline_ns(c->s);
-    if (next >= 0) {
-        t = (next - pf__now_ns() + 999999) / 1000000;
-        if (t < 0)
-            t = 0;
-    }
-    if (c->cfg.on_progress != NULL && (t < 0 || t > c->cfg.progress_ms))
-        t = c->cfg.progress_ms;
-    return t;
-}
-
-void pf_crawler_stop(pf_crawler *c)
-{
-    if (c == NULL)
-        return;
-    atomic_store(&c->stop_requested, 1);
-    pf__loop_wakeup(pf__sched_loop(c->s));
-}
-
-void pf_crawler_stats(const pf_crawler *c, struct pf_stats *st)
-{
-    struct pf__frontier_counts n;
-
-    if (c == NULL || st == NULL)
-        return;
-    *st = c->st;
-    if (c->frontier != NULL) {
-        pf__frontier_counts(c->frontier, &n);
-        st->accepted = n.accepted;
-        st->queued = n.queued;
-        st->in_flight = n.active;
-    }
-    st->elapsed_ms =
-        c->started_ns ? (pf__now_ns() - c->started_ns) / 1000000 : 0;
-}
-
-int64_t pf_crawler_run_id(const pf_crawler *c)
-{
-    return c != NULL ? c->run_id : 0;
-}
-
-void pf_crawler_free(pf_crawler *c)
-{
-    size_t i;
-
-    if (c == NULL)
-        return;
-    /* The parsers first: nothing may post to the loop once it is gone. */
-    pf__pages_free(c->pages);
-    /* Coroutines (and the items they own) go with the scheduler. */
-    pf_sched_free(c->s);
-    pf__frontier_free(c->frontier);
-    pf__transfers_free(c->xfers);
-    for (i = 0; i < c->nsources; i++)
-        pf__urllist_close(c->sources[i].reader);
-    pf__free(c->sources);
-    pf__store_close(c->store);
-    pf__db_close(c->db);
-    pf__free(c->out_dir);
-    pf__free(c->db_path);
-    pf__free(c->user_agent);
-    pf__free(c->argv);
-    pf__free(c);
 }

@@ -231,3 +231,56 @@ void pf__urllist_close(struct pf__urllist *r)
     pf__free(r->name);
     pf__free(r);
 }
+
+int pf__urlset_add(struct pf__urlset *set, FILE *fp, const char *name,
+                   int own_fp, pf__badline_fn *bad, void *userdata)
+{
+    struct pf__urllist **v = pf__realloc(set->v, (set->n + 1) * sizeof(*v));
+    int rc;
+
+    if (v == NULL)
+        return PF_ENOMEM;
+    set->v = v;
+    rc = pf__urllist_open(&v[set->n], fp, name, own_fp, bad, userdata);
+    if (rc < 0)
+        return rc;
+    set->n++;
+    return 0;
+}
+
+int pf__urlset_next(struct pf__urlset *set, const char **url)
+{
+    while (set->cur < set->n) {
+        long lineno;
+        int rc = pf__urllist_next(set->v[set->cur], url, &lineno);
+
+        if (rc == 1 || rc == PF_ENOMEM)
+            return rc;
+        pf__urllist_close(set->v[set->cur]);
+        set->v[set->cur++] = NULL;
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+size_t pf__urlset_reading(const struct pf__urlset *set)
+{
+    return set->n - set->cur;
+}
+
+void pf__urlset_close(struct pf__urlset *set)
+{
+    for (; set->cur < set->n; set->cur++) {
+        pf__urllist_close(set->v[set->cur]);
+        set->v[set->cur] = NULL;
+    }
+}
+
+void pf__urlset_free(struct pf__urlset *set)
+{
+    pf__urlset_close(set);
+    pf__free(set->v);
+    set->v = NULL;
+    set->n = 0;
+}

@@ -36,4 +36,26 @@ int pf__urllist_next(struct pf__urllist *r, const char **url, long *lineno);
 
 void pf__urllist_close(struct pf__urllist *r);
 
+/*
+ * The lists of a job, read one after the other, lazily: a set starts
+ * zeroed.  pf__urlset_add() takes fp as pf__urllist_open() does.
+ * pf__urlset_next() gives the next URL of the list being read (1, with
+ * *url as pf__urllist_next() sets it), 0 when every list is read, or a
+ * list's read error (that list is closed, the next call goes on with the
+ * next one).  pf__urlset_close() closes the lists not read yet: their
+ * rest is never read.  pf__urlset_reading() counts the lists still open.
+ */
+struct pf__urlset {
+    struct pf__urllist **v;
+    size_t n;
+    size_t cur; /* v[cur..n) are open */
+};
+
+int pf__urlset_add(struct pf__urlset *set, FILE *fp, const char *name,
+                   int own_fp, pf__badline_fn *bad, void *userdata);
+int pf__urlset_next(struct pf__urlset *set, const char **url);
+size_t pf__urlset_reading(const struct pf__urlset *set);
+void pf__urlset_close(struct pf__urlset *set);
+void pf__urlset_free(struct pf__urlset *set);
+
 #endif /* PF_URLLIST_H */
