@@ -554,6 +554,7 @@ int main(int argc, char **argv)
     if (!o.progress_set)
         o.mode = isatty(STDERR_FILENO) ? PROGRESS_BAR : PROGRESS_NONE;
     progress_init(&prog, o.mode, o.quiet, o.verbose);
+    prog.crawl = o.cfg.recursive || o.cfg.page_requisites;
     o.cfg.on_done = progress_on_done;
     o.cfg.on_log = progress_on_log;
     o.cfg.on_progress = progress_on_tick;
