@@ -519,14 +519,17 @@ struct pf_config {
 };
 
 struct pf_stats {
-    uint64_t accepted;  /* URLs accepted (each gets one result) */
-    uint64_t done;      /* results delivered, successes and failures */
-    uint64_t failed;    /* of which failures (robots.txt refusals aside) */
-    uint64_t bytes;     /* body bytes received so far */
-    uint64_t in_flight; /* transfers running now */
-    uint64_t queued;    /* accepted, not yet started or waiting to retry */
-    int64_t elapsed_ms; /* since pf_crawler_run() began */
-    uint64_t refused;   /* of done: refused by robots.txt, not failures */
+    uint64_t accepted;   /* URLs accepted (each gets one result) */
+    uint64_t done;       /* results delivered, successes and failures */
+    uint64_t failed;     /* of which failures (robots.txt refusals aside) */
+    uint64_t bytes;      /* body bytes received so far */
+    uint64_t in_flight;  /* transfers running now */
+    uint64_t queued;     /* accepted, not yet started or waiting to retry */
+    int64_t elapsed_ms;  /* since pf_crawler_run() began */
+    uint64_t refused;    /* of done: refused by robots.txt, not failures */
+    uint64_t reading;    /* URL lists not yet read to their end */
+    uint64_t sized;      /* of in_flight: body size announced */
+    uint64_t bytes_left; /* of those sized: body bytes still to come */
 };
 
 PF_EXPORT void pf_config_init(struct pf_config *cfg);

@@ -1,15 +1,31 @@
 #!/bin/sh
-# Install the Debian packages pfetch needs to build and test, if any is
-# missing.  Works as root or through sudo, with no standard input.
+# Install the Debian packages pfetch needs, if any is missing.  Works as
+# root or through sudo, with no standard input.
+#
+#   tests/deps.sh --build   what building, running and tests/demo.sh need
+#   tests/deps.sh           that, and what the test suite needs too
 set -eu
 
+# Building and running: the compiler and libraries, python3 for the demo's
+# local server, sqlite3 to query the log, CA certificates for https.
 PKGS="gcc make cmake pkg-config libcurl4-openssl-dev libxml2-dev \
-libsqlite3-dev sqlite3 python3 mandoc ca-certificates clang openssl \
-cppcheck wget valgrind"
+libsqlite3-dev sqlite3 python3 ca-certificates"
 # The documentation sites test_mirror_wget.py mirrors with wget and pfetch.
 # Their names carry the release's versions (Debian 12): one the archive
 # does not have is left out, and the test skips that site.
-DOC_PKGS="postgresql-doc-15 python3.11-doc"
+DOC_PKGS=""
+case "${1:-}" in
+    --build) ;;
+    "")
+        # The tests: man page lint, the sanitizer and fuzz builds (clang),
+        # TLS certificates for the test server, cppcheck, valgrind, and
+        # wget to compare mirrors with.
+        PKGS="$PKGS mandoc clang openssl cppcheck wget valgrind"
+        DOC_PKGS="postgresql-doc-15 python3.11-doc" ;;
+    *)
+        echo "usage: tests/deps.sh [--build]" >&2
+        exit 2 ;;
+esac
 [ "${PF_DEPS_EXTRA:-}" = "" ] || PKGS="$PKGS $PF_DEPS_EXTRA"
 
 missing=""

@@ -5,7 +5,6 @@
  * libpfetch can do.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <regex.h>
@@ -16,6 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "pfetch.h"
 #include "progress.h"
 
@@ -232,6 +232,10 @@ static char *join_argv(int argc, char **argv)
     return s;
 }
 
+/*
+ * Option ids: the letter of options that have one, values past any
+ * character for the others.
+ */
 enum {
     OPT_PER_HOST = 256,
     OPT_DB,
@@ -251,234 +255,325 @@ enum {
     OPT_NO_ROBOTS
 };
 
-static const struct option long_options[] = {
-    {"output-dir", required_argument, NULL, 'o'},
-    {"jobs", required_argument, NULL, 'j'},
-    {"per-host", required_argument, NULL, OPT_PER_HOST},
-    {"parsers", required_argument, NULL, 'P'},
-    {"recursive", no_argument, NULL, 'r'},
-    {"depth", required_argument, NULL, 'l'},
-    {"level", required_argument, NULL, 'l'},
-    {"span-hosts", no_argument, NULL, OPT_SPAN_HOSTS},
-    {"accept", required_argument, NULL, OPT_ACCEPT},
-    {"reject", required_argument, NULL, OPT_REJECT},
-    {"page-requisites", no_argument, NULL, 'p'},
-    {"no-robots", no_argument, NULL, OPT_NO_ROBOTS},
-    {"db", required_argument, NULL, OPT_DB},
-    {"continue", no_argument, NULL, 'c'},
-    {"retries", required_argument, NULL, OPT_RETRIES},
-    {"retry-backoff", required_argument, NULL, OPT_RETRY_BACKOFF},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
-    {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
-    {"rate", required_argument, NULL, OPT_RATE},
-    {"max-filesize", required_argument, NULL, OPT_MAX_FILESIZE},
-    {"user-agent", required_argument, NULL, 'U'},
-    {"header", required_argument, NULL, 'H'},
-    {"layout", required_argument, NULL, OPT_LAYOUT},
-    {"quiet", no_argument, NULL, 'q'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"progress", required_argument, NULL, OPT_PROGRESS},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0}};
+/*
+ * Every option, in --help's order.  Long names are matched exactly, so a
+ * new option (--user, --proxy, --netrc...) is one row here and one case
+ * in set_option(), and never changes the meaning of another one's name.
+ */
+static const struct args_option options[] = {
+    {"output-dir", 'o', 1, 'o'},
+    {"layout", 0, 1, OPT_LAYOUT},
+    {"db", 0, 1, OPT_DB},
+    {"continue", 'c', 0, 'c'},
+    {"jobs", 'j', 1, 'j'},
+    {"per-host", 0, 1, OPT_PER_HOST},
+    {"parsers", 'P', 1, 'P'},
+    {"recursive", 'r', 0, 'r'},
+    {"depth", 'l', 1, 'l'},
+    {"level", 0, 1, 'l'},
+    {"span-hosts", 0, 0, OPT_SPAN_HOSTS},
+    {"accept", 0, 1, OPT_ACCEPT},
+    {"reject", 0, 1, OPT_REJECT},
+    {"page-requisites", 'p', 0, 'p'},
+    {"no-robots", 0, 0, OPT_NO_ROBOTS},
+    {"retries", 0, 1, OPT_RETRIES},
+    {"retry-backoff", 0, 1, OPT_RETRY_BACKOFF},
+    {"timeout", 0, 1, OPT_TIMEOUT},
+    {"connect-timeout", 0, 1, OPT_CONNECT_TIMEOUT},
+    {"stall-timeout", 0, 1, OPT_STALL_TIMEOUT},
+    {"rate", 0, 1, OPT_RATE},
+    {"max-filesize", 0, 1, OPT_MAX_FILESIZE},
+    {"user-agent", 'U', 1, 'U'},
+    {"header", 'H', 1, 'H'},
+    {"quiet", 'q', 0, 'q'},
+    {"verbose", 'v', 0, 'v'},
+    {"progress", 0, 1, OPT_PROGRESS},
+    {"help", 'h', 0, 'h'},
+    {"version", 0, 0, OPT_VERSION}};
 
-int main(int argc, char **argv)
-{
+/* What the command line asks for, besides the job's configuration. */
+struct cli {
     struct pf_config cfg;
-    struct progress prog;
-    struct pf_stats st;
-    const char **headers;
-    size_t nheaders = 0;
-    int quiet = 0, verbose = 0, progress_set = 0;
-    enum progress_mode mode = PROGRESS_NONE;
-    pf_crawler *c = NULL;
-    struct sigaction sa;
-    rlim_t fds;
-    char *joined;
-    int opt, i, rc, bad_operands = 0, code;
+    const char **headers; /* -H values, borrowed from argv */
+    size_t nheaders;
+    const char **operands; /* URLs and lists, borrowed from argv */
+    size_t noperands;
+    int quiet, verbose, progress_set;
+    enum progress_mode mode;
+};
 
-    pf_config_init(&cfg);
-    headers = calloc((size_t)argc, sizeof(*headers));
-    if (headers == NULL)
-        return EXIT_FATAL;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":o:j:P:rl:pcU:H:qvh", long_options,
-                              NULL)) != -1) {
-        switch (opt) {
-        case 'o':
-            cfg.out_dir = optarg;
-            break;
-        case 'j':
-            cfg.jobs = parse_count("-j/--jobs", optarg, 1, 100000);
-            break;
-        case OPT_PER_HOST:
-            cfg.per_host = parse_count("--per-host", optarg, 1, 100000);
-            break;
-        case 'P':
-            cfg.parsers = parse_count("-P/--parsers", optarg, 1, 1024);
-            break;
-        case 'r':
-            cfg.recursive = 1;
-            break;
-        case 'l':
-            if (strcmp(optarg, "inf") == 0)
-                cfg.depth = -1;
-            else
-                cfg.depth = (int)parse_count("-l/--depth", optarg, 0, 1000000);
-            break;
-        case OPT_SPAN_HOSTS:
-            cfg.span_hosts = 1;
-            break;
-        case OPT_ACCEPT:
-            check_regex("--accept", optarg);
-            cfg.accept = optarg;
-            break;
-        case OPT_REJECT:
-            check_regex("--reject", optarg);
-            cfg.reject = optarg;
-            break;
-        case 'p':
-            cfg.page_requisites = 1;
-            break;
-        case OPT_NO_ROBOTS:
-            cfg.no_robots = 1;
-            break;
-        case OPT_DB:
-            cfg.db_path = optarg;
-            break;
-        case 'c':
-            cfg.resume = 1;
-            break;
-        case OPT_RETRIES:
-            cfg.retries = parse_count("--retries", optarg, 0, 1000);
-            break;
-        case OPT_RETRY_BACKOFF:
-            cfg.retry_base_ms = parse_seconds("--retry-backoff", optarg);
-            break;
-        case OPT_TIMEOUT:
-            cfg.timeout_ms = parse_seconds("--timeout", optarg);
-            break;
-        case OPT_CONNECT_TIMEOUT:
-            cfg.connect_timeout_ms = parse_seconds("--connect-timeout", optarg);
-            break;
-        case OPT_STALL_TIMEOUT:
-            cfg.stall_timeout_ms = parse_seconds("--stall-timeout", optarg);
-            break;
-        case OPT_RATE:
-            cfg.rate = parse_size("--rate", optarg);
-            break;
-        case OPT_MAX_FILESIZE:
-            cfg.max_filesize = parse_size("--max-filesize", optarg);
-            break;
-        case 'U':
-            if (strpbrk(optarg, "\r\n") != NULL)
-                die_usage("%s: the user agent may not hold CR or LF", optarg);
-            cfg.user_agent = optarg;
-            break;
-        case 'H':
-            if (strpbrk(optarg, "\r\n") != NULL)
-                die_usage("-H '%s': a header may not hold CR or LF", optarg);
-            if (strchr(optarg, ':') == NULL || optarg[0] == ':')
-                die_usage("-H '%s': a header is 'Name: value'", optarg);
-            headers[nheaders++] = optarg;
-            break;
-        case OPT_LAYOUT:
-            if (strcmp(optarg, "tree") == 0)
-                cfg.layout = PF_LAYOUT_TREE;
-            else if (strcmp(optarg, "flat") == 0)
-                cfg.layout = PF_LAYOUT_FLAT;
-            else
-                die_usage("--layout '%s': tree or flat", optarg);
-            break;
-        case 'q':
-            quiet = 1;
-            break;
-        case 'v':
-            verbose = 1;
-            break;
-        case OPT_PROGRESS:
-            progress_set = 1;
-            if (strcmp(optarg, "bar") == 0)
-                mode = PROGRESS_BAR;
-            else if (strcmp(optarg, "lines") == 0)
-                mode = PROGRESS_LINES;
-            else if (strcmp(optarg, "none") == 0)
-                mode = PROGRESS_NONE;
-            else
-                die_usage("--progress '%s': bar, lines or none", optarg);
-            break;
-        case 'h':
-            usage(stdout);
-            free(headers);
-            return EXIT_ALL_OK;
-        case OPT_VERSION:
-            printf("pfetch %s (libpfetch %s)\n%s\n", PF_VERSION_STRING,
-                   pf_version(), curl_version());
-            free(headers);
-            return EXIT_ALL_OK;
-        case ':':
-            die_usage("option '%s' needs a value", argv[optind - 1]);
-            break;
-        default:
-            die_usage("unknown option '%s'", argv[optind - 1]);
+/* Options of the transfers and of the crawl.  Returns 0 if id is not one. */
+static int set_job_option(struct pf_config *cfg, int id, const char *v)
+{
+    switch (id) {
+    case 'o':
+        cfg->out_dir = v;
+        break;
+    case OPT_DB:
+        cfg->db_path = v;
+        break;
+    case 'c':
+        cfg->resume = 1;
+        break;
+    case 'j':
+        cfg->jobs = parse_count("-j/--jobs", v, 1, 100000);
+        break;
+    case OPT_PER_HOST:
+        cfg->per_host = parse_count("--per-host", v, 1, 100000);
+        break;
+    case 'P':
+        cfg->parsers = parse_count("-P/--parsers", v, 1, 1024);
+        break;
+    case 'r':
+        cfg->recursive = 1;
+        break;
+    case 'l':
+        if (strcmp(v, "inf") == 0)
+            cfg->depth = -1;
+        else
+            cfg->depth = (int)parse_count("-l/--depth", v, 0, 1000000);
+        break;
+    case OPT_SPAN_HOSTS:
+        cfg->span_hosts = 1;
+        break;
+    case OPT_ACCEPT:
+        check_regex("--accept", v);
+        cfg->accept = v;
+        break;
+    case OPT_REJECT:
+        check_regex("--reject", v);
+        cfg->reject = v;
+        break;
+    case 'p':
+        cfg->page_requisites = 1;
+        break;
+    case OPT_NO_ROBOTS:
+        cfg->no_robots = 1;
+        break;
+    case OPT_RETRIES:
+        cfg->retries = parse_count("--retries", v, 0, 1000);
+        break;
+    case OPT_RETRY_BACKOFF:
+        cfg->retry_base_ms = parse_seconds("--retry-backoff", v);
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+/* Limits of the transfers.  Returns 0 if id is not one. */
+static int set_limit_option(struct pf_config *cfg, int id, const char *v)
+{
+    switch (id) {
+    case OPT_TIMEOUT:
+        cfg->timeout_ms = parse_seconds("--timeout", v);
+        break;
+    case OPT_CONNECT_TIMEOUT:
+        cfg->connect_timeout_ms = parse_seconds("--connect-timeout", v);
+        break;
+    case OPT_STALL_TIMEOUT:
+        cfg->stall_timeout_ms = parse_seconds("--stall-timeout", v);
+        break;
+    case OPT_RATE:
+        cfg->rate = parse_size("--rate", v);
+        break;
+    case OPT_MAX_FILESIZE:
+        cfg->max_filesize = parse_size("--max-filesize", v);
+        break;
+    case OPT_LAYOUT:
+        if (strcmp(v, "tree") == 0)
+            cfg->layout = PF_LAYOUT_TREE;
+        else if (strcmp(v, "flat") == 0)
+            cfg->layout = PF_LAYOUT_FLAT;
+        else
+            die_usage("--layout '%s': tree or flat", v);
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+/* The request headers, the display, --help and --version. */
+static void set_option(struct cli *o, int id, const char *v)
+{
+    if (set_job_option(&o->cfg, id, v) || set_limit_option(&o->cfg, id, v))
+        return;
+    switch (id) {
+    case 'U':
+        if (strpbrk(v, "\r\n") != NULL)
+            die_usage("%s: the user agent may not hold CR or LF", v);
+        o->cfg.user_agent = v;
+        break;
+    case 'H':
+        if (strpbrk(v, "\r\n") != NULL)
+            die_usage("-H '%s': a header may not hold CR or LF", v);
+        if (strchr(v, ':') == NULL || v[0] == ':')
+            die_usage("-H '%s': a header is 'Name: value'", v);
+        o->headers[o->nheaders++] = v;
+        break;
+    case 'q':
+        o->quiet = 1;
+        break;
+    case 'v':
+        o->verbose = 1;
+        break;
+    case OPT_PROGRESS:
+        o->progress_set = 1;
+        if (strcmp(v, "bar") == 0)
+            o->mode = PROGRESS_BAR;
+        else if (strcmp(v, "lines") == 0)
+            o->mode = PROGRESS_LINES;
+        else if (strcmp(v, "none") == 0)
+            o->mode = PROGRESS_NONE;
+        else
+            die_usage("--progress '%s': bar, lines or none", v);
+        break;
+    case 'h':
+        usage(stdout);
+        exit(EXIT_ALL_OK);
+    case OPT_VERSION:
+        printf("pfetch %s (libpfetch %s)\n%s\n", PF_VERSION_STRING,
+               pf_version(), curl_version());
+        exit(EXIT_ALL_OK);
+    }
+}
+
+/*
+ * The whole command line into o: options in any order, before or after
+ * the operands (pfetch LIST -o DIR), as GNU programs take them.  A usage
+ * error exits.  Returns 0, or -1 when out of memory.
+ */
+static int parse_command_line(struct cli *o, int argc, char **argv)
+{
+    struct args a;
+    const char *v;
+    char msg[512];
+    int id;
+
+    memset(o, 0, sizeof(*o));
+    pf_config_init(&o->cfg);
+    o->headers = calloc((size_t)argc, sizeof(*o->headers));
+    o->operands = calloc((size_t)argc, sizeof(*o->operands));
+    if (o->headers == NULL || o->operands == NULL)
+        return -1;
+    args_init(&a, options, sizeof(options) / sizeof(options[0]), argc, argv);
+    while ((id = args_next(&a, &v, msg, sizeof(msg))) != ARGS_END) {
+        if (id == ARGS_ERROR)
+            die_usage("%s", msg);
+        if (id == ARGS_OPERAND)
+            o->operands[o->noperands++] = v;
+        else
+            set_option(o, id, v);
+    }
+    if (o->noperands == 0)
+        die_usage("%s", "no URL or list given");
+    o->cfg.headers = o->headers;
+    o->cfg.nheaders = o->nheaders;
+    return 0;
+}
+
+/*
+ * The operands to the job: lists first, opened now so that an unreadable
+ * one is a usage error, then URLs.  Returns how many URLs were refused.
+ */
+static int add_operands(pf_crawler *c, const struct cli *o)
+{
+    size_t i;
+    int bad = 0;
+
+    for (i = 0; i < o->noperands; i++) {
+        if (strstr(o->operands[i], "://") != NULL)
+            continue;
+        if (pf_crawler_add_list(c, o->operands[i]) != 0) {
+            pf_crawler_free(c);
+            exit(EXIT_USAGE);
         }
     }
-    if (optind >= argc)
-        die_usage("%s", "no URL or list given");
-    cfg.headers = headers;
-    cfg.nheaders = nheaders;
-    fds = raise_fd_limit();
-    if ((rlim_t)cfg.jobs * 2 + 64 > fds) {
+    for (i = 0; i < o->noperands; i++) {
+        if (strstr(o->operands[i], "://") == NULL)
+            continue;
+        if (pf_crawler_add_url(c, o->operands[i]) == PF_EURL) {
+            fprintf(stderr, "pfetch: %s: not an http or https URL\n",
+                    o->operands[i]);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+/* -j N needs about 2 descriptors per transfer: check before starting. */
+static void check_fd_budget(unsigned jobs)
+{
+    rlim_t fds = raise_fd_limit();
+
+    if ((rlim_t)jobs * 2 + 64 > fds) {
         char msg[160];
 
         snprintf(msg, sizeof(msg),
                  "-j %u needs more open files than the limit of %llu "
                  "allows%%s",
-                 cfg.jobs, (unsigned long long)fds);
+                 jobs, (unsigned long long)fds);
         die_usage(msg, "");
     }
-    if (!progress_set)
-        mode = isatty(STDERR_FILENO) ? PROGRESS_BAR : PROGRESS_NONE;
-    progress_init(&prog, mode, quiet, verbose);
-    cfg.on_done = progress_on_done;
-    cfg.on_log = progress_on_log;
-    cfg.on_progress = progress_on_tick;
-    cfg.userdata = &prog;
+}
+
+/* The exit status of a run that returned rc. */
+static int exit_status(int rc, const struct cli *o, const struct pf_stats *st,
+                       int bad_operands)
+{
+    if (rc == PF_ECANCELED || (rc == 0 && got_signal != 0))
+        return got_signal == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+    if (rc != 0) {
+        if (rc == PF_EDISKFULL || rc == PF_EIO)
+            fprintf(stderr, "pfetch: stopped: %s in %s\n", pf_strerror(rc),
+                    o->cfg.out_dir != NULL ? o->cfg.out_dir : ".");
+        else
+            fprintf(stderr, "pfetch: stopped: %s\n", pf_strerror(rc));
+        return EXIT_FATAL;
+    }
+    if (st->failed > 0 || bad_operands > 0)
+        return EXIT_SOME_FAILED;
+    return EXIT_ALL_OK;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli o;
+    struct progress prog;
+    struct pf_stats st;
+    pf_crawler *c = NULL;
+    struct sigaction sa;
+    char *joined = NULL;
+    int rc, bad_operands, code = EXIT_FATAL;
+
+    if (parse_command_line(&o, argc, argv) != 0)
+        goto out;
+    check_fd_budget(o.cfg.jobs);
+    if (!o.progress_set)
+        o.mode = isatty(STDERR_FILENO) ? PROGRESS_BAR : PROGRESS_NONE;
+    progress_init(&prog, o.mode, o.quiet, o.verbose);
+    prog.crawl = o.cfg.recursive || o.cfg.page_requisites;
+    o.cfg.on_done = progress_on_done;
+    o.cfg.on_log = progress_on_log;
+    o.cfg.on_progress = progress_on_tick;
+    o.cfg.userdata = &prog;
     joined = join_argv(argc, argv);
-    cfg.argv = joined;
+    o.cfg.argv = joined;
 
     if (pf_global_init() != 0) {
         fputs("pfetch: cannot initialise libcurl\n", stderr);
-        code = EXIT_FATAL;
         goto out;
     }
-    rc = pf_crawler_new(&c, &cfg);
+    rc = pf_crawler_new(&c, &o.cfg);
     if (rc != 0) {
         if (rc == PF_EINVAL)
             die_usage("%s", "invalid option values");
         fprintf(stderr, "pfetch: %s\n", pf_strerror(rc));
-        code = EXIT_FATAL;
         goto out_global;
     }
-    /* Lists are opened now: an unreadable one is a usage error. */
-    for (i = optind; i < argc; i++) {
-        if (strstr(argv[i], "://") != NULL)
-            continue;
-        if (pf_crawler_add_list(c, argv[i]) != 0) {
-            pf_crawler_free(c);
-            exit(EXIT_USAGE);
-        }
-    }
-    for (i = optind; i < argc; i++) {
-        if (strstr(argv[i], "://") == NULL)
-            continue;
-        rc = pf_crawler_add_url(c, argv[i]);
-        if (rc == PF_EURL) {
-            fprintf(stderr, "pfetch: %s: not an http or https URL\n", argv[i]);
-            bad_operands++;
-        }
-    }
+    bad_operands = add_operands(c, &o);
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -491,25 +586,14 @@ int main(int argc, char **argv)
     rc = pf_crawler_run(c);
     pf_crawler_stats(c, &st);
     progress_summary(&prog, &st);
-    if (rc == PF_ECANCELED || (rc == 0 && got_signal != 0))
-        code = got_signal == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
-    else if (rc != 0) {
-        if (rc == PF_EDISKFULL || rc == PF_EIO)
-            fprintf(stderr, "pfetch: stopped: %s in %s\n", pf_strerror(rc),
-                    cfg.out_dir != NULL ? cfg.out_dir : ".");
-        else
-            fprintf(stderr, "pfetch: stopped: %s\n", pf_strerror(rc));
-        code = EXIT_FATAL;
-    } else if (st.failed > 0 || bad_operands > 0)
-        code = EXIT_SOME_FAILED;
-    else
-        code = EXIT_ALL_OK;
+    code = exit_status(rc, &o, &st, bad_operands);
     the_job = NULL;
     pf_crawler_free(c);
 out_global:
     pf_global_cleanup();
 out:
     free(joined);
-    free(headers);
+    free(o.headers);
+    free(o.operands);
     return code;
 }

@@ -23,6 +23,41 @@ crawl = cm.run
 SEED = [("a", "/")]
 
 
+# -- the log's queries -------------------------------------------------------
+
+def man_query(after):
+    """The SQL of pfetch(5)'s literal block that follows the line
+    starting with after."""
+    import re
+    text = (t.SRC / "man" / "pfetch.5").read_text()
+    m = re.search(r"^%s.*?\n\.Bd -literal[^\n]*\n(.*?)^\.Ed" % re.escape(after),
+                  text, re.M | re.S)
+    t.check(m, "pfetch.5 has no query after %r" % after)
+    return m.group(1)
+
+
+@t.case
+def missing_page_query_after_resume(env):
+    """pfetch(5)'s "who links to a missing page" gives each missing page
+    once, though the resumed run (-c) fetched and logged it again."""
+    with cm.hosts() as hs:
+        site = cm.Site(cm.fixture_dir(), {"a": hs.servers[0].base,
+                                          "b": hs.servers[1].base})
+        for opts in (["-r"], ["-c", "-r"]):
+            r = env.pfetch("--progress", "none", *opts, site.url("a", "/"),
+                           timeout=60)
+            t.eq(r.rc, 1, "exit status of %r (the site has a 404)" % opts)
+    t.eq(len(env.db().runs()), 2, "runs")
+    db = env.db()
+    rows = db.query(man_query("Who links to a missing page"))
+    t.check(rows, "no missing page found")
+    pairs = [(q["parent_url"], q["url"]) for q in rows]
+    t.eq(len(pairs), len(set(pairs)), "distinct rows of %r" % pairs)
+    missing = db.query("SELECT DISTINCT url FROM fetches WHERE status = 404")
+    t.eq(sorted(q["url"] for q in rows), sorted(q["url"] for q in missing),
+         "missing pages")
+
+
 # -- depth ----------------------------------------------------------------
 
 @t.case

@@ -10,8 +10,9 @@ for static linking, and as a CMake project (tests/install/CMakeLists.txt)
 with find_package(pfetch).  Each build downloads URLs from the test server
 and checks its results.  Also: the installed libpfetch.so exports pf_*
 symbols only (every function of the installed pfetch.h among them) and
-has the SONAME libpfetch.so.0, and `man NAME` finds a page for every
-public function.
+has the SONAME libpfetch.so.0, `man NAME` finds a page for every public
+function, the installed pfetch runs without help, and the build recipes
+README.md prints (which pfetch(3) repeats) work as printed.
 
 The build directory is the one holding the pfetch binary given on the
 command line (or PF_BUILD_DIR).  A build with sanitizers (PF_SANITIZE)
@@ -193,6 +194,139 @@ def cmake_find_package(env):
             "pfetch::pfetch_static needs %r" % needed(static))
     env.out = env.tmp / "out-static"
     fetch_with(env, static, 2)
+
+
+# The recipes README.md prints under "Installing, and building a
+# program", each an indented block after a "<!-- recipe: NAME -->" line,
+# run as printed: in a directory holding the README's prog.c and a `build`
+# link to this build tree, with HOME a temporary directory (so ~/.local
+# is one) and only https://example.org/ replaced by a test server URL.
+
+def readme_recipe(name):
+    text = (t.SRC / "README.md").read_text()
+    m = re.search(r"^<!-- recipe: %s -->\n((?:    .*\n)+)" % re.escape(name),
+                  text, re.M)
+    t.check(m, "README.md has no recipe %r" % name)
+    return [line[4:] for line in m.group(1).splitlines()]
+
+
+def readme_program():
+    text = (t.SRC / "README.md").read_text()
+    m = re.search(r"A whole downloader, `prog.c`.*?```c\n(.*?)```", text,
+                  re.S)
+    t.check(m, "README.md has no prog.c")
+    return m.group(1)
+
+
+def man_literal_blocks(page, subsection):
+    """The literal blocks of an mdoc subsection, unescaped."""
+    text = (t.SRC / "man" / page).read_text()
+    m = re.search(r"^\.Ss %s\n(.*?)^\.S[hs] " % re.escape(subsection), text,
+                  re.M | re.S)
+    t.check(m, "%s has no subsection %s" % (page, subsection))
+    blocks = re.findall(r"^\.Bd -literal[^\n]*\n(.*?)^\.Ed", m.group(1),
+                        re.M | re.S)
+    return [b.replace("\\e", "\\").replace("\\-", "-") for b in blocks]
+
+
+def run_recipe(env, lines, url, rc=0):
+    """Run the lines with sh -e; return (exit status, output)."""
+    work, home = env.tmp / "work", env.tmp / "home"
+    for d in (work, home):
+        d.mkdir(exist_ok=True)
+    if not (work / "build").exists():
+        (work / "build").symlink_to(BUILD)
+    (work / "prog.c").write_text(readme_program())
+    flags = " ".join(sanitize_flags())
+    script = []
+    for line in lines:
+        line = line.replace("https://example.org/", url)
+        if line.startswith("cc "):
+            line = "%s %s %s" % (shlex.quote(cc()), flags, line[3:])
+        script.append(line)
+    p = subprocess.run(["sh", "-ec", "\n".join(script)],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=180, cwd=work,
+                       env=t.clean_env({"HOME": str(home),
+                                        "LD_LIBRARY_PATH": "",
+                                        "PKG_CONFIG_PATH": ""}))
+    out = (p.stdout + p.stderr).decode("utf-8", "replace")
+    t.check(p.returncode == rc, "the recipe exited %d, want %d:\n%s\n%s"
+            % (p.returncode, rc, "\n".join(script), out[-4000:]))
+    return out
+
+
+def check_prog_output(out, url):
+    t.check(re.search(r"^200 %s \S" % re.escape(url), out, re.M),
+            "./prog did not fetch %s: %r" % (url, out))
+
+
+@t.case
+def readme_private_prefix(env):
+    url = env.url("/_/bytes/1000/private")
+    out = run_recipe(env, readme_recipe("private"), url)
+    check_prog_output(out, url)
+    dyn = run(["readelf", "-d", env.tmp / "work" / "prog"], "readelf -d")
+    t.check("libpfetch.so.0" in needed(env.tmp / "work" / "prog"),
+            "the program does not use the shared library")
+    t.contains(dyn, str(env.tmp / "home" / ".local" / "lib"),
+               "the program's RUNPATH")
+
+
+@t.case
+def readme_ld_library_path(env):
+    """Built without the rpath: it runs with LD_LIBRARY_PATH as printed,
+    and fails without it, as the README says."""
+    url = env.url("/_/bytes/1000/ldpath")
+    setup = readme_recipe("private")[:2]
+    out = run_recipe(env, setup + readme_recipe("ld-library-path"), url)
+    check_prog_output(out, url)
+    out = run_recipe(env, ["./prog " + url], url, rc=127)
+    t.contains(out, "libpfetch.so.0: cannot open shared object file",
+               "./prog without LD_LIBRARY_PATH")
+
+
+@t.case
+def readme_static(env):
+    url = env.url("/_/bytes/1000/static")
+    setup = readme_recipe("private")[:2]
+    out = run_recipe(env, setup + readme_recipe("static"), url)
+    check_prog_output(out, url)
+    t.check(not any("pfetch" in n for n in needed(env.tmp / "work" / "prog")),
+            "the static program needs %r" % needed(env.tmp / "work" / "prog"))
+
+
+@t.case
+def man_recipes_are_the_readme_s(env):
+    """pfetch(3)'s build lines are the README's, which the cases above
+    run; and the system prefix recipe (not run: it needs root and writes
+    to /usr/local) runs ldconfig and builds without an rpath."""
+    readme = set()
+    for name in ("private", "ld-library-path", "static", "system"):
+        readme.update(readme_recipe(name))
+    lines = [line for b in man_literal_blocks("pfetch.3", "Building")
+             for line in b.splitlines() if line.strip()]
+    t.check(any("rpath" in line for line in lines), "pfetch.3: no rpath")
+    stray = [line for line in lines if line not in readme and
+             not line.startswith(("find_package", "target_link_libraries"))]
+    t.eq(stray, [], "build lines of pfetch(3) that README.md does not run")
+    system = readme_recipe("system")
+    t.check(any(line.endswith("ldconfig") for line in system) and
+            not any("rpath" in line for line in system),
+            "the system recipe: %r" % system)
+
+
+@t.case
+def installed_command_runs(env):
+    """The installed pfetch finds its library from any prefix: it holds
+    it (linked statically), or finds it through an $ORIGIN RUNPATH."""
+    exe = prefix() / "bin" / "pfetch"
+    out = run([exe, "--version"], "installed pfetch --version",
+              env={"LD_LIBRARY_PATH": ""})
+    t.contains(out, "pfetch ", "pfetch --version")
+    if any("pfetch" in n for n in needed(exe)):
+        t.contains(run(["readelf", "-d", exe], "readelf -d"), "$ORIGIN",
+                   "the RUNPATH of the installed pfetch")
 
 
 def public_functions(header):

@@ -27,6 +27,12 @@ BAD = [
     ["-H", "X: a\nB: c"],
     ["-H", "X: a\rB: c"],
     ["--no-such-option"],
+    ["-nc"],
+    ["--user", "alice"],
+    ["--user-agen", "x"],
+    ["--retr", "3"],
+    ["--quiet=yes"],
+    ["--jobs"],
     ["--layout", "sideways"],
     ["--progress", "fancy"],
     ["--max-filesize", "lots"],
@@ -54,6 +60,48 @@ def usage_errors(env):
     t.check(not problems, "\n".join(problems))
     t.check(not (env.out / t.tree_path(env.srv.port, "/_/bytes/10/usage"))
             .exists(), "a file was saved")
+
+
+@t.case
+def bad_options_named(env):
+    """The message names the option at fault, never another argument, and
+    an abbreviation of a long name is refused with the names it could
+    mean (long names are matched exactly, as curl does)."""
+    url = env.url("/_/bytes/10/usage")
+    cases = [
+        (["-nc", url], "unknown option '-n' in '-nc'"),
+        (["-n", url], "unknown option '-n'"),
+        (["--user", "alice", url],
+         "unknown option '--user'; did you mean --user-agent?"),
+        (["--retr", "3", url], "unknown option '--retr'; did you mean "
+         "--retries or --retry-backoff?"),
+        (["--no-such-option", url], "unknown option '--no-such-option'\n"),
+        (["--quiet=yes", url], "option '--quiet' takes no value"),
+        ([url, "--jobs"], "option '--jobs' needs a value"),
+        ([url, "-qj"], "option '-j' needs a value"),
+    ]
+    for args, want in cases:
+        r = env.pfetch(*args, out=False)
+        t.eq(r.rc, 2, "exit status of %r" % args)
+        t.contains(r.stderr, "pfetch: " + want, "stderr of %r" % args)
+        t.check(str(t.PFETCH) not in r.stderr,
+                "%r: the message names the program: %r" % (args, r.stderr))
+    t.eq(env.srv.total(), 0, "requests")
+
+
+@t.case
+def option_forms(env):
+    """Values attached or separate, short options clustered, options after
+    the operands, and "--" before an operand that starts with '-'."""
+    urls = [env.url("/_/bytes/10/forms-%d" % i) for i in range(3)]
+    lst = env.tmp / "-list"
+    lst.write_text(urls[2] + "\n")
+    r = env.pfetch(urls[0], "--jobs=2", "-qj2", "--per-host", "1",
+                   "--user-agent=forms/1", "-Hx-a: 1", "-o%s" % env.out,
+                   urls[1], "--", "-list", out=False)
+    t.eq(r.rc, 0, "exit status\n" + r.describe())
+    t.eq(r.stderr, "", "stderr with -q")
+    t.eq(sorted(env.db().by_url()), sorted(urls), "URLs fetched")
 
 
 @t.case
