@@ -394,6 +394,9 @@ void pf_crawler_stats(const pf_crawler *c, struct pf_stats *st)
         st->queued = n.queued;
         st->in_flight = n.active;
     }
+    if (c->xfers != NULL)
+        pf__transfers_sizes(c->xfers, &st->sized, &st->bytes_left);
+    st->reading = pf__urlset_reading(&c->lists);
     st->elapsed_ms =
         c->started_ns ? (pf__now_ns() - c->started_ns) / 1000000 : 0;
 }

@@ -36,7 +36,9 @@ struct pf__transfers {
     int64_t connect_timeout_ms, timeout_ms, stall_ms, max_size, rate;
     int resume; /* -c: a .part may be there already */
     int stopping;
-    CURL **pool; /* idle easy handles */
+    uint64_t sized;      /* attempts whose body size is announced */
+    uint64_t bytes_left; /* of those, body bytes still to come */
+    CURL **pool;         /* idle easy handles */
     size_t npool, cap;
 
     /* The overall --rate cap: a token bucket; paused transfers wait. */
@@ -59,6 +61,7 @@ struct attempt {
     int range_checked;
     int64_t last_rx_ns; /* when a byte (header or body) last came */
     int stalled;        /* aborted by the stall check */
+    int64_t left;       /* of an announced body, bytes to come; -1 */
 };
 
 int pf__transfers_new(struct pf__transfers **out, pf_sched *s,
@@ -331,7 +334,36 @@ static int body_begins(struct attempt *a, long code, size_t len)
     if (code != 206 && res->resp.validator[0] != '\0' &&
         !(!res->resp.encoded && cl >= 0 && (curl_off_t)len >= cl))
         pf__sink_set_validator(sink, res->resp.validator);
+    /* A size the progress display can count on: plain bytes, announced. */
+    if (!res->resp.encoded && cl > 0) {
+        a->left = (int64_t)cl;
+        t->sized++;
+        t->bytes_left += (uint64_t)cl;
+    }
     return 0;
+}
+
+/* Body bytes came: fewer to come.  Or, with all, the attempt is over. */
+static void sized_got(struct attempt *a, size_t len, int all)
+{
+    struct pf__transfers *t = a->t;
+    int64_t n = all || (int64_t)len > a->left ? a->left : (int64_t)len;
+
+    if (a->left < 0)
+        return;
+    a->left -= n;
+    t->bytes_left -= (uint64_t)n;
+    if (all) {
+        t->sized--;
+        a->left = -1;
+    }
+}
+
+void pf__transfers_sizes(const struct pf__transfers *t, uint64_t *sized,
+                         uint64_t *bytes_left)
+{
+    *sized = t->sized;
+    *bytes_left = t->bytes_left;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -360,6 +392,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     }
     a->body += (int64_t)len;
     *t->bytes += len;
+    sized_got(a, len, 0);
     if (t->max_size > 0 &&
         sink->offset + sink->bytes + (int64_t)len > t->max_size) {
         a->local_err = PF_EINVAL;
@@ -577,6 +610,7 @@ int pf__transfer_run(struct pf__transfers *t, const struct pf__try *try,
     a.try = try;
     a.res = res;
     pf__queue_init(&a.pause_link);
+    a.left = -1;
     a.easy = easy_get(t);
     if (a.easy == NULL)
         return PF_ENOMEM;
@@ -601,6 +635,7 @@ int pf__transfer_run(struct pf__transfers *t, const struct pf__try *try,
     }
     if (a.paused)
         pf__queue_remove(&a.pause_link);
+    sized_got(&a, 0, 1);
     curl_easy_setopt(a.easy, CURLOPT_ERRORBUFFER, (char *)NULL);
     describe(&a, rc, cc);
     easy_put(t, a.easy);

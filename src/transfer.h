@@ -26,6 +26,14 @@ int pf__transfers_new(struct pf__transfers **out, pf_sched *s,
                       struct pf__store *store, uint64_t *bytes);
 void pf__transfers_free(struct pf__transfers *t);
 
+/*
+ * For the progress display: how many attempts in flight have announced
+ * their body's size (Content-Length, not content-encoded), and how many
+ * of those bytes are still to come.
+ */
+void pf__transfers_sizes(const struct pf__transfers *t, uint64_t *sized,
+                         uint64_t *bytes_left);
+
 /* The run is stopping: handles go back to libcurl, not to the pool. */
 void pf__transfers_stopping(struct pf__transfers *t);
 
