@@ -358,51 +358,45 @@ static int start_run(struct pf__db *db, const char *argv)
 }
 
 /*
- * Loop thread.  One exit path: on failure everything made so far is
- * undone by pf__db_close(), which copes with a half-built handle.
+ * The handle with its path and its locks, no connection yet; NULL when
+ * memory runs out.  pf__db_close() can undo it from here on.
  */
-int pf__db_open(struct pf__db **out, const char *path, const char *argv,
-                int64_t *run_id, char **errmsg)
+static struct pf__db *db_new(const char *path)
 {
-    struct pf__db *db;
-    int src;
-    int rc;
+    struct pf__db *db = pf__calloc(1, sizeof(*db));
+    pthread_condattr_t ca;
 
-    if (errmsg != NULL)
-        *errmsg = NULL;
-    if (out == NULL || path == NULL)
-        return PF_EINVAL;
-    db = pf__calloc(1, sizeof(*db));
     if (db == NULL)
-        return PF_ENOMEM;
+        return NULL;
     db->path = pf__strdup(path);
     if (db->path == NULL) {
         pf__free(db);
-        return PF_ENOMEM;
+        return NULL;
     }
     pf__queue_init(&db->rows);
     pthread_mutex_init(&db->conn_mu, NULL);
     pthread_mutex_init(&db->mu, NULL);
-    {
-        pthread_condattr_t ca;
-
-        /* The writer's lingering is timed on the monotonic clock. */
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&db->work, &ca);
-        pthread_condattr_destroy(&ca);
-    }
+    /* The writer's lingering is timed on the monotonic clock. */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&db->work, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&db->drained, NULL);
     db->sync_init = 1;
-    src = sqlite3_open_v2(
-        path, &db->h,
+    return db;
+}
+
+/* Open (or create) the file for writing, with the connection's settings. */
+static int open_connection(struct pf__db *db)
+{
+    int src = sqlite3_open_v2(
+        db->path, &db->h,
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+
     if (src != SQLITE_OK) {
         if (db->h != NULL)
-            rc = fail(db, src);
-        else
-            rc = PF_ENOMEM; /* SQLite could not allocate the handle */
-        goto fail;
+            return fail(db, src);
+        return PF_ENOMEM; /* SQLite could not allocate the handle */
     }
     sqlite3_extended_result_codes(db->h, 1);
     sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
@@ -413,19 +407,31 @@ int pf__db_open(struct pf__db **out, const char *path, const char *argv,
      */
     if (sqlite3_db_readonly(db->h, "main") == 1) {
         snprintf(db->errmsg, sizeof(db->errmsg), "%s: the file is read-only",
-                 path);
-        rc = PF_EDB;
-        goto fail;
+                 db->path);
+        return PF_EDB;
     }
-    rc = exec_retry(db, "PRAGMA journal_mode = WAL");
+    return 0;
+}
+
+static int set_pragmas(struct pf__db *db)
+{
+    int rc = exec_retry(db, "PRAGMA journal_mode = WAL");
+
     if (rc == 0)
         rc = exec(db, "PRAGMA synchronous = NORMAL");
     if (rc == 0)
         rc = exec(db, "PRAGMA foreign_keys = ON");
-    if (rc == 0)
-        rc = setup_schema(db);
-    if (rc == 0)
-        rc = prepare(db, "BEGIN IMMEDIATE", &db->begin);
+    return rc;
+}
+
+/*
+ * The statements of the write connection, prepared once.  is_done belongs
+ * to the read connection, which reader() opens only if it is needed.
+ */
+static int prepare_statements(struct pf__db *db)
+{
+    int rc = prepare(db, "BEGIN IMMEDIATE", &db->begin);
+
     if (rc == 0)
         rc = prepare(db, "COMMIT", &db->commit);
     if (rc == 0)
@@ -434,28 +440,59 @@ int pf__db_open(struct pf__db **out, const char *path, const char *argv,
         rc = prepare(db, insert_frontier_sql, &db->insert_frontier);
     if (rc == 0)
         rc = prepare(db, finish_run_sql, &db->finish_run);
+    return rc;
+}
+
+/*
+ * Start the writer thread.  It blocks every signal, so that the program's
+ * handlers (SIGINT and the like) run on its own threads, never on ours.
+ */
+static int start_writer(struct pf__db *db)
+{
+    sigset_t all, old;
+    int err;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    err = pthread_create(&db->thread, NULL, writer_main, db);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        snprintf(db->errmsg, sizeof(db->errmsg),
+                 "%s: cannot start the log writer thread", db->path);
+        return PF_EDB;
+    }
+    db->thread_started = 1;
+    return 0;
+}
+
+/*
+ * Loop thread.  One exit path: on failure everything made so far is
+ * undone by pf__db_close(), which copes with a half-built handle.
+ */
+int pf__db_open(struct pf__db **out, const char *path, const char *argv,
+                int64_t *run_id, char **errmsg)
+{
+    struct pf__db *db;
+    int rc;
+
+    if (errmsg != NULL)
+        *errmsg = NULL;
+    if (out == NULL || path == NULL)
+        return PF_EINVAL;
+    db = db_new(path);
+    if (db == NULL)
+        return PF_ENOMEM;
+    rc = open_connection(db);
+    if (rc == 0)
+        rc = set_pragmas(db);
+    if (rc == 0)
+        rc = setup_schema(db);
+    if (rc == 0)
+        rc = prepare_statements(db);
     if (rc == 0)
         rc = start_run(db, argv);
-    if (rc == 0) {
-        sigset_t all, old;
-        int err;
-
-        /*
-         * The writer blocks every signal, so that the program's handlers
-         * (SIGINT and the like) run on its own threads, never on ours.
-         */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        err = pthread_create(&db->thread, NULL, writer_main, db);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (err != 0) {
-            snprintf(db->errmsg, sizeof(db->errmsg),
-                     "%s: cannot start the log writer thread", path);
-            rc = PF_EDB;
-        } else {
-            db->thread_started = 1;
-        }
-    }
+    if (rc == 0)
+        rc = start_writer(db);
     if (rc < 0)
         goto fail;
     if (run_id != NULL)

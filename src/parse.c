@@ -430,9 +430,254 @@ static int css_end_name(struct css *c, unsigned char b)
 }
 
 /*
- * Scan n bytes of CSS.  Each case either takes its byte (i++) or changes
- * state and lets the byte be read again in the new state, which always
- * takes it or moves on towards one that does.
+ * The scanner's states, one function each, named after the state.  Each
+ * returns how many bytes it took: 0 when it changed state and lets the
+ * byte be read again in the new one, which always takes it or moves on
+ * towards one that does.  Most read one byte, b; a comment and a string
+ * take a run of the n bytes left in the chunk at p.  All are static and
+ * called from css_feed() alone, so the compiler may fold them back into
+ * its loop: splitting them costs the scanner nothing per byte.
+ */
+
+static size_t css_in_data(struct css *c, unsigned char b)
+{
+    if (b == '/') {
+        c->state = CSS_SLASH;
+    } else if (b == '"' || b == '\'') {
+        c->state = CSS_STRING;
+        c->quote = b;
+        c->keep = c->import;
+        c->import = 0;
+        css_start_val(c);
+    } else if (b == '@' || css_is_name_start(b)) {
+        c->state = CSS_NAME;
+        c->at = b == '@';
+        c->name_len = 0;
+        if (b != '@')
+            css_name_byte(c, b);
+    } else if (b == '\\') {
+        c->state = CSS_ESCAPE;
+        c->ret = CSS_NAME;
+        c->at = 0;
+        c->name_len = 0;
+    } else if (!pf__is_ascii_space(b)) {
+        c->import = 0;
+    }
+    return 1;
+}
+
+static size_t css_in_slash(struct css *c, unsigned char b)
+{
+    if (b == '*') {
+        c->state = CSS_COMMENT;
+        return 1;
+    }
+    c->import = 0;
+    c->state = CSS_DATA;
+    return 0;
+}
+
+/* In a comment only a '*' can matter, so memchr() skips to the next. */
+static size_t css_in_comment(struct css *c, const unsigned char *p, size_t n)
+{
+    const unsigned char *star = memchr(p, '*', n);
+
+    if (star == NULL)
+        return n;
+    c->state = CSS_COMMENT_STAR;
+    return (size_t)(star - p) + 1;
+}
+
+static size_t css_in_comment_star(struct css *c, unsigned char b)
+{
+    if (b == '/')
+        c->state = CSS_DATA;
+    else if (b != '*')
+        c->state = CSS_COMMENT;
+    return 1;
+}
+
+static size_t css_in_name(struct css *c, unsigned char b)
+{
+    if (css_is_name(b)) {
+        css_name_byte(c, b);
+        return 1;
+    }
+    if (b == '\\') {
+        c->state = CSS_ESCAPE;
+        c->ret = CSS_NAME;
+        return 1;
+    }
+    return (size_t)css_end_name(c, b);
+}
+
+/*
+ * A string's plain bytes are taken as one run, up to the next byte that
+ * means something (its quote, '\', a line end) or a NUL, which becomes
+ * U+FFFD and so is taken alone.  Only a string that is a URL is kept;
+ * any other is stepped through a byte at a time.
+ */
+static size_t css_in_string(struct parse *st, const unsigned char *p, size_t n)
+{
+    struct css *c = &st->css;
+    unsigned char b = p[0];
+    size_t j = 1;
+
+    if (b == c->quote) {
+        c->state = CSS_DATA;
+        if (c->keep)
+            css_emit(st);
+        return 1;
+    }
+    if (b == '\n' || b == '\r' || b == '\f') {
+        c->state = CSS_DATA; /* a bad string: dropped */
+        return 0;
+    }
+    if (b == '\\') {
+        c->state = CSS_ESCAPE;
+        c->ret = CSS_STRING;
+        return 1;
+    }
+    if (c->keep) {
+        while (j < n && p[j] != c->quote && p[j] != '\\' && p[j] != '\n' &&
+               p[j] != '\r' && p[j] != '\f' && p[j] != '\0')
+            j++;
+        c->ret = CSS_STRING;
+        if (b == '\0')
+            css_code_point(st, 0);
+        else
+            css_val_bytes(st, (const char *)p, j);
+    }
+    return j;
+}
+
+static size_t css_in_url_start(struct css *c, unsigned char b)
+{
+    if (pf__is_ascii_space(b))
+        return 1;
+    if (b == '"' || b == '\'') {
+        c->state = CSS_STRING;
+        c->quote = b;
+        c->keep = 1;
+        return 1;
+    }
+    if (b == ')') {
+        c->state = CSS_DATA; /* url(): nothing */
+        return 1;
+    }
+    c->state = CSS_URL;
+    return 0;
+}
+
+static size_t css_in_url(struct parse *st, unsigned char b)
+{
+    struct css *c = &st->css;
+
+    if (b == ')') {
+        c->state = CSS_DATA;
+        css_emit(st);
+    } else if (pf__is_ascii_space(b)) {
+        c->state = CSS_URL_END;
+    } else if (b == '"' || b == '\'' || b == '(' || b == 0x7f ||
+               (b < 0x20 && b != 0)) {
+        c->state = CSS_BAD_URL;
+        return 0;
+    } else if (b == '\\') {
+        c->state = CSS_ESCAPE;
+        c->ret = CSS_URL;
+    } else if (b == 0) {
+        c->ret = CSS_URL;
+        css_code_point(st, 0);
+    } else {
+        css_val_bytes(st, (const char *)&b, 1);
+    }
+    return 1;
+}
+
+static size_t css_in_url_end(struct parse *st, unsigned char b)
+{
+    struct css *c = &st->css;
+
+    if (pf__is_ascii_space(b))
+        return 1;
+    if (b == ')') {
+        c->state = CSS_DATA;
+        css_emit(st);
+        return 1;
+    }
+    c->state = CSS_BAD_URL;
+    return 0;
+}
+
+static size_t css_in_bad_url(struct css *c, unsigned char b)
+{
+    if (b == ')') {
+        c->state = CSS_DATA;
+        css_start_val(c);
+    } else if (b == '\\') {
+        c->state = CSS_ESCAPE;
+        c->ret = CSS_BAD_URL;
+    }
+    return 1;
+}
+
+static size_t css_in_escape(struct parse *st, unsigned char b)
+{
+    struct css *c = &st->css;
+
+    if (c->ret == CSS_BAD_URL) {
+        c->state = CSS_BAD_URL; /* whatever it escapes */
+        return 1;
+    }
+    if (b == '\n' || b == '\r' || b == '\f') {
+        /* Not an escape but in a string, where it joins lines. */
+        if (c->ret == CSS_STRING) {
+            c->state = CSS_STRING;
+            c->skiplf = b == '\r';
+            return 1;
+        }
+        if (c->ret == CSS_URL)
+            c->state = CSS_BAD_URL;
+        else
+            css_end_name(c, b);
+        return 0;
+    }
+    if (pf__is_hex(b)) {
+        c->state = CSS_HEX;
+        c->hex = 0;
+        c->hex_n = 0;
+        return 0;
+    }
+    c->state = c->ret;
+    if (c->ret == CSS_NAME)
+        css_name_byte(c, b);
+    else if (c->ret == CSS_URL || c->keep)
+        css_val_bytes(st, (const char *)&b, 1);
+    return 1;
+}
+
+static size_t css_in_hex(struct parse *st, unsigned char b)
+{
+    struct css *c = &st->css;
+
+    if (pf__is_hex(b) && c->hex_n < 6) {
+        c->hex = c->hex * 16 + (uint32_t)pf__hex_value(b);
+        c->hex_n++;
+        return 1;
+    }
+    css_code_point(st, c->hex);
+    c->state = c->ret;
+    if (pf__is_ascii_space(b)) {
+        c->skiplf = b == '\r';
+        return 1; /* one white space ends the escape */
+    }
+    return 0;
+}
+
+/*
+ * Scan n bytes of CSS, a flat dispatch on the state.  The LF after a CR
+ * that ended an escape is dropped here, before any state sees it, since
+ * it may come in the next chunk.
  */
 static void css_feed(struct parse *st, const char *text, size_t n)
 {
@@ -452,199 +697,40 @@ static void css_feed(struct parse *st, const char *text, size_t n)
         }
         switch ((enum css_state)c->state) {
         case CSS_DATA:
-            if (b == '/') {
-                c->state = CSS_SLASH;
-            } else if (b == '"' || b == '\'') {
-                c->state = CSS_STRING;
-                c->quote = b;
-                c->keep = c->import;
-                c->import = 0;
-                css_start_val(c);
-            } else if (b == '@' || css_is_name_start(b)) {
-                c->state = CSS_NAME;
-                c->at = b == '@';
-                c->name_len = 0;
-                if (b != '@')
-                    css_name_byte(c, b);
-            } else if (b == '\\') {
-                c->state = CSS_ESCAPE;
-                c->ret = CSS_NAME;
-                c->at = 0;
-                c->name_len = 0;
-            } else if (!pf__is_ascii_space(b)) {
-                c->import = 0;
-            }
-            i++;
+            i += css_in_data(c, b);
             break;
         case CSS_SLASH:
-            if (b == '*') {
-                c->state = CSS_COMMENT;
-                i++;
-            } else {
-                c->import = 0;
-                c->state = CSS_DATA;
-            }
+            i += css_in_slash(c, b);
             break;
-        case CSS_COMMENT: {
-            const unsigned char *star = memchr(p + i, '*', n - i);
-
-            if (star == NULL) {
-                i = n;
-            } else {
-                i = (size_t)(star - p) + 1;
-                c->state = CSS_COMMENT_STAR;
-            }
+        case CSS_COMMENT:
+            i += css_in_comment(c, p + i, n - i);
             break;
-        }
         case CSS_COMMENT_STAR:
-            if (b == '/')
-                c->state = CSS_DATA;
-            else if (b != '*')
-                c->state = CSS_COMMENT;
-            i++;
+            i += css_in_comment_star(c, b);
             break;
         case CSS_NAME:
-            if (css_is_name(b)) {
-                css_name_byte(c, b);
-                i++;
-            } else if (b == '\\') {
-                c->state = CSS_ESCAPE;
-                c->ret = CSS_NAME;
-                i++;
-            } else if (css_end_name(c, b)) {
-                i++;
-            }
+            i += css_in_name(c, b);
             break;
         case CSS_STRING:
-            if (b == c->quote) {
-                c->state = CSS_DATA;
-                if (c->keep)
-                    css_emit(st);
-                i++;
-            } else if (b == '\n' || b == '\r' || b == '\f') {
-                c->state = CSS_DATA; /* a bad string: dropped */
-            } else if (b == '\\') {
-                c->state = CSS_ESCAPE;
-                c->ret = CSS_STRING;
-                i++;
-            } else {
-                size_t j = i + 1;
-
-                if (c->keep) {
-                    while (j < n && p[j] != c->quote && p[j] != '\\' &&
-                           p[j] != '\n' && p[j] != '\r' && p[j] != '\f' &&
-                           p[j] != '\0')
-                        j++;
-                    c->ret = CSS_STRING;
-                    if (b == '\0')
-                        css_code_point(st, 0);
-                    else
-                        css_val_bytes(st, text + i, j - i);
-                }
-                i = j;
-            }
+            i += css_in_string(st, p + i, n - i);
             break;
         case CSS_URL_START:
-            if (pf__is_ascii_space(b)) {
-                i++;
-            } else if (b == '"' || b == '\'') {
-                c->state = CSS_STRING;
-                c->quote = b;
-                c->keep = 1;
-                i++;
-            } else if (b == ')') {
-                c->state = CSS_DATA; /* url(): nothing */
-                i++;
-            } else {
-                c->state = CSS_URL;
-            }
+            i += css_in_url_start(c, b);
             break;
         case CSS_URL:
-            if (b == ')') {
-                c->state = CSS_DATA;
-                css_emit(st);
-                i++;
-            } else if (pf__is_ascii_space(b)) {
-                c->state = CSS_URL_END;
-                i++;
-            } else if (b == '"' || b == '\'' || b == '(' || b == 0x7f ||
-                       (b < 0x20 && b != 0)) {
-                c->state = CSS_BAD_URL;
-            } else if (b == '\\') {
-                c->state = CSS_ESCAPE;
-                c->ret = CSS_URL;
-                i++;
-            } else if (b == 0) {
-                c->ret = CSS_URL;
-                css_code_point(st, 0);
-                i++;
-            } else {
-                css_val_bytes(st, text + i, 1);
-                i++;
-            }
+            i += css_in_url(st, b);
             break;
         case CSS_URL_END:
-            if (pf__is_ascii_space(b)) {
-                i++;
-            } else if (b == ')') {
-                c->state = CSS_DATA;
-                css_emit(st);
-                i++;
-            } else {
-                c->state = CSS_BAD_URL;
-            }
+            i += css_in_url_end(st, b);
             break;
         case CSS_BAD_URL:
-            if (b == ')') {
-                c->state = CSS_DATA;
-                css_start_val(c);
-            } else if (b == '\\') {
-                c->state = CSS_ESCAPE;
-                c->ret = CSS_BAD_URL;
-            }
-            i++;
+            i += css_in_bad_url(c, b);
             break;
         case CSS_ESCAPE:
-            if (c->ret == CSS_BAD_URL) {
-                c->state = CSS_BAD_URL; /* whatever it escapes */
-                i++;
-            } else if (b == '\n' || b == '\r' || b == '\f') {
-                /* Not an escape but in a string, where it joins lines. */
-                if (c->ret == CSS_STRING) {
-                    c->state = CSS_STRING;
-                    c->skiplf = b == '\r';
-                    i++;
-                } else if (c->ret == CSS_URL) {
-                    c->state = CSS_BAD_URL;
-                } else {
-                    css_end_name(c, b);
-                }
-            } else if (pf__is_hex(b)) {
-                c->state = CSS_HEX;
-                c->hex = 0;
-                c->hex_n = 0;
-            } else {
-                c->state = c->ret;
-                if (c->ret == CSS_NAME)
-                    css_name_byte(c, b);
-                else if (c->ret == CSS_URL || c->keep)
-                    css_val_bytes(st, text + i, 1);
-                i++;
-            }
+            i += css_in_escape(st, b);
             break;
         case CSS_HEX:
-            if (pf__is_hex(b) && c->hex_n < 6) {
-                c->hex = c->hex * 16 + (uint32_t)pf__hex_value(b);
-                c->hex_n++;
-                i++;
-                break;
-            }
-            css_code_point(st, c->hex);
-            c->state = c->ret;
-            if (pf__is_ascii_space(b)) {
-                c->skiplf = b == '\r';
-                i++; /* one white space ends the escape */
-            }
+            i += css_in_hex(st, b);
             break;
         }
     }
