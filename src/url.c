@@ -32,7 +32,16 @@
  * the list reader tells it apart by pointer, to quote the scheme.  The
  * other reasons are plain string literals.
  */
-const char pf__url_why_scheme[] = "unsupported scheme";
+static const char why_scheme[] = "unsupported scheme";
+
+/*
+ * A function, not an exported array: sanitizer builds give every global
+ * an indicator symbol of their own, outside the pf_ namespace.
+ */
+const char *pf__url_why_scheme(void)
+{
+    return why_scheme;
+}
 
 static unsigned char to_upper(unsigned char c)
 {
@@ -100,10 +109,10 @@ static const char *curl_why(CURLUcode uc)
     case CURLUE_BAD_QUERY:
         return "bad character in query";
     case CURLUE_BAD_SCHEME:
-        return pf__url_why_scheme;
+        return why_scheme;
 #endif
     case CURLUE_UNSUPPORTED_SCHEME:
-        return pf__url_why_scheme;
+        return why_scheme;
     default:
         return "malformed URL";
     }
@@ -347,7 +356,7 @@ int pf__url_normalize_with(CURLU *cu, const char *in, struct pf__buf *scratch,
         return PF_EURL;
     }
     if (!is_http_scheme(in, n)) {
-        *why = pf__url_why_scheme;
+        *why = why_scheme;
         return PF_EURL;
     }
     rc = prepare(in, scratch, &src);

@@ -111,7 +111,7 @@ int pf__url_normalize_with(struct Curl_URL *cu, const char *in,
  * The reason given for a scheme other than http(s).  Callers compare the
  * pointer to tell that reason apart and quote the scheme themselves.
  */
-extern const char pf__url_why_scheme[];
+const char *pf__url_why_scheme(void);
 
 /*
  * Length of the scheme that starts s and is followed by ':' (RFC 3986:

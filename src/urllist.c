@@ -132,10 +132,10 @@ static void report_url(struct pf__urllist *r, const char *s, const char *why)
 {
     size_t n = pf__url_scheme_len(s);
 
-    if (why == pf__url_why_scheme && n > 0 && n <= SCHEME_QUOTE_MAX)
+    if (why == pf__url_why_scheme() && n > 0 && n <= SCHEME_QUOTE_MAX)
         snprintf(r->msg, sizeof(r->msg), "unsupported scheme \"%.*s\"", (int)n,
                  s);
-    else if (why == pf__url_why_scheme)
+    else if (why == pf__url_why_scheme())
         snprintf(r->msg, sizeof(r->msg), "%s", why);
     else
         snprintf(r->msg, sizeof(r->msg), "not a URL: %s", why);
