@@ -386,12 +386,26 @@ struct fetch {
     int64_t t0;
 };
 
-/* -c: a .part left by an interrupted run goes on, with Range. */
+/*
+ * -c: a .part left by an interrupted run goes on, with Range.  Only one
+ * that is there is opened before the request: any other file is named
+ * at the first body byte, when a slash redirect or a server's file name
+ * may still change the name.  Known limit: a .part saved under such a
+ * name is found only then, too late for a Range, and starts over.
+ */
 static int open_part(struct fetch *f)
 {
+    int rc;
+
     if (!f->c->cfg.resume || f->sink_open)
         return 0;
-    if (pf__sink_open(f->c->store, &f->sink, f->it->url, NULL, 1) < 0) {
+    rc = pf__sink_open(f->c->store, &f->sink, f->it->url, NULL, NULL,
+                       PF__SINK_RESUME_ONLY);
+    if (rc == 1) {
+        pf__sink_free(&f->sink);
+        return 0;
+    }
+    if (rc < 0) {
         f->v.next = PF__NEXT_FAIL;
         f->v.err = PF_EIO;
         snprintf(f->v.msg, sizeof(f->v.msg), "cannot open %s.part: %s",
@@ -443,8 +457,9 @@ static void save(struct fetch *f)
 
     if (!f->sink_open) {
         what = "create";
-        rc = pf__sink_open(f->c->store, &f->sink, f->it->url, NULL,
-                           f->c->cfg.resume);
+        rc =
+            pf__sink_open(f->c->store, &f->sink, f->it->url, f->final_url, NULL,
+                          f->c->cfg.resume ? PF__SINK_RESUME : PF__SINK_NEW);
         f->sink_open = rc == 0;
     }
     if (rc == 0)
@@ -596,6 +611,16 @@ static void crawl_done(struct fetch *f)
     r.path = err == 0 && f->sink_open ? f->sink.relpath : NULL;
     r.error = err == 0 ? NULL : f->v.msg;
     r.elapsed_ms = pf__now_ms() - f->t0;
+    /*
+     * A body saved through a slash redirect sits where the directory
+     * URL's own would: that URL is seen now (wget's rule too), before
+     * this page's links, which name it as "./" or "../sub/", come back.
+     * Other redirects do not count: their bodies are named after the URL
+     * asked for, so a link to the target would find no file.
+     */
+    if (r.path != NULL && pf__store_slash_redirect(it->url, r.final_url) &&
+        pf__frontier_alias(c->frontier, r.final_url) == PF_ENOMEM)
+        pf__job_fatal(c, PF_ENOMEM);
     /*
      * A page to parse gets its row once its links are accepted (and their
      * frontier rows queued before it), so that a page the log says is done
