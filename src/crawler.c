@@ -56,6 +56,28 @@ int pf__crawler_is_done(const char *url, void *ud)
     return pf__db_is_done(c->db, url);
 }
 
+/*
+ * The flat layout names a URL when it is accepted: the frontier accepts
+ * a list in its order, so names follow the list, not which transfer ends
+ * first; and a URL the log saved before keeps its name.  A log that
+ * cannot be read costs that promise, not the run: the URL gets a name of
+ * this run's.
+ */
+int pf__crawler_accepted(const char *url, void *ud)
+{
+    struct pf_crawler *c = ud;
+    char *logged = NULL;
+    int rc = 0;
+
+    if (c->db != NULL)
+        rc = pf__db_saved_path(c->db, url, &logged);
+    if (rc == PF_ENOMEM)
+        return rc;
+    rc = pf__store_reserve(c->store, url, logged);
+    pf__free(logged);
+    return rc;
+}
+
 void pf__crawler_pending(const char *url, int depth, const char *parent,
                          int requisite, void *ud)
 {

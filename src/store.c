@@ -25,14 +25,17 @@
  * sent.  A URL answered through a slash redirect (the same URL with '/' added
  * to its path) is named after the URL that answered: "h/sub/index.html", not
  * "h/sub", as wget names it, so that its relative links find their files.  In
- * the flat layout the name is the sanitised Content-Disposition file name when
- * the server sent one, else the URL's last segment, else "index.html" (the
- * query is not used).  Every component is then sanitised: '/', '\\', control
- * bytes and bytes that are not valid UTF-8 become "%XX"; a component "."
- * becomes "%2E", ".." becomes "%2E%2E", and an empty one "_".  A component
- * longer than 255 bytes is cut and ends with "~" and the 16 hex digits of a
- * 64-bit FNV-1a hash of the whole component, followed by its extension when
- * that is at most 16 bytes, so distinct long names stay distinct.
+ * the flat layout the name is the log's name for the URL when an earlier run
+ * saved it, else the sanitised Content-Disposition file name when the server
+ * sent one, else the URL's last segment, else "index.html" (the query is not
+ * used); all but the server's are claimed when the URL is accepted
+ * (pf__store_reserve), so names follow the order of the list and not of
+ * completion.  Every component is then sanitised: '/', '\\', control bytes and
+ * bytes that are not valid UTF-8 become "%XX"; a component "." becomes "%2E",
+ * ".." becomes "%2E%2E", and an empty one "_".  A component longer than 255
+ * bytes is cut and ends with "~" and the 16 hex digits of a 64-bit FNV-1a hash
+ * of the whole component, followed by its extension when that is at most 16
+ * bytes, so distinct long names stay distinct.
  *
  * Uniqueness in one run.  The store remembers every path it gave out in this
  * run.  A URL whose path is already taken in this run (two URLs named
@@ -136,12 +139,22 @@ struct dir_slot {
     int fd;        /* -1 when the slot is empty */
 };
 
+/*
+ * A flat layout name reserved for a URL when it was accepted: the name
+ * its body gets, whichever transfer ends first.
+ */
+struct reservation {
+    int logged;  /* the log's name for the URL, from an earlier run */
+    char name[]; /* one component of the output directory */
+};
+
 struct pf__store {
     int dirfd; /* the output directory */
     enum pf_layout layout;
-    struct pf__strmap claims; /* relative path -> enum claim */
-    struct pf__strmap next_n; /* base path -> unsigned long *, next ".N" */
-    struct pf__strmap index;  /* directory URL -> char *, its saved path */
+    struct pf__strmap claims;   /* relative path -> enum claim */
+    struct pf__strmap next_n;   /* base path -> unsigned long *, next ".N" */
+    struct pf__strmap reserved; /* URL -> struct reservation * (flat) */
+    struct pf__strmap index;    /* directory URL -> char *, its saved path */
     struct dir_slot cache[DIR_CACHE_SLOTS];
     uint64_t clock;
     /* Scratch buffers for pf__sink_open (one call at a time). */
@@ -878,6 +891,7 @@ void pf__store_close(struct pf__store *st)
         close(st->dirfd);
     pf__strmap_free(&st->claims, NULL);
     pf__strmap_free(&st->next_n, free_value);
+    pf__strmap_free(&st->reserved, free_value);
     pf__strmap_free(&st->index, free_value);
     pf__buf_free(&st->phys);
     pf__buf_free(&st->key);
@@ -1226,6 +1240,84 @@ static int claim_file(struct pf__store *st, const char *comp, size_t clen)
 }
 
 /*
+ * Whether logged, the name an earlier run's log gave a URL in the flat
+ * layout, may be given to it again: a component as sanitising leaves it
+ * (the log is only a file: a name in it must not lead anywhere a URL
+ * could not), and not claimed in this run (the log database's names,
+ * another URL's).  On 1, st->key holds it.
+ */
+static int logged_usable(struct pf__store *st, const char *logged)
+{
+    size_t n = logged != NULL ? strlen(logged) : 0;
+    char *clean = NULL;
+    int same, rc;
+
+    if (n == 0 || n > NAME_MAX_BYTES)
+        return 0;
+    rc = pf__store_sanitize_name(logged, n, &clean);
+    if (rc < 0)
+        return rc;
+    same = strcmp(clean, logged) == 0;
+    pf__free(clean);
+    if (!same)
+        return 0;
+    rc = make_key(&st->key, &st->phys, logged, n);
+    return rc < 0 ? rc : available(st, logged, n);
+}
+
+/*
+ * The flat layout names a URL when it is accepted, not when its body
+ * comes, so that a list always gives the same names whatever order the
+ * transfers end in.  The name claimed is the log's, when an earlier run
+ * saved the URL and nothing in this run took that name first, else the
+ * first free one by the usual rule.
+ */
+int pf__store_reserve(struct pf__store *st, const char *url, const char *logged)
+{
+    struct reservation *r;
+    char comp[NAME_BUF], *base = NULL;
+    size_t clen = 0;
+    unsigned long n = 0;
+    int rc, is_logged;
+
+    if (st->layout != PF_LAYOUT_FLAT || pf__strmap_has(&st->reserved, url))
+        return 0;
+    buf_trunc(&st->phys, 0);
+    is_logged = logged_usable(st, logged);
+    if (is_logged < 0)
+        return is_logged;
+    if (is_logged) {
+        clen = strlen(logged);
+        memcpy(comp, logged, clen + 1);
+        rc = 0;
+    } else {
+        rc = pf__store_flat_name(url, NULL, &base);
+        if (rc == PF_ENOMEM)
+            return rc;
+        if (rc < 0)
+            return 0; /* not a URL: its sink fails to open, as before */
+        rc = pick_name(st, base, strlen(base), &n, comp, &clen);
+    }
+    if (rc == 0)
+        rc = claim_file(st, comp, clen);
+    r = rc == 0 ? pf__malloc(sizeof(*r) + clen + 1) : NULL;
+    if (r != NULL) {
+        r->logged = is_logged;
+        memcpy(r->name, comp, clen + 1);
+        rc = pf__strmap_put(&st->reserved, url, r);
+        if (rc != 1)
+            pf__free(r);
+        rc = rc < 0 ? rc : 0;
+    } else if (rc == 0) {
+        rc = PF_ENOMEM;
+    }
+    if (rc == 0 && base != NULL)
+        note_suffix(st, base, strlen(base), n);
+    pf__free(base);
+    return rc == PF_EIO ? 0 : rc;
+}
+
+/*
  * Open the .part file part in dirfd.  With resume an existing plain file
  * is reopened for appending and its size stored in *offset; anything
  * else found there (a FIFO, a symbolic link, a file with other hard
@@ -1287,14 +1379,16 @@ static int open_part_file(int dirfd, const char *part, int mode,
  * layout: url's path, or final_url's when the redirect only added the
  * slash; *dir_url is then the URL whose index.html this is (its path
  * ends in '/'), else NULL, and *given the path an earlier sink of this
- * run saved that URL under, else NULL.  Flat layout: the server's name
- * (Content-Disposition), else the URL's.  *exact: the last component is
- * the URL's own already, to be taken as it is.
+ * run saved that URL under, else NULL.  Flat layout: the log's name;
+ * else the server's (Content-Disposition); else the name reserved at
+ * acceptance; else the URL's.  *exact: the last component is the URL's
+ * own already (reserved), to be taken as it is.
  */
 static int map_url(struct pf__store *st, const char *url, const char *final_url,
                    const char *cd, char **mapped, int *exact,
                    const char **dir_url, const char **given)
 {
+    struct reservation *r;
     const char *from = url;
     struct pf__url_parts u;
     int rc;
@@ -1302,8 +1396,19 @@ static int map_url(struct pf__store *st, const char *url, const char *final_url,
     *exact = 0;
     *dir_url = NULL;
     *given = NULL;
-    if (st->layout == PF_LAYOUT_FLAT)
-        return pf__store_flat_name(url, cd, mapped);
+    if (st->layout == PF_LAYOUT_FLAT) {
+        r = pf__strmap_get(&st->reserved, url);
+        if (r == NULL)
+            return pf__store_flat_name(url, cd, mapped);
+        if (!r->logged && cd != NULL) {
+            rc = pf__store_parse_content_disposition(cd, mapped);
+            if (rc < 0 || *mapped != NULL)
+                return rc;
+        }
+        *mapped = pf__strdup(r->name);
+        *exact = 1;
+        return *mapped != NULL ? 0 : PF_ENOMEM;
+    }
     if (pf__store_slash_redirect(url, final_url))
         from = final_url;
     rc = pf__store_tree_path(from, mapped);

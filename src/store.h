@@ -51,6 +51,17 @@ int pf__store_flat_name(const char *url, const char *cd, char **out);
 int pf__store_slash_redirect(const char *url, const char *final_url);
 
 /*
+ * Flat layout: name url now, when it is accepted, so that names follow
+ * the order of acceptance rather than of completion.  logged is the name
+ * an earlier run's log gave url (or NULL): it is kept when it is a safe
+ * component that nothing in this run claimed first; else the first free
+ * name from the URL's last segment.  A no-op in the tree layout and for
+ * a URL reserved already.  0, or PF_ENOMEM.
+ */
+int pf__store_reserve(struct pf__store *st, const char *url,
+                      const char *logged);
+
+/*
  * Sanitise one file name component in place into a new string: no '/',
  * '\\', NUL or control characters (percent-encoded), not "." or ".."
  * (encoded as "%2E" / "%2E%2E"), not empty, at most 255 bytes (longer

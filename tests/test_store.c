@@ -1351,6 +1351,75 @@ static void test_slash_sinks(void)
     in_scratch(slash_sinks_body);
 }
 
+/* ------------------------------------------------------------------ */
+/* Flat names reserved at acceptance                                   */
+/* ------------------------------------------------------------------ */
+
+static void flat_reserved_body(const char *dir)
+{
+    static const char *const urls[] = {
+        "http://h/f5.txt?x=1", "http://h/f5.txt?x=2", "http://h/f5.txt?x=3",
+        "http://h/f5.txt?x=4", "http://h/f5.txt?x=5", "http://h/f5.txt?x=6",
+        "http://h/f5.txt?x=7"};
+    struct pf__store *st = NULL;
+    char rel[PATH_BUF], db[PATH_BUF];
+
+    snprintf(db, sizeof(db), "%s/pfetch.db", dir);
+    CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_FLAT, db), 0);
+    CHECK_EQ(pf__store_reserve(st, urls[0], NULL), 0);
+    CHECK_EQ(pf__store_reserve(st, urls[1], "f5.txt.7"), 0); /* the log's */
+    CHECK_EQ(pf__store_reserve(st, urls[2], NULL), 0);
+    CHECK_EQ(pf__store_reserve(st, urls[3], "../etc"), 0);    /* unsafe */
+    CHECK_EQ(pf__store_reserve(st, urls[4], "pfetch.db"), 0); /* the log */
+    CHECK_EQ(pf__store_reserve(st, urls[5], "f5.txt"), 0);    /* taken */
+    CHECK_EQ(pf__store_reserve(st, urls[6], "a/b"), 0);
+    CHECK_EQ(pf__store_reserve(st, urls[0], "x"), 0); /* once only */
+    /* Saved in reverse order, named in the order of acceptance. */
+    CHECK_EQ(save(st, urls[6], NULL, "7", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt.5");
+    CHECK_EQ(save(st, urls[5], NULL, "6", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt.4");
+    CHECK_EQ(save(st, urls[4], NULL, "5", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt.3");
+    CHECK_EQ(save(st, urls[3], NULL, "4", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt.2");
+    CHECK_EQ(save(st, urls[2], NULL, "3", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt.1");
+    CHECK_EQ(save(st, urls[1], NULL, "2", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt.7");
+    CHECK_EQ(save(st, urls[0], NULL, "1", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt");
+    CHECK_STR(slurp(dir, "f5.txt"), "1");
+    CHECK_STR(slurp(dir, "f5.txt.7"), "2");
+    /* A server's name wins over a reserved one, not over the log's. */
+    CHECK_EQ(pf__store_reserve(st, "http://h/get?a", NULL), 0);
+    CHECK_EQ(pf__store_reserve(st, "http://h/get?b", "kept.bin"), 0);
+    CHECK_EQ(save(st, "http://h/get?a", "attachment; filename=f5.txt", "a", rel,
+                  sizeof(rel)),
+             0);
+    CHECK_STR(rel, "f5.txt.6");
+    CHECK_EQ(save(st, "http://h/get?b", "attachment; filename=other.bin", "b",
+                  rel, sizeof(rel)),
+             0);
+    CHECK_STR(rel, "kept.bin");
+    /* A URL never reserved is named when it is saved, as before. */
+    CHECK_EQ(save(st, "http://h/get", NULL, "c", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "get.1");
+    pf__store_close(st);
+
+    /* The tree layout reserves nothing. */
+    CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
+    CHECK_EQ(pf__store_reserve(st, "http://h/a", "zzz"), 0);
+    CHECK_EQ(save(st, "http://h/a", NULL, "a", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "h/a");
+    pf__store_close(st);
+}
+
+static void test_flat_reserved(void)
+{
+    in_scratch(flat_reserved_body);
+}
+
 /* PF__SINK_RESUME_ONLY opens a .part that is there, and nothing else. */
 static void resume_only_body(const char *dir)
 {
@@ -1424,6 +1493,23 @@ static int oom_pass(const char *dir)
     pf__sink_free(&sk);
     if (rc == 0) {
         rc = pf__sink_open(st, &sk, "http://h/s", "http://h/s/", NULL, 0);
+        if (rc == 0)
+            rc = pf__sink_commit(&sk);
+        pf__sink_free(&sk);
+    }
+    pf__store_close(st);
+    if (rc < 0)
+        return rc;
+    rc = pf__store_open(&st, dir, PF_LAYOUT_FLAT, NULL);
+    if (rc < 0)
+        return rc;
+    rc = pf__store_reserve(st, "http://h/x?1", NULL);
+    if (rc == 0)
+        rc = pf__store_reserve(st, "http://h/x?2", "x.5");
+    if (rc == 0)
+        rc = pf__store_reserve(st, "http://h/x?3", NULL);
+    if (rc == 0) {
+        rc = pf__sink_open(st, &sk, "http://h/x?3", NULL, NULL, 0);
         if (rc == 0)
             rc = pf__sink_commit(&sk);
         pf__sink_free(&sk);
@@ -1509,4 +1595,5 @@ TEST_MAIN(TEST(test_tree_table), TEST(test_tree_bad_urls),
           TEST(test_db_names), TEST(test_db_in_subdir), TEST(test_dir_cache),
           TEST(test_store_open), TEST(test_disk_full),
           TEST(test_slash_redirect), TEST(test_slash_sinks),
-          TEST(test_resume_only), TEST(test_oom), TEST(test_fuzz_regressions))
+          TEST(test_flat_reserved), TEST(test_resume_only), TEST(test_oom),
+          TEST(test_fuzz_regressions))
