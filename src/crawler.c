@@ -56,6 +56,28 @@ int pf__crawler_is_done(const char *url, void *ud)
     return pf__db_is_done(c->db, url);
 }
 
+/*
+ * The flat layout names a URL when it is accepted: the frontier accepts
+ * a list in its order, so names follow the list, not which transfer ends
+ * first; and a URL the log saved before keeps its name.  A log that
+ * cannot be read costs that promise, not the run: the URL gets a name of
+ * this run's.
+ */
+int pf__crawler_accepted(const char *url, void *ud)
+{
+    struct pf_crawler *c = ud;
+    char *logged = NULL;
+    int rc = 0;
+
+    if (c->db != NULL)
+        rc = pf__db_saved_path(c->db, url, &logged);
+    if (rc == PF_ENOMEM)
+        return rc;
+    rc = pf__store_reserve(c->store, url, logged);
+    pf__free(logged);
+    return rc;
+}
+
 void pf__crawler_pending(const char *url, int depth, const char *parent,
                          int requisite, void *ud)
 {
@@ -386,12 +408,26 @@ struct fetch {
     int64_t t0;
 };
 
-/* -c: a .part left by an interrupted run goes on, with Range. */
+/*
+ * -c: a .part left by an interrupted run goes on, with Range.  Only one
+ * that is there is opened before the request: any other file is named
+ * at the first body byte, when a slash redirect or a server's file name
+ * may still change the name.  Known limit: a .part saved under such a
+ * name is found only then, too late for a Range, and starts over.
+ */
 static int open_part(struct fetch *f)
 {
+    int rc;
+
     if (!f->c->cfg.resume || f->sink_open)
         return 0;
-    if (pf__sink_open(f->c->store, &f->sink, f->it->url, NULL, 1) < 0) {
+    rc = pf__sink_open(f->c->store, &f->sink, f->it->url, NULL, NULL,
+                       PF__SINK_RESUME_ONLY);
+    if (rc == 1) {
+        pf__sink_free(&f->sink);
+        return 0;
+    }
+    if (rc < 0) {
         f->v.next = PF__NEXT_FAIL;
         f->v.err = PF_EIO;
         snprintf(f->v.msg, sizeof(f->v.msg), "cannot open %s.part: %s",
@@ -443,8 +479,9 @@ static void save(struct fetch *f)
 
     if (!f->sink_open) {
         what = "create";
-        rc = pf__sink_open(f->c->store, &f->sink, f->it->url, NULL,
-                           f->c->cfg.resume);
+        rc =
+            pf__sink_open(f->c->store, &f->sink, f->it->url, f->final_url, NULL,
+                          f->c->cfg.resume ? PF__SINK_RESUME : PF__SINK_NEW);
         f->sink_open = rc == 0;
     }
     if (rc == 0)
@@ -596,6 +633,16 @@ static void crawl_done(struct fetch *f)
     r.path = err == 0 && f->sink_open ? f->sink.relpath : NULL;
     r.error = err == 0 ? NULL : f->v.msg;
     r.elapsed_ms = pf__now_ms() - f->t0;
+    /*
+     * A body saved through a slash redirect sits where the directory
+     * URL's own would: that URL is seen now (wget's rule too), before
+     * this page's links, which name it as "./" or "../sub/", come back.
+     * Other redirects do not count: their bodies are named after the URL
+     * asked for, so a link to the target would find no file.
+     */
+    if (r.path != NULL && pf__store_slash_redirect(it->url, r.final_url) &&
+        pf__frontier_alias(c->frontier, r.final_url) == PF_ENOMEM)
+        pf__job_fatal(c, PF_ENOMEM);
     /*
      * A page to parse gets its row once its links are accepted (and their
      * frontier rows queued before it), so that a page the log says is done

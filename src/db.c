@@ -122,6 +122,7 @@ struct pf__db {
     sqlite3_stmt *insert_fetch;
     sqlite3_stmt *insert_frontier;
     sqlite3_stmt *is_done; /* on rh */
+    sqlite3_stmt *saved;   /* on rh, prepared at its first use */
     sqlite3_stmt *finish_run;
     int in_txn;           /* a batch transaction is open */
     unsigned pending;     /* rows in it */
@@ -848,6 +849,49 @@ int pf__db_is_done(struct pf__db *db, const char *url)
 }
 
 /*
+ * Loop thread.  Once per URL a flat layout accepts, so the statement is
+ * kept; the fetches_url index makes it a lookup.  Like pf__db_is_done(),
+ * it sees committed rows of other runs only.
+ */
+int pf__db_saved_path(struct pf__db *db, const char *url, char **path)
+{
+    static const char sql[] =
+        "SELECT path FROM fetches WHERE url = ?1 AND run_id <> ?2"
+        " AND error IS NULL AND path IS NOT NULL ORDER BY id DESC LIMIT 1";
+    const unsigned char *text;
+    int src, rc;
+
+    *path = NULL;
+    if (db == NULL || url == NULL)
+        return PF_EINVAL;
+    rc = reader(db);
+    if (rc <= 0)
+        return rc;
+    if (db->saved == NULL) {
+        src = sqlite3_prepare_v3(db->rh, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                 &db->saved, NULL);
+        if (src != SQLITE_OK)
+            return fail_on(db, db->rh, src);
+    }
+    sqlite3_bind_text(db->saved, 1, url, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(db->saved, 2, db->run_id);
+    src = sqlite3_step(db->saved);
+    rc = 0;
+    if (src == SQLITE_ROW) {
+        text = sqlite3_column_text(db->saved, 0);
+        if (text != NULL) {
+            *path = pf__strdup((const char *)text);
+            rc = *path != NULL ? 0 : PF_ENOMEM;
+        }
+    } else if (src != SQLITE_DONE) {
+        rc = fail_on(db, db->rh, src);
+    }
+    sqlite3_reset(db->saved);
+    sqlite3_clear_bindings(db->saved);
+    return rc;
+}
+
+/*
  * Loop thread.  Prepared per call: it runs once per resumed crawl.  The
  * smallest depth wins, with the parent of one row of that depth.
  */
@@ -924,6 +968,7 @@ void pf__db_close(struct pf__db *db)
         sqlite3_close(db->h);
     }
     sqlite3_finalize(db->is_done);
+    sqlite3_finalize(db->saved);
     sqlite3_close(db->rh);
     if (db->sync_init) {
         pthread_cond_destroy(&db->drained);

@@ -54,6 +54,14 @@ int pf__db_finish_run(struct pf__db *db);
 int pf__db_is_done(struct pf__db *db, const char *url);
 
 /*
+ * The path an earlier run saved url under: the latest successful row of
+ * another run that has one, in *path (pf__malloc'd), or NULL in *path
+ * when none has.  0, or PF_EDB / PF_ENOMEM.  The flat layout keeps a
+ * URL's name from run to run with it.
+ */
+int pf__db_saved_path(struct pf__db *db, const char *url, char **path);
+
+/*
  * For -c with a crawl: call fn for every URL of an earlier run's frontier
  * that no run has fetched successfully, with its smallest depth, a parent
  * and whether it was a requisite, smallest depth first.  fn returning < 0

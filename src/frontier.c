@@ -373,6 +373,11 @@ static int mem_accept(struct pf__frontier *f, const char *url, int depth,
     rc = pf__strmap_put(&m->seen, url, NULL);
     if (rc < 0)
         return rc;
+    if (f->hooks.accepted != NULL) {
+        rc = f->hooks.accepted(url, f->hooks.ud);
+        if (rc < 0)
+            return rc;
+    }
     /* A seed's host is in scope, even when the seed is skipped. */
     if (f->conf.parsing && !(flags & PF__ACCEPT_DISCOVERED)) {
         rc = pf__frontier_add_seed_host(f, url);
@@ -395,6 +400,14 @@ static int mem_accept(struct pf__frontier *f, const char *url, int depth,
     m->n.accepted++;
     m->n.queued++;
     return 0;
+}
+
+static int mem_alias(struct pf__frontier *f, const char *url)
+{
+    struct mem *m = (struct mem *)f;
+    int rc = pf__strmap_put(&m->seen, url, NULL);
+
+    return rc < 0 ? rc : rc == 1 ? 0 : PF_EDUPLICATE;
 }
 
 static struct pf__item *mem_lease(struct pf__frontier *f)
@@ -547,9 +560,9 @@ static void mem_free(struct pf__frontier *f)
 }
 
 static const struct pf__frontier_ops mem_ops = {
-    mem_accept,   mem_lease,        mem_release, mem_requeue,
-    mem_withdraw, mem_complete,     mem_drain,   mem_runnable,
-    mem_counts,   mem_robots_ready, mem_close,   mem_free,
+    mem_accept,       mem_lease, mem_release, mem_requeue,  mem_withdraw,
+    mem_complete,     mem_drain, mem_alias,   mem_runnable, mem_counts,
+    mem_robots_ready, mem_close, mem_free,
 };
 
 int pf__frontier_mem_new(struct pf__frontier **out,

@@ -57,6 +57,12 @@ struct pf__item {
 struct pf__frontier_hooks {
     /* -c: 1 when an earlier run did url (it is then skipped); or NULL. */
     int (*is_done)(const char *url, void *ud);
+    /*
+     * A URL new to the run, accepted or skipped as done: what is named
+     * in acceptance order is named now (the flat layout's file names).
+     * < 0 (PF_ENOMEM) fails the accept.  Or NULL.
+     */
+    int (*accepted)(const char *url, void *ud);
     /* A discovered URL now waits (a resumed crawl reads them back). */
     void (*pending)(const char *url, int depth, const char *parent,
                     int requisite, void *ud);
@@ -114,6 +120,12 @@ struct pf__frontier_ops {
     void (*complete)(struct pf__frontier *f, struct pf__item *it);
     /* A queued item that will never start (a stop), or NULL. */
     struct pf__item *(*drain)(struct pf__frontier *f);
+    /*
+     * url was fetched as another accepted URL's redirect: it is seen, so
+     * that a link to it later is a duplicate, not a second request.  0,
+     * PF_EDUPLICATE when it was seen already, or PF_ENOMEM.
+     */
+    int (*alias)(struct pf__frontier *f, const char *url);
     /* Could lease() give something now? */
     int (*runnable)(const struct pf__frontier *f);
     void (*counts)(const struct pf__frontier *f,
@@ -207,6 +219,11 @@ static inline void pf__frontier_complete(struct pf__frontier *f,
                                          struct pf__item *it)
 {
     f->ops->complete(f, it);
+}
+
+static inline int pf__frontier_alias(struct pf__frontier *f, const char *url)
+{
+    return f->ops->alias(f, url);
 }
 
 static inline struct pf__item *pf__frontier_drain(struct pf__frontier *f)

@@ -98,6 +98,8 @@ static int open_frontier(struct pf_crawler *c, const struct pf_config *cfg)
     fc.reject = cfg->reject;
     memset(&hooks, 0, sizeof(hooks));
     hooks.is_done = cfg->resume && c->db != NULL ? pf__crawler_is_done : NULL;
+    hooks.accepted =
+        cfg->layout == PF_LAYOUT_FLAT ? pf__crawler_accepted : NULL;
     hooks.pending = c->db != NULL ? pf__crawler_pending : NULL;
     hooks.robots = pf__crawler_robots;
     hooks.ud = c;

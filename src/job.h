@@ -76,6 +76,7 @@ void pf__crawler_finish_unstarted(struct pf_crawler *c, struct pf__item *it);
 void pf__crawler_on_parsed(struct pf__page_job *job, void *ud);
 /* The frontier's hooks (ud is the job). */
 int pf__crawler_is_done(const char *url, void *ud);
+int pf__crawler_accepted(const char *url, void *ud);
 void pf__crawler_pending(const char *url, int depth, const char *parent,
                          int requisite, void *ud);
 int pf__crawler_robots(struct pf__host *h, const char *url, void *ud);

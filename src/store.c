@@ -16,30 +16,39 @@
  *
  * The rules below are the on-disk contract; pfetch(5) repeats them.
  *
- * Names.  A URL maps, in the tree layout, to "host[:port]/seg/.../name":
- * the port only when it is not the scheme's default, empty segments
- * dropped, "index.html" for a URL whose path ends in "/", and the query,
- * when there is one, kept as "name?query".  Each path segment is
- * percent-decoded where the byte it gives is harmless in a file name
- * (printable ASCII other than '/', '\\', '%' and '?', and bytes that form
- * valid UTF-8); the query is kept as sent.  In the flat layout the name
- * is the sanitised Content-Disposition file name when the server sent
- * one, else the URL's last segment, else "index.html" (the query is not
- * used).  Every component is then sanitised: '/', '\\', control bytes and
- * bytes that are not valid UTF-8 become "%XX"; a component "." becomes
- * "%2E", ".." becomes "%2E%2E", and an empty one "_".  A component longer
- * than 255 bytes is cut and ends with "~" and the 16 hex digits of a
- * 64-bit FNV-1a hash of the whole component, followed by its extension
- * when that is at most 16 bytes, so distinct long names stay distinct.
+ * Names.  A URL maps, in the tree layout, to "host[:port]/seg/.../name": the
+ * port only when it is not the scheme's default, empty segments dropped,
+ * "index.html" for a URL whose path ends in "/", and the query, when there is
+ * one, kept as "name?query".  Each path segment is percent-decoded where the
+ * byte it gives is harmless in a file name (printable ASCII other than '/',
+ * '\\', '%' and '?', and bytes that form valid UTF-8); the query is kept as
+ * sent.  A URL answered through a slash redirect (the same URL with '/' added
+ * to its path) is named after the URL that answered: "h/sub/index.html", not
+ * "h/sub", as wget names it, so that its relative links find their files.  In
+ * the flat layout the name is the log's name for the URL when an earlier run
+ * saved it, else the sanitised Content-Disposition file name when the server
+ * sent one, else the URL's last segment, else "index.html" (the query is not
+ * used); all but the server's are claimed when the URL is accepted
+ * (pf__store_reserve), so names follow the order of the list and not of
+ * completion.  Every component is then sanitised: '/', '\\', control bytes and
+ * bytes that are not valid UTF-8 become "%XX"; a component "." becomes "%2E",
+ * ".." becomes "%2E%2E", and an empty one "_".  A component longer than 255
+ * bytes is cut and ends with "~" and the 16 hex digits of a 64-bit FNV-1a hash
+ * of the whole component, followed by its extension when that is at most 16
+ * bytes, so distinct long names stay distinct.
  *
- * Uniqueness in one run.  The store remembers every path it gave out in
- * this run.  A URL whose path is already taken in this run (two URLs
- * named "file.txt" in the flat layout, "/a/" and "/a/index.html" in the
- * tree layout) gets "NAME.1", then "NAME.2", and so on: ".N" is appended
- * to the whole name, extension included.  A file left by an earlier run
- * is overwritten, not renamed around; the log database and its -wal,
- * -shm and -journal companions are the exception and are never used as
- * a file or directory name (the body gets ".N", a directory ".d").
+ * Uniqueness in one run.  The store remembers every path it gave out in this
+ * run.  A URL whose path is already taken in this run (two URLs named
+ * "file.txt" in the flat layout, "/a/" and "/a/index.html" in the tree layout)
+ * gets "NAME.1", then "NAME.2", and so on: ".N" is appended to the whole name,
+ * extension included.  The exception is a directory URL saved again ("/sub/"
+ * listed, and "/sub" redirected to it): once the first body is complete, the
+ * second writes the same file, and both rows name it; while the first is still
+ * being written, the second takes ".N" (a known limit: two writers cannot share
+ * one NAME.part).  A file left by an earlier run is overwritten, not renamed
+ * around; the log database and its -wal, -shm and -journal companions are the
+ * exception and are never used as a file or directory name (the body gets ".N",
+ * a directory ".d").
  *
  * File/directory clashes.  When a directory is needed where a file (or a
  * name claimed for a file in this run) already is, the directory
@@ -130,11 +139,22 @@ struct dir_slot {
     int fd;        /* -1 when the slot is empty */
 };
 
+/*
+ * A flat layout name reserved for a URL when it was accepted: the name
+ * its body gets, whichever transfer ends first.
+ */
+struct reservation {
+    int logged;  /* the log's name for the URL, from an earlier run */
+    char name[]; /* one component of the output directory */
+};
+
 struct pf__store {
     int dirfd; /* the output directory */
     enum pf_layout layout;
-    struct pf__strmap claims; /* relative path -> enum claim */
-    struct pf__strmap next_n; /* base path -> unsigned long *, next ".N" */
+    struct pf__strmap claims;   /* relative path -> enum claim */
+    struct pf__strmap next_n;   /* base path -> unsigned long *, next ".N" */
+    struct pf__strmap reserved; /* URL -> struct reservation * (flat) */
+    struct pf__strmap index;    /* directory URL -> char *, its saved path */
     struct dir_slot cache[DIR_CACHE_SLOTS];
     uint64_t clock;
     /* Scratch buffers for pf__sink_open (one call at a time). */
@@ -521,6 +541,38 @@ int pf__store_flat_name(const char *url, const char *cd, char **out)
     return 0;
 }
 
+/* Whether a[0..n) and b[0..n) are equal, ignoring ASCII case. */
+static int same_nocase(const char *a, const char *b, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+            return 0;
+    return 1;
+}
+
+int pf__store_slash_redirect(const char *url, const char *final_url)
+{
+    struct pf__url_parts u, f;
+
+    if (url == NULL || final_url == NULL || pf__url_split(url, &u) < 0 ||
+        pf__url_split(final_url, &f) < 0)
+        return 0;
+    /* A path that already ends in '/' gains nothing from one more. */
+    if (u.path_len > 0 && url[u.path_off + u.path_len - 1] == '/')
+        return 0;
+    return u.scheme_len == f.scheme_len &&
+           same_nocase(url, final_url, u.scheme_len) &&
+           u.host_len == f.host_len &&
+           same_nocase(url + u.host_off, final_url + f.host_off, u.host_len) &&
+           u.port == f.port && f.path_len == u.path_len + 1 &&
+           memcmp(url + u.path_off, final_url + f.path_off, u.path_len) == 0 &&
+           final_url[f.path_off + u.path_len] == '/' &&
+           u.has_query == f.has_query && u.query_len == f.query_len &&
+           memcmp(url + u.query_off, final_url + f.query_off, u.query_len) == 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Content-Disposition                                                 */
 /* ------------------------------------------------------------------ */
@@ -775,7 +827,7 @@ done:
     return rc;
 }
 
-static void free_counter(void *p)
+static void free_value(void *p)
 {
     pf__free(p);
 }
@@ -838,7 +890,9 @@ void pf__store_close(struct pf__store *st)
     if (st->dirfd >= 0)
         close(st->dirfd);
     pf__strmap_free(&st->claims, NULL);
-    pf__strmap_free(&st->next_n, free_counter);
+    pf__strmap_free(&st->next_n, free_value);
+    pf__strmap_free(&st->reserved, free_value);
+    pf__strmap_free(&st->index, free_value);
     pf__buf_free(&st->phys);
     pf__buf_free(&st->key);
     pf__buf_free(&st->tmp);
@@ -1186,25 +1240,105 @@ static int claim_file(struct pf__store *st, const char *comp, size_t clen)
 }
 
 /*
+ * Whether logged, the name an earlier run's log gave a URL in the flat
+ * layout, may be given to it again: a component as sanitising leaves it
+ * (the log is only a file: a name in it must not lead anywhere a URL
+ * could not), and not claimed in this run (the log database's names,
+ * another URL's).  On 1, st->key holds it.
+ */
+static int logged_usable(struct pf__store *st, const char *logged)
+{
+    size_t n = logged != NULL ? strlen(logged) : 0;
+    char *clean = NULL;
+    int same, rc;
+
+    if (n == 0 || n > NAME_MAX_BYTES)
+        return 0;
+    rc = pf__store_sanitize_name(logged, n, &clean);
+    if (rc < 0)
+        return rc;
+    same = strcmp(clean, logged) == 0;
+    pf__free(clean);
+    if (!same)
+        return 0;
+    rc = make_key(&st->key, &st->phys, logged, n);
+    return rc < 0 ? rc : available(st, logged, n);
+}
+
+/*
+ * The flat layout names a URL when it is accepted, not when its body
+ * comes, so that a list always gives the same names whatever order the
+ * transfers end in.  The name claimed is the log's, when an earlier run
+ * saved the URL and nothing in this run took that name first, else the
+ * first free one by the usual rule.
+ */
+int pf__store_reserve(struct pf__store *st, const char *url, const char *logged)
+{
+    struct reservation *r;
+    char comp[NAME_BUF], *base = NULL;
+    size_t clen = 0;
+    unsigned long n = 0;
+    int rc, is_logged;
+
+    if (st->layout != PF_LAYOUT_FLAT || pf__strmap_has(&st->reserved, url))
+        return 0;
+    buf_trunc(&st->phys, 0);
+    is_logged = logged_usable(st, logged);
+    if (is_logged < 0)
+        return is_logged;
+    if (is_logged) {
+        clen = strlen(logged);
+        memcpy(comp, logged, clen + 1);
+        rc = 0;
+    } else {
+        rc = pf__store_flat_name(url, NULL, &base);
+        if (rc == PF_ENOMEM)
+            return rc;
+        if (rc < 0)
+            return 0; /* not a URL: its sink fails to open, as before */
+        rc = pick_name(st, base, strlen(base), &n, comp, &clen);
+    }
+    if (rc == 0)
+        rc = claim_file(st, comp, clen);
+    r = rc == 0 ? pf__malloc(sizeof(*r) + clen + 1) : NULL;
+    if (r != NULL) {
+        r->logged = is_logged;
+        memcpy(r->name, comp, clen + 1);
+        rc = pf__strmap_put(&st->reserved, url, r);
+        if (rc != 1)
+            pf__free(r);
+        rc = rc < 0 ? rc : 0;
+    } else if (rc == 0) {
+        rc = PF_ENOMEM;
+    }
+    if (rc == 0 && base != NULL)
+        note_suffix(st, base, strlen(base), n);
+    pf__free(base);
+    return rc == PF_EIO ? 0 : rc;
+}
+
+/*
  * Open the .part file part in dirfd.  With resume an existing plain file
  * is reopened for appending and its size stored in *offset; anything
  * else found there (a FIFO, a symbolic link, a file with other hard
  * links) is removed and a new file created with O_EXCL, so only a file
- * this call made, or a .part file of ours, is ever written.  Returns the
- * fd, or -1 with errno set (EISDIR: a directory has that name).
+ * this call made, or a .part file of ours, is ever written.  With
+ * PF__SINK_RESUME_ONLY nothing is created or removed: -1 with ENOENT
+ * when there is no .part of ours to go on with.  Returns the fd, or -1
+ * with errno set (EISDIR: a directory has that name).
  */
-static int open_part_file(int dirfd, const char *part, int resume,
+static int open_part_file(int dirfd, const char *part, int mode,
                           int64_t *offset)
 {
     int i, fd;
 
     *offset = 0;
-    if (resume) {
+    if (mode != PF__SINK_NEW) {
         struct stat sb;
 
         fd = openat(dirfd, part,
-                    O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK |
-                        O_CLOEXEC,
+                    O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+                        (mode == PF__SINK_RESUME ? O_CREAT : 0),
                     0666);
         if (fd >= 0) {
             if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
@@ -1214,6 +1348,10 @@ static int open_part_file(int dirfd, const char *part, int resume,
             }
             close(fd);
         } else if (errno != ELOOP && errno != ENXIO) {
+            return -1;
+        }
+        if (mode == PF__SINK_RESUME_ONLY) {
+            errno = ENOENT;
             return -1;
         }
     }
@@ -1237,6 +1375,95 @@ static int open_part_file(int dirfd, const char *part, int resume,
 /* ------------------------------------------------------------------ */
 
 /*
+ * What url's body is named after, into *mapped (pf__malloc'd).  Tree
+ * layout: url's path, or final_url's when the redirect only added the
+ * slash; *dir_url is then the URL whose index.html this is (its path
+ * ends in '/'), else NULL, and *given the path an earlier sink of this
+ * run saved that URL under, else NULL.  Flat layout: the log's name;
+ * else the server's (Content-Disposition); else the name reserved at
+ * acceptance; else the URL's.  *exact: the last component is the URL's
+ * own already (reserved), to be taken as it is.
+ */
+static int map_url(struct pf__store *st, const char *url, const char *final_url,
+                   const char *cd, char **mapped, int *exact,
+                   const char **dir_url, const char **given)
+{
+    struct reservation *r;
+    const char *from = url;
+    struct pf__url_parts u;
+    int rc;
+
+    *exact = 0;
+    *dir_url = NULL;
+    *given = NULL;
+    if (st->layout == PF_LAYOUT_FLAT) {
+        r = pf__strmap_get(&st->reserved, url);
+        if (r == NULL)
+            return pf__store_flat_name(url, cd, mapped);
+        if (!r->logged && cd != NULL) {
+            rc = pf__store_parse_content_disposition(cd, mapped);
+            if (rc < 0 || *mapped != NULL)
+                return rc;
+        }
+        *mapped = pf__strdup(r->name);
+        *exact = 1;
+        return *mapped != NULL ? 0 : PF_ENOMEM;
+    }
+    if (pf__store_slash_redirect(url, final_url))
+        from = final_url;
+    rc = pf__store_tree_path(from, mapped);
+    if (rc == 0 && pf__url_split(from, &u) == 0 && u.path_len > 0 &&
+        from[u.path_off + u.path_len - 1] == '/') {
+        *dir_url = from;
+        *given = pf__strmap_get(&st->index, from);
+    }
+    return rc;
+}
+
+/*
+ * Pick the name of the sink's file for name[0..nlen) in the directory
+ * sk->dirfd (st->phys) and open its .part: the name itself when exact,
+ * else the first free name.  A .part name that is a directory moves on
+ * to the next ".N".  On success *fd is open, comp (NAME_BUF bytes) and
+ * *clen the component, *n its suffix number.  1 when mode is
+ * PF__SINK_RESUME_ONLY and there is no .part.
+ */
+static int open_named(struct pf__store *st, struct pf__sink *sk,
+                      const char *name, size_t nlen, int exact, int mode,
+                      char *comp, size_t *clen, unsigned long *n, int *fd)
+{
+    char part[NAME_BUF];
+    int tries, rc;
+
+    for (tries = 0; tries < MAX_DIR_TRIES; tries++) {
+        if (exact && *n == 0) {
+            memcpy(comp, name, nlen);
+            comp[nlen] = '\0';
+            *clen = nlen;
+            rc = make_key(&st->key, &st->phys, comp, nlen);
+        } else {
+            rc = pick_name(st, name, nlen, n, comp, clen);
+        }
+        if (rc < 0) {
+            sk->sys_errno = rc == PF_ENOMEM ? ENOMEM : EEXIST;
+            return rc;
+        }
+        part_name(part, comp, *clen);
+        *fd = open_part_file(sk->dirfd, part, mode, &sk->offset);
+        if (*fd >= 0)
+            return 0;
+        sk->sys_errno = errno;
+        if (errno == ENOENT && mode == PF__SINK_RESUME_ONLY)
+            return 1;
+        if (errno != EISDIR)
+            return errno_code(errno);
+        (*n)++; /* NAME.part is a directory: try the next name */
+    }
+    sk->sys_errno = EEXIST;
+    return PF_EIO;
+}
+
+/*
  * A sink's file descriptors and strings:
  *
  *   dirfd    lent by the store (the output directory itself, or a cached
@@ -1250,23 +1477,20 @@ static int open_part_file(int dirfd, const char *part, int resume,
  * Every sink must be freed before pf__store_close().
  */
 int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
-                  const char *cd, int resume)
+                  const char *final_url, const char *cd, int mode)
 {
     char *mapped = NULL;
-    const char *slash, *name;
-    char comp[NAME_BUF], part[NAME_BUF];
+    const char *slash, *name, *dir_url, *given;
+    char comp[NAME_BUF];
     size_t dlen, nlen, clen = 0;
     unsigned long n = 0;
-    int rc, fd = -1, tries;
+    int rc, fd = -1, exact;
 
     memset(sk, 0, sizeof(*sk));
     sk->st = st;
     sk->fd = -1;
     sk->dirfd = -1;
-    if (st->layout == PF_LAYOUT_FLAT)
-        rc = pf__store_flat_name(url, cd, &mapped);
-    else
-        rc = pf__store_tree_path(url, &mapped);
+    rc = map_url(st, url, final_url, cd, &mapped, &exact, &dir_url, &given);
     if (rc < 0 || mapped == NULL) {
         sk->sys_errno = rc == PF_ENOMEM ? ENOMEM : EINVAL;
         return rc == PF_ENOMEM ? rc : PF_EIO;
@@ -1281,44 +1505,41 @@ int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
         return PF_EIO;
     }
     rc = acquire_dir(st, mapped, dlen, &sk->dirfd, &sk->sys_errno);
-    for (tries = 0; rc == 0; tries++) {
-        if (tries >= MAX_DIR_TRIES) {
-            sk->sys_errno = EEXIST;
-            rc = PF_EIO;
-            break;
-        }
-        rc = pick_name(st, name, nlen, &n, comp, &clen);
-        if (rc < 0) {
-            sk->sys_errno = rc == PF_ENOMEM ? ENOMEM : EEXIST;
-            break;
-        }
-        part_name(part, comp, clen);
-        fd = open_part_file(sk->dirfd, part, resume, &sk->offset);
-        if (fd >= 0)
-            break;
-        sk->sys_errno = errno;
-        if (errno != EISDIR) {
-            rc = errno_code(errno);
-            break;
-        }
-        n++; /* NAME.part is a directory: try the next name */
+    /* The same directory URL saved before in this run: the same file. */
+    slash = given != NULL ? strrchr(given, '/') : NULL;
+    if (rc == 0 && slash != NULL && (size_t)(slash - given) == st->phys.len &&
+        memcmp(given, buf_str(&st->phys), st->phys.len) == 0) {
+        name = slash + 1;
+        nlen = strlen(name);
+        exact = 1;
     }
+    if (rc == 0)
+        rc = open_named(st, sk, name, nlen, exact, mode, comp, &clen, &n, &fd);
     if (rc == 0) {
         rc = claim_file(st, comp, clen);
         if (rc == 0) {
             sk->relpath = pf__strndup(st->key.data, st->key.len);
-            rc = sk->relpath != NULL ? 0 : PF_ENOMEM;
+            sk->dir_url = dir_url != NULL ? pf__strdup(dir_url) : NULL;
+            rc = sk->relpath != NULL && (dir_url == NULL || sk->dir_url)
+                     ? 0
+                     : PF_ENOMEM;
         }
         if (rc < 0) {
+            char part[NAME_BUF];
+
             close(fd);
+            part_name(part, comp, clen);
             unlinkat(sk->dirfd, part, 0);
             sk->sys_errno = ENOMEM;
         }
     }
-    if (rc < 0) {
+    if (rc != 0) {
         release_dir(st, sk->dirfd);
         sk->dirfd = -1;
         sk->offset = 0;
+        pf__free(sk->relpath);
+        pf__free(sk->dir_url);
+        sk->dir_url = NULL;
         sk->relpath = mapped; /* for the caller's message */
         return rc;
     }
@@ -1427,6 +1648,28 @@ size_t pf__sink_get_validator(struct pf__sink *sk, char *buf, size_t n)
     return (size_t)len;
 }
 
+/*
+ * The path a directory URL's body was saved under, for a later sink of
+ * the same URL (one that came through a slash redirect, say) to write
+ * the same file.  Out of memory it is not kept: that sink then takes the
+ * next ".N", as any clash does.
+ */
+static void remember_index(struct pf__store *st, const char *url,
+                           const char *relpath)
+{
+    char *copy = pf__strdup(relpath);
+    void *old = NULL;
+
+    if (copy == NULL)
+        return;
+    if (pf__strmap_lookup(&st->index, url, &old)) {
+        pf__free(old);
+        pf__strmap_set(&st->index, url, copy);
+    } else if (pf__strmap_put(&st->index, url, copy) != 1) {
+        pf__free(copy);
+    }
+}
+
 int pf__sink_commit(struct pf__sink *sk)
 {
     char part[NAME_BUF];
@@ -1463,6 +1706,8 @@ int pf__sink_commit(struct pf__sink *sk)
     }
     release_dir(sk->st, sk->dirfd);
     sk->dirfd = -1;
+    if (sk->dir_url != NULL)
+        remember_index(sk->st, sk->dir_url, sk->relpath);
     return 0;
 }
 
@@ -1493,6 +1738,8 @@ void pf__sink_free(struct pf__sink *sk)
     release_dir(sk->st, sk->dirfd);
     sk->dirfd = -1;
     pf__free(sk->relpath);
+    pf__free(sk->dir_url);
     sk->relpath = NULL;
+    sk->dir_url = NULL;
     sk->name = NULL;
 }

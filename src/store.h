@@ -42,6 +42,26 @@ int pf__store_tree_path(const char *url, char **out);
 int pf__store_flat_name(const char *url, const char *cd, char **out);
 
 /*
+ * 1 when a response from final_url to a request of url is a slash
+ * redirect: final_url is url with '/' appended to its path, the scheme,
+ * host (in any case), port and query the same.  The tree layout then
+ * saves the body as final_url's ("sub/index.html", not "sub").  0 for
+ * anything else, NULL included.
+ */
+int pf__store_slash_redirect(const char *url, const char *final_url);
+
+/*
+ * Flat layout: name url now, when it is accepted, so that names follow
+ * the order of acceptance rather than of completion.  logged is the name
+ * an earlier run's log gave url (or NULL): it is kept when it is a safe
+ * component that nothing in this run claimed first; else the first free
+ * name from the URL's last segment.  A no-op in the tree layout and for
+ * a URL reserved already.  0, or PF_ENOMEM.
+ */
+int pf__store_reserve(struct pf__store *st, const char *url,
+                      const char *logged);
+
+/*
  * Sanitise one file name component in place into a new string: no '/',
  * '\\', NUL or control characters (percent-encoded), not "." or ".."
  * (encoded as "%2E" / "%2E%2E"), not empty, at most 255 bytes (longer
@@ -68,18 +88,30 @@ struct pf__sink {
     int64_t offset; /* size of a resumed .part file at open */
     int sys_errno;  /* errno of the failed call, for messages */
     int validated;  /* a validator is attached to the .part */
+    char *dir_url;  /* the directory URL whose index.html this is, or NULL */
+};
+
+/* How pf__sink_open() treats a NAME.part already there. */
+enum pf__sink_mode {
+    PF__SINK_NEW,        /* never used: a new file replaces it */
+    PF__SINK_RESUME,     /* appended to (-c), else created */
+    PF__SINK_RESUME_ONLY /* appended to; when there is none, nothing */
 };
 
 /*
  * Choose the final path of url (layout rules, uniqueness within the run,
  * directory/file clashes, the database's name) and open its .part file.
- * With resume set, an existing NAME.part is opened for appending and its
- * size returned in sk->offset; otherwise it is truncated.  cd is the
- * Content-Disposition header value or NULL (used by the flat layout).
- * Errors: PF_EIO (sk->sys_errno says why), PF_EDISKFULL, PF_ENOMEM.
+ * final_url is the URL that answered (or NULL): a slash redirect names
+ * the file after it in the tree layout.  cd is the Content-Disposition
+ * header value or NULL (used by the flat layout).  mode is an enum
+ * pf__sink_mode: with a resume mode an existing NAME.part is opened for
+ * appending and its size returned in sk->offset.  Returns 0; 1 in
+ * PF__SINK_RESUME_ONLY mode when there is no NAME.part (nothing opened,
+ * nothing claimed; free the sink all the same); PF_EIO (sk->sys_errno
+ * says why), PF_EDISKFULL, PF_ENOMEM.
  */
 int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
-                  const char *cd, int resume);
+                  const char *final_url, const char *cd, int mode);
 
 /*
  * The response's validator ("etag \"...\"" or "date <Last-Modified>"),

@@ -224,8 +224,13 @@ static int open_sink(struct attempt *a)
 
     if (*try->sink_open)
         return 0;
-    rc = pf__sink_open(a->t->store, try->sink, try->url,
-                       a->res->resp.disposition, a->t->resume);
+    /*
+     * The first body byte: the URL that answered is known by now, so a
+     * slash redirect can name the file after it.
+     */
+    rc = pf__sink_open(a->t->store, try->sink, try->url, a->res->final_url,
+                       a->res->resp.disposition,
+                       a->t->resume ? PF__SINK_RESUME : PF__SINK_NEW);
     if (rc < 0)
         return rc;
     *try->sink_open = 1;

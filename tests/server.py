@@ -37,7 +37,9 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
                                   the last to URL (default /_/bytes/16)
   /_/redirect-loop[/<any>]        302 to itself, forever
   /_/redirect-to?url=URL[&code=C] one redirect (302 or C) to URL, raw
-  /_/bytes/<n>[/<seed>]           n pattern bytes [?type=CT&fill=zeros]
+  /_/bytes/<n>[/<seed>]           n pattern bytes [?type=CT&fill=zeros;
+                                  ?seed=S: seeded with S instead;
+                                  ?delay=MS: answered after MS ms]
   /_/slow/<n>/<ms>[/<seed>]       n pattern bytes, chunk by chunk with ms
                                   between chunks [?chunk=BYTES, default 1]
                                   (both honour "Range: bytes=A-[B]" with a
@@ -491,8 +493,11 @@ def fill(query, n, seed):
 @scenario("bytes")
 def sc_bytes(h, args, query):
     n = int_arg(args, 0)
-    seed = "/".join(args[1:])
+    seed = query.get("seed", "/".join(args[1:]))
     ctype = query.get("type", "application/octet-stream")
+    if "delay" in query and not h.idle(int(query["delay"]) / 1000.0):
+        h.close_connection = True
+        return
     if query.get("fill") == "zeros":
         h.reply(200, bytes(n), ctype=ctype)
     else:

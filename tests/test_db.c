@@ -424,6 +424,54 @@ static void test_is_done(void)
     scratch_remove(&s);
 }
 
+/* The latest path an earlier run saved a URL under, for flat names. */
+static void test_saved_path(void)
+{
+    struct scratch s;
+    struct pf__db *db = NULL;
+    struct pf_result a = sample_result("http://example.com/f?x=1");
+    struct pf_result b = sample_result("http://example.com/f?x=2");
+    char *path = NULL;
+
+    CHECK_EQ(scratch_make(&s), 0);
+    CHECK_EQ(pf__db_open(&db, s.db, NULL, NULL, NULL), 0);
+    a.path = "f";
+    b.path = "f.1";
+    CHECK_EQ(pf__db_log_fetch(db, &a), 0);
+    CHECK_EQ(pf__db_log_fetch(db, &b), 0);
+    CHECK_EQ(pf__db_flush(db), 0);
+    /* This run's own rows do not count. */
+    CHECK_EQ(pf__db_saved_path(db, a.url, &path), 0);
+    CHECK(path == NULL);
+    pf__db_close(db);
+
+    /* Run 2: b fails (no path), a is saved under a new name. */
+    CHECK_EQ(pf__db_open(&db, s.db, NULL, NULL, NULL), 0);
+    CHECK_EQ(pf__db_saved_path(db, a.url, &path), 0);
+    CHECK_STR(path, "f");
+    pf__free(path);
+    b.path = NULL;
+    b.error = "404 Not Found";
+    a.path = "f.9";
+    CHECK_EQ(pf__db_log_fetch(db, &a), 0);
+    CHECK_EQ(pf__db_log_fetch(db, &b), 0);
+    pf__db_close(db);
+
+    /* Run 3: the latest saved path of each. */
+    CHECK_EQ(pf__db_open(&db, s.db, NULL, NULL, NULL), 0);
+    CHECK_EQ(pf__db_saved_path(db, a.url, &path), 0);
+    CHECK_STR(path, "f.9");
+    pf__free(path);
+    CHECK_EQ(pf__db_saved_path(db, b.url, &path), 0);
+    CHECK_STR(path, "f.1");
+    pf__free(path);
+    CHECK_EQ(pf__db_saved_path(db, "http://example.com/none", &path), 0);
+    CHECK(path == NULL);
+    CHECK_EQ(pf__db_saved_path(db, NULL, &path), PF_EINVAL);
+    pf__db_close(db);
+    scratch_remove(&s);
+}
+
 static void test_finish_run(void)
 {
     struct scratch s;
@@ -689,6 +737,6 @@ static void test_timing(void)
 
 TEST_MAIN(TEST(test_schema), TEST(test_is_done_uses_index), TEST(test_columns),
           TEST(test_batching), TEST(test_two_runs), TEST(test_is_done),
-          TEST(test_finish_run), TEST(test_wal_mode), TEST(test_open_errors),
-          TEST(test_newer_schema), TEST(test_frontier),
+          TEST(test_saved_path), TEST(test_finish_run), TEST(test_wal_mode),
+          TEST(test_open_errors), TEST(test_newer_schema), TEST(test_frontier),
           TEST(test_null_and_args), TEST(test_oom), TEST(test_timing))

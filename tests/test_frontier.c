@@ -15,7 +15,15 @@ struct hooks_seen {
     int robots;            /* robots hook calls */
     struct pf__host *host; /* the last host asked for */
     const char *done;      /* is_done says yes to this URL */
+    int accepted;          /* accepted hook calls */
 };
+
+static int accepted(const char *url, void *ud)
+{
+    (void)url;
+    ((struct hooks_seen *)ud)->accepted++;
+    return 0;
+}
 
 static int is_done(const char *url, void *ud)
 {
@@ -47,7 +55,11 @@ static int robots(struct pf__host *host, const char *url, void *ud)
 static struct pf__frontier *make(struct pf__frontier_conf *conf,
                                  struct hooks_seen *seen)
 {
-    struct pf__frontier_hooks hooks = {is_done, pending, robots, seen};
+    struct pf__frontier_hooks hooks = {.is_done = is_done,
+                                       .accepted = accepted,
+                                       .pending = pending,
+                                       .robots = robots,
+                                       .ud = seen};
     struct pf__frontier *f = NULL;
     char why[256];
 
@@ -101,6 +113,38 @@ static void test_dedupe(void)
     pf__frontier_free(f);
 }
 
+/*
+ * The accepted hook sees each new URL once, a skipped one (done) too;
+ * an alias (a slash redirect's target) makes a later link a duplicate.
+ */
+static void test_accepted_and_alias(void)
+{
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(4, 0);
+    struct pf__frontier *f;
+    struct pf__frontier_counts n;
+
+    c.parsing = 1;
+    h.done = "http://a.test/done";
+    f = make(&c, &h);
+    CHECK(f != NULL);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/sub", 0, NULL, 0), 0);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/sub", 0, NULL, 0),
+             PF_EDUPLICATE);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/done", 0, NULL, 0), 0);
+    CHECK_EQ(h.accepted, 2);
+    CHECK_EQ(pf__frontier_alias(f, "http://a.test/sub/"), 0);
+    CHECK_EQ(pf__frontier_alias(f, "http://a.test/sub/"), PF_EDUPLICATE);
+    CHECK_EQ(pf__frontier_alias(f, "http://a.test/sub"), PF_EDUPLICATE);
+    CHECK_EQ(pf__frontier_accept(f, "http://a.test/sub/", 1,
+                                 "http://a.test/sub", PF__ACCEPT_DISCOVERED),
+             PF_EDUPLICATE);
+    CHECK_EQ(h.accepted, 2);
+    pf__frontier_counts(f, &n);
+    CHECK_EQ(n.accepted, 1);
+    pf__frontier_free(f);
+}
+
 static void test_scope_and_filters(void)
 {
     struct hooks_seen h = {0};
@@ -143,7 +187,7 @@ static void test_scope_and_filters(void)
     pf__frontier_free(f);
     /* A filter that does not compile says why. */
     {
-        struct pf__frontier_hooks hooks = {NULL, NULL, robots, &h};
+        struct pf__frontier_hooks hooks = {.robots = robots, .ud = &h};
         char why[256] = "";
 
         c.accept = "(";
@@ -406,7 +450,8 @@ static void test_drain_and_resume(void)
     pf__frontier_free(f);
 }
 
-TEST_MAIN(TEST(test_dedupe), TEST(test_scope_and_filters),
-          TEST(test_fairness_and_caps), TEST(test_round_robin_and_jobs),
-          TEST(test_depth_gate), TEST(test_shorter_path_moves_up),
-          TEST(test_requeue), TEST(test_robots), TEST(test_drain_and_resume))
+TEST_MAIN(TEST(test_dedupe), TEST(test_accepted_and_alias),
+          TEST(test_scope_and_filters), TEST(test_fairness_and_caps),
+          TEST(test_round_robin_and_jobs), TEST(test_depth_gate),
+          TEST(test_shorter_path_moves_up), TEST(test_requeue),
+          TEST(test_robots), TEST(test_drain_and_resume))

@@ -165,7 +165,7 @@ static int save(struct pf__store *st, const char *url, const char *cd,
                 const char *body, char *rel, size_t relsize)
 {
     struct pf__sink sk;
-    int rc = pf__sink_open(st, &sk, url, cd, 0);
+    int rc = pf__sink_open(st, &sk, url, NULL, cd, 0);
 
     if (rc == 0 && body != NULL)
         rc = pf__sink_write(&sk, body, strlen(body));
@@ -516,7 +516,7 @@ static void commit_body(const char *dir)
     char path[PATH_BUF];
 
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/a/b.txt", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/a/b.txt", NULL, NULL, 0), 0);
     CHECK_STR(sk.relpath, "h/a/b.txt");
     CHECK_STR(sk.name, "b.txt");
     CHECK(sk.fd >= 0 && sk.dirfd >= 0);
@@ -551,7 +551,7 @@ static void abort_body(const char *dir)
     struct pf__sink sk;
 
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/gone", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/gone", NULL, NULL, 0), 0);
     CHECK_EQ(pf__sink_write(&sk, "partial", 7), 0);
     pf__sink_abort(&sk, 0);
     CHECK_EQ(kind(dir, "h/gone.part"), 0);
@@ -559,7 +559,7 @@ static void abort_body(const char *dir)
     pf__sink_abort(&sk, 0);
     pf__sink_free(&sk);
 
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/kept", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/kept", NULL, NULL, 0), 0);
     CHECK_EQ(pf__sink_write(&sk, "partial", 7), 0);
     pf__sink_abort(&sk, 1);
     pf__sink_abort(&sk, 0); /* idempotent: the first call decided */
@@ -603,7 +603,7 @@ static void resume_body(const char *dir)
 
     /* Run 1: interrupted after "abc"; the .part file is kept. */
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/big.bin", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/big.bin", NULL, NULL, 0), 0);
     CHECK_EQ(pf__sink_write(&sk, "abc", 3), 0);
     pf__sink_abort(&sk, 1);
     pf__sink_free(&sk);
@@ -611,7 +611,7 @@ static void resume_body(const char *dir)
 
     /* Run 2 resumes: offset 3, appends. */
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/big.bin", NULL, 1), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/big.bin", NULL, NULL, 1), 0);
     CHECK_STR(sk.relpath, "h/big.bin");
     CHECK_EQ(sk.offset, 3);
     CHECK_EQ(pf__sink_write(&sk, "def", 3), 0);
@@ -621,7 +621,7 @@ static void resume_body(const char *dir)
     CHECK_STR(slurp(dir, "h/big.bin"), "abcdef");
 
     /* Resume with no .part file starts at 0. */
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/new.bin", NULL, 1), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/new.bin", NULL, NULL, 1), 0);
     CHECK_EQ(sk.offset, 0);
     CHECK_EQ(pf__sink_write(&sk, "n", 1), 0);
     CHECK_EQ(pf__sink_commit(&sk), 0);
@@ -629,13 +629,13 @@ static void resume_body(const char *dir)
     CHECK_STR(slurp(dir, "h/new.bin"), "n");
 
     /* Without resume an old .part file is replaced, not appended to. */
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/old", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/old", NULL, NULL, 0), 0);
     CHECK_EQ(pf__sink_write(&sk, "stale", 5), 0);
     pf__sink_abort(&sk, 1);
     pf__sink_free(&sk);
     pf__store_close(st);
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/old", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/old", NULL, NULL, 0), 0);
     CHECK_EQ(sk.offset, 0);
     CHECK_EQ(pf__sink_write(&sk, "fresh", 5), 0);
     CHECK_EQ(pf__sink_commit(&sk), 0);
@@ -656,13 +656,13 @@ static void truncate_body(const char *dir)
 
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
     /* Resumed file whose server ignores the Range: start over. */
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/t", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/t", NULL, NULL, 0), 0);
     CHECK_EQ(pf__sink_write(&sk, "0123456789", 10), 0);
     pf__sink_abort(&sk, 1);
     pf__sink_free(&sk);
     pf__store_close(st);
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/t", NULL, 1), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/t", NULL, NULL, 1), 0);
     CHECK_EQ(sk.offset, 10);
     CHECK_EQ(pf__sink_write(&sk, "xx", 2), 0);
     CHECK_EQ(pf__sink_truncate(&sk), 0);
@@ -693,12 +693,13 @@ static void symlink_body(const char *dir)
     CHECK_EQ(mkdir(join(path, dir, "h2"), 0777), 0);
     CHECK_EQ(symlink(elsewhere, join(path, dir, "h2/sub")), 0);
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/x", NULL, 0), PF_EIO);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/x", NULL, NULL, 0), PF_EIO);
     CHECK_EQ(sk.sys_errno, ELOOP);
     CHECK(sk.fd == -1 && sk.dirfd == -1);
     CHECK(sk.relpath != NULL); /* named in the caller's message */
     pf__sink_free(&sk);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h2/sub/deeper/x", NULL, 1), PF_EIO);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h2/sub/deeper/x", NULL, NULL, 1),
+             PF_EIO);
     CHECK_EQ(sk.sys_errno, ELOOP);
     pf__sink_free(&sk);
     CHECK_EQ(entries(elsewhere), 0);
@@ -708,11 +709,11 @@ static void symlink_body(const char *dir)
     snprintf(target, sizeof(target), "%s/victim", elsewhere);
     CHECK_EQ(symlink(target, join(path, dir, "h3/a.part")), 0);
     CHECK_EQ(symlink(target, join(path, dir, "h3/b.part")), 0);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h3/a", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h3/a", NULL, NULL, 0), 0);
     CHECK_EQ(pf__sink_write(&sk, "A", 1), 0);
     CHECK_EQ(pf__sink_commit(&sk), 0);
     pf__sink_free(&sk);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h3/b", NULL, 1), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h3/b", NULL, NULL, 1), 0);
     CHECK_EQ(sk.offset, 0);
     CHECK_EQ(pf__sink_write(&sk, "B", 1), 0);
     CHECK_EQ(pf__sink_commit(&sk), 0);
@@ -762,12 +763,12 @@ static void special_part_body(const char *dir)
     CHECK_EQ(link(other, join(path, dir, "h/l.part")), 0);
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
     CHECK_EQ(save(st, "http://h/f1", NULL, "1", NULL, 0), 0);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/f2", NULL, 1), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/f2", NULL, NULL, 1), 0);
     CHECK_EQ(sk.offset, 0);
     CHECK_EQ(pf__sink_write(&sk, "2", 1), 0);
     CHECK_EQ(pf__sink_commit(&sk), 0);
     pf__sink_free(&sk);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/l", NULL, 1), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/l", NULL, NULL, 1), 0);
     CHECK_EQ(sk.offset, 0);
     CHECK_EQ(pf__sink_write(&sk, "L", 1), 0);
     CHECK_EQ(pf__sink_commit(&sk), 0);
@@ -841,7 +842,7 @@ static void clash_dir_then_file_body(const char *dir)
      * being written) is found at the rename: the file moves on to ".1".
      */
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/a", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/a", NULL, NULL, 0), 0);
     CHECK_STR(sk.relpath, "h/a");
     CHECK_EQ(pf__sink_write(&sk, "again", 5), 0);
     CHECK_EQ(pf__sink_commit(&sk), 0);
@@ -872,8 +873,8 @@ static void duplicates_body(const char *dir)
     char rel[PATH_BUF];
 
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &a, "http://h/d/", NULL, 0), 0);
-    CHECK_EQ(pf__sink_open(st, &b, "http://h/d/index.html", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &a, "http://h/d/", NULL, NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &b, "http://h/d/index.html", NULL, NULL, 0), 0);
     CHECK_STR(a.relpath, "h/d/index.html");
     CHECK_STR(b.relpath, "h/d/index.html.1");
     CHECK_EQ(pf__sink_write(&a, "A", 1), 0);
@@ -884,9 +885,19 @@ static void duplicates_body(const char *dir)
     pf__sink_free(&b);
     CHECK_STR(slurp(dir, "h/d/index.html"), "A");
     CHECK_STR(slurp(dir, "h/d/index.html.1"), "B");
+    /* The same directory URL again (a slash redirect's): the same file. */
+    CHECK_EQ(pf__sink_open(st, &a, "http://h/d/", NULL, NULL, 0), 0);
+    CHECK_STR(a.relpath, "h/d/index.html");
+    pf__sink_abort(&a, 0);
+    pf__sink_free(&a);
+    CHECK_STR(slurp(dir, "h/d/index.html"), "A");
     /* An aborted name stays taken for the run. */
-    CHECK_EQ(pf__sink_open(st, &a, "http://h/d/", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &a, "http://h/d/index.html", NULL, NULL, 0), 0);
     CHECK_STR(a.relpath, "h/d/index.html.2");
+    pf__sink_abort(&a, 0);
+    pf__sink_free(&a);
+    CHECK_EQ(pf__sink_open(st, &a, "http://h/d/index.html", NULL, NULL, 0), 0);
+    CHECK_STR(a.relpath, "h/d/index.html.3");
     pf__sink_abort(&a, 0);
     pf__sink_free(&a);
     CHECK_EQ(save(st, "http://h/d/?q", NULL, "", rel, sizeof(rel)), 0);
@@ -955,8 +966,8 @@ static void part_names_body(const char *dir)
 
     /* "x" writes "x.part": a URL named "x.part" must not share it. */
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &a, "http://h/x", NULL, 0), 0);
-    CHECK_EQ(pf__sink_open(st, &b, "http://h/x.part", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &a, "http://h/x", NULL, NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &b, "http://h/x.part", NULL, NULL, 0), 0);
     CHECK_STR(a.relpath, "h/x");
     CHECK_STR(b.relpath, "h/x.part.1");
     CHECK_EQ(pf__sink_write(&a, "x", 1), 0);
@@ -969,8 +980,8 @@ static void part_names_body(const char *dir)
     CHECK_STR(slurp(dir, "h/x.part.1"), "x.part");
 
     /* The other order. */
-    CHECK_EQ(pf__sink_open(st, &b, "http://h/y.part", NULL, 0), 0);
-    CHECK_EQ(pf__sink_open(st, &a, "http://h/y", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &b, "http://h/y.part", NULL, NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &a, "http://h/y", NULL, NULL, 0), 0);
     CHECK_STR(b.relpath, "h/y.part");
     CHECK_STR(a.relpath, "h/y.1");
     CHECK_EQ(pf__sink_write(&a, "y", 1), 0);
@@ -1002,10 +1013,10 @@ static void long_part_body(const char *dir)
     seg[255] = '\0';
     snprintf(url, sizeof(url), "http://h/%s", seg);
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &a, url, NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &a, url, NULL, NULL, 0), 0);
     CHECK_EQ(strlen(a.name), 255);
     CHECK_STR(a.name, seg);
-    CHECK_EQ(pf__sink_open(st, &b, url, NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &b, url, NULL, NULL, 0), 0);
     CHECK(strlen(b.name) <= 255);
     CHECK(strcmp(a.name, b.name) != 0);
     d = opendir(join(path, dir, "h"));
@@ -1035,16 +1046,16 @@ static void long_part_body(const char *dir)
     pf__sink_free(&b);
     CHECK_EQ(entries(join(path, dir, "h")), 2);
     /* A resumed long name finds its shortened .part file again. */
-    CHECK_EQ(pf__sink_open(st, &a, "http://h2/x", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &a, "http://h2/x", NULL, NULL, 0), 0);
     pf__sink_free(&a);
     snprintf(url, sizeof(url), "http://h2/%s.bin", seg);
-    CHECK_EQ(pf__sink_open(st, &a, url, NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &a, url, NULL, NULL, 0), 0);
     CHECK_EQ(pf__sink_write(&a, "12", 2), 0);
     pf__sink_abort(&a, 1);
     pf__sink_free(&a);
     pf__store_close(st);
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &a, url, NULL, 1), 0);
+    CHECK_EQ(pf__sink_open(st, &a, url, NULL, NULL, 1), 0);
     CHECK_EQ(a.offset, 2);
     pf__sink_abort(&a, 0);
     pf__sink_free(&a);
@@ -1147,7 +1158,7 @@ static void cache_body(const char *dir)
     /* More directories open at once than the cache has slots. */
     for (i = 0; i < NDIRS; i++) {
         snprintf(url, sizeof(url), "http://h/d%d/f", i);
-        CHECK_EQ(pf__sink_open(st, &sinks[i], url, NULL, 0), 0);
+        CHECK_EQ(pf__sink_open(st, &sinks[i], url, NULL, NULL, 0), 0);
         CHECK_EQ(pf__sink_write(&sinks[i], url, strlen(url)), 0);
     }
     for (i = 0; i < NDIRS; i++) {
@@ -1219,7 +1230,7 @@ static void diskfull_body(const char *dir)
         return;
     }
     CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
-    CHECK_EQ(pf__sink_open(st, &sk, "http://h/full", NULL, 0), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/full", NULL, NULL, 0), 0);
     /* Put a full device behind the sink's descriptor. */
     CHECK(dup2(full, sk.fd) == sk.fd);
     close(full);
@@ -1235,6 +1246,213 @@ static void diskfull_body(const char *dir)
 static void test_disk_full(void)
 {
     in_scratch(diskfull_body);
+}
+
+/* ------------------------------------------------------------------ */
+/* Slash redirects                                                     */
+/* ------------------------------------------------------------------ */
+
+static void test_slash_redirect(void)
+{
+    static const struct {
+        const char *url, *final;
+        int want;
+    } cases[] = {
+        {"http://h/sub", "http://h/sub/", 1},
+        {"http://h/a/sub?q=1", "http://h/a/sub/?q=1", 1},
+        {"http://h/sub?", "http://h/sub/?", 1},
+        {"HTTP://H:80/sub", "http://h/sub/", 1},
+        {"https://h/sub", "https://h:443/sub/", 1},
+        {"http://h:8080/sub", "http://H:8080/sub/", 1},
+        {"http://h/sub", "http://h/sub", 0},
+        {"http://h/sub/", "http://h/sub//", 0},
+        {"http://h/sub", "http://h/sub/index.html", 0},
+        {"http://h/sub", "https://h/sub/", 0},
+        {"http://h/sub", "http://g/sub/", 0},
+        {"http://h/sub", "http://h:8080/sub/", 0},
+        {"http://h/sub?q=1", "http://h/sub/", 0},
+        {"http://h/sub?q=1", "http://h/sub/?q=2", 0},
+        {"http://h/sub", "http://h/sub/?", 0},
+        {"http://h/sub", "http://h/Sub/", 0},
+        {"http://h/sub", "http://h/su/", 0},
+        {"http://h/sub", NULL, 0},
+        {NULL, "http://h/sub/", 0},
+        {"not a url", "not a url/", 0},
+    };
+    size_t i;
+
+    for (i = 0; i < PF__ARRAY_LEN(cases); i++) {
+        int got = pf__store_slash_redirect(cases[i].url, cases[i].final);
+
+        if (got != cases[i].want)
+            fprintf(stderr, "case %zu: %s -> %s\n", i,
+                    cases[i].url ? cases[i].url : "(null)",
+                    cases[i].final ? cases[i].final : "(null)");
+        CHECK_EQ(got, cases[i].want);
+    }
+}
+
+/* Save url, answered from final, with body; its path into rel. */
+static int save_from(struct pf__store *st, const char *url, const char *final,
+                     const char *body, char *rel, size_t relsize)
+{
+    struct pf__sink sk;
+    int rc = pf__sink_open(st, &sk, url, final, NULL, 0);
+
+    if (rc == 0)
+        rc = pf__sink_write(&sk, body, strlen(body));
+    if (rc == 0)
+        rc = pf__sink_commit(&sk);
+    if (rc == 0)
+        snprintf(rel, relsize, "%s", sk.relpath);
+    if (rc != 0)
+        pf__sink_abort(&sk, 0);
+    pf__sink_free(&sk);
+    return rc;
+}
+
+static void slash_sinks_body(const char *dir)
+{
+    struct pf__store *st = NULL;
+    char rel[PATH_BUF];
+
+    CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
+    /* The parent first, then its child: no "sub.d". */
+    CHECK_EQ(
+        save_from(st, "http://h/sub", "http://h/sub/", "P", rel, sizeof(rel)),
+        0);
+    CHECK_STR(rel, "h/sub/index.html");
+    CHECK_EQ(save_from(st, "http://h/sub/c", NULL, "C", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "h/sub/c");
+    /* The child first: the parent goes into its directory. */
+    CHECK_EQ(save_from(st, "http://h/t/c", NULL, "C", rel, sizeof(rel)), 0);
+    CHECK_EQ(
+        save_from(st, "http://h/t?q", "http://h/t/?q", "T", rel, sizeof(rel)),
+        0);
+    CHECK_STR(rel, "h/t/index.html?q");
+    /* The directory URL itself, then its slashless form: one file. */
+    CHECK_EQ(save_from(st, "http://h/u/", NULL, "1", rel, sizeof(rel)), 0);
+    CHECK_EQ(save_from(st, "http://h/u", "http://h/u/", "2", rel, sizeof(rel)),
+             0);
+    CHECK_STR(rel, "h/u/index.html");
+    CHECK_STR(slurp(dir, "h/u/index.html"), "2");
+    /* Any other redirect names the file after the URL asked for. */
+    CHECK_EQ(save_from(st, "http://h/v", "http://h/w/", "V", rel, sizeof(rel)),
+             0);
+    CHECK_STR(rel, "h/v");
+    /* A genuine clash still gets ".d". */
+    CHECK_EQ(save_from(st, "http://h/v/x", NULL, "X", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "h/v.d/x");
+    pf__store_close(st);
+}
+
+static void test_slash_sinks(void)
+{
+    in_scratch(slash_sinks_body);
+}
+
+/* ------------------------------------------------------------------ */
+/* Flat names reserved at acceptance                                   */
+/* ------------------------------------------------------------------ */
+
+static void flat_reserved_body(const char *dir)
+{
+    static const char *const urls[] = {
+        "http://h/f5.txt?x=1", "http://h/f5.txt?x=2", "http://h/f5.txt?x=3",
+        "http://h/f5.txt?x=4", "http://h/f5.txt?x=5", "http://h/f5.txt?x=6",
+        "http://h/f5.txt?x=7"};
+    struct pf__store *st = NULL;
+    char rel[PATH_BUF], db[PATH_BUF];
+
+    snprintf(db, sizeof(db), "%s/pfetch.db", dir);
+    CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_FLAT, db), 0);
+    CHECK_EQ(pf__store_reserve(st, urls[0], NULL), 0);
+    CHECK_EQ(pf__store_reserve(st, urls[1], "f5.txt.7"), 0); /* the log's */
+    CHECK_EQ(pf__store_reserve(st, urls[2], NULL), 0);
+    CHECK_EQ(pf__store_reserve(st, urls[3], "../etc"), 0);    /* unsafe */
+    CHECK_EQ(pf__store_reserve(st, urls[4], "pfetch.db"), 0); /* the log */
+    CHECK_EQ(pf__store_reserve(st, urls[5], "f5.txt"), 0);    /* taken */
+    CHECK_EQ(pf__store_reserve(st, urls[6], "a/b"), 0);
+    CHECK_EQ(pf__store_reserve(st, urls[0], "x"), 0); /* once only */
+    /* Saved in reverse order, named in the order of acceptance. */
+    CHECK_EQ(save(st, urls[6], NULL, "7", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt.5");
+    CHECK_EQ(save(st, urls[5], NULL, "6", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt.4");
+    CHECK_EQ(save(st, urls[4], NULL, "5", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt.3");
+    CHECK_EQ(save(st, urls[3], NULL, "4", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt.2");
+    CHECK_EQ(save(st, urls[2], NULL, "3", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt.1");
+    CHECK_EQ(save(st, urls[1], NULL, "2", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt.7");
+    CHECK_EQ(save(st, urls[0], NULL, "1", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "f5.txt");
+    CHECK_STR(slurp(dir, "f5.txt"), "1");
+    CHECK_STR(slurp(dir, "f5.txt.7"), "2");
+    /* A server's name wins over a reserved one, not over the log's. */
+    CHECK_EQ(pf__store_reserve(st, "http://h/get?a", NULL), 0);
+    CHECK_EQ(pf__store_reserve(st, "http://h/get?b", "kept.bin"), 0);
+    CHECK_EQ(save(st, "http://h/get?a", "attachment; filename=f5.txt", "a", rel,
+                  sizeof(rel)),
+             0);
+    CHECK_STR(rel, "f5.txt.6");
+    CHECK_EQ(save(st, "http://h/get?b", "attachment; filename=other.bin", "b",
+                  rel, sizeof(rel)),
+             0);
+    CHECK_STR(rel, "kept.bin");
+    /* A URL never reserved is named when it is saved, as before. */
+    CHECK_EQ(save(st, "http://h/get", NULL, "c", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "get.1");
+    pf__store_close(st);
+
+    /* The tree layout reserves nothing. */
+    CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
+    CHECK_EQ(pf__store_reserve(st, "http://h/a", "zzz"), 0);
+    CHECK_EQ(save(st, "http://h/a", NULL, "a", rel, sizeof(rel)), 0);
+    CHECK_STR(rel, "h/a");
+    pf__store_close(st);
+}
+
+static void test_flat_reserved(void)
+{
+    in_scratch(flat_reserved_body);
+}
+
+/* PF__SINK_RESUME_ONLY opens a .part that is there, and nothing else. */
+static void resume_only_body(const char *dir)
+{
+    struct pf__store *st = NULL;
+    struct pf__sink sk;
+
+    CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
+    CHECK_EQ(
+        pf__sink_open(st, &sk, "http://h/r", NULL, NULL, PF__SINK_RESUME_ONLY),
+        1);
+    pf__sink_free(&sk);
+    CHECK_EQ(kind(dir, "h/r.part"), 0);
+    /* Nothing was claimed: a directory may still take the name. */
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/r/x", NULL, NULL, 0), 0);
+    CHECK_STR(sk.relpath, "h/r/x");
+    CHECK_EQ(pf__sink_write(&sk, "abc", 3), 0);
+    pf__sink_abort(&sk, 1); /* interrupted: the .part stays */
+    pf__sink_free(&sk);
+    pf__store_close(st);
+    CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/r/x", NULL, NULL,
+                           PF__SINK_RESUME_ONLY),
+             0);
+    CHECK_EQ(sk.offset, 3);
+    CHECK_EQ(pf__sink_commit(&sk), 0);
+    pf__sink_free(&sk);
+    CHECK_STR(slurp(dir, "h/r/x"), "abc");
+    pf__store_close(st);
+}
+
+static void test_resume_only(void)
+{
+    in_scratch(resume_only_body);
 }
 
 /* One pass of everything that allocates; 0 when all of it succeeded. */
@@ -1261,9 +1479,9 @@ static int oom_pass(const char *dir)
     rc = pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL);
     if (rc < 0)
         return rc;
-    rc = pf__sink_open(st, &sk, "http://h/d/e/f", NULL, 0);
+    rc = pf__sink_open(st, &sk, "http://h/d/e/f", NULL, NULL, 0);
     if (rc == 0) {
-        rc = pf__sink_open(st, &sk2, "http://h/d/e/f", NULL, 0);
+        rc = pf__sink_open(st, &sk2, "http://h/d/e/f", NULL, NULL, 0);
         if (rc == 0) {
             rc = pf__sink_commit(&sk2);
             pf__sink_free(&sk2);
@@ -1273,6 +1491,29 @@ static int oom_pass(const char *dir)
         pf__sink_abort(&sk, 0);
     }
     pf__sink_free(&sk);
+    if (rc == 0) {
+        rc = pf__sink_open(st, &sk, "http://h/s", "http://h/s/", NULL, 0);
+        if (rc == 0)
+            rc = pf__sink_commit(&sk);
+        pf__sink_free(&sk);
+    }
+    pf__store_close(st);
+    if (rc < 0)
+        return rc;
+    rc = pf__store_open(&st, dir, PF_LAYOUT_FLAT, NULL);
+    if (rc < 0)
+        return rc;
+    rc = pf__store_reserve(st, "http://h/x?1", NULL);
+    if (rc == 0)
+        rc = pf__store_reserve(st, "http://h/x?2", "x.5");
+    if (rc == 0)
+        rc = pf__store_reserve(st, "http://h/x?3", NULL);
+    if (rc == 0) {
+        rc = pf__sink_open(st, &sk, "http://h/x?3", NULL, NULL, 0);
+        if (rc == 0)
+            rc = pf__sink_commit(&sk);
+        pf__sink_free(&sk);
+    }
     pf__store_close(st);
     return rc;
 }
@@ -1352,5 +1593,7 @@ TEST_MAIN(TEST(test_tree_table), TEST(test_tree_bad_urls),
           TEST(test_duplicates), TEST(test_many_duplicates),
           TEST(test_part_names), TEST(test_long_part_names),
           TEST(test_db_names), TEST(test_db_in_subdir), TEST(test_dir_cache),
-          TEST(test_store_open), TEST(test_disk_full), TEST(test_oom),
+          TEST(test_store_open), TEST(test_disk_full),
+          TEST(test_slash_redirect), TEST(test_slash_sinks),
+          TEST(test_flat_reserved), TEST(test_resume_only), TEST(test_oom),
           TEST(test_fuzz_regressions))

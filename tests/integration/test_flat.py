@@ -68,4 +68,58 @@ def database_kept(env):
                        t.pattern(10, url.rsplit("/", 1)[1]))
 
 
+# -- names in acceptance order -------------------------------------------
+
+def same_name_urls(env, slow):
+    """Three URLs named f5.txt, told apart by their seed; the one whose
+    seed is slow answers last."""
+    return [env.url("/_/bytes/64/f5.txt?seed=%s&delay=%d"
+                    % (s, 400 if s == slow else 0))
+            for s in ("one", "two", "three")]
+
+
+def names_by_seed(env, out, urls):
+    """{seed: path} of a run, each file checked to hold its URL's body."""
+    rows = t.Log(out / "pfetch.db").by_url()
+    names = {}
+    for u in urls:
+        row = rows[u]
+        t.check_ok_row(out, row, t.pattern(64, u.split("seed=")[1]
+                                           .split("&")[0]))
+        names[u.split("seed=")[1].split("&")[0]] = row["path"]
+    return names
+
+
+@t.case
+def names_follow_the_list(env):
+    """The same list twice, with delays that reverse which transfer ends
+    first: the same names, each file with its own URL's body.  Then a run
+    of the list reordered into the first run's directory keeps the names
+    its log gave; into a fresh directory it names in its own order."""
+    runs = {}
+    for slow, out in (("one", "a"), ("three", "b")):
+        urls = same_name_urls(env, slow)
+        lst = env.write_list("list-%s" % out, urls)
+        r = env.pfetch("--progress", "none", "--layout", "flat", "-j", "4",
+                       "-o", env.tmp / out, lst, out=False)
+        t.eq(r.rc, 0, "exit status")
+        runs[out] = names_by_seed(env, env.tmp / out, urls)
+    t.eq(runs["a"], runs["b"], "names of the two runs")
+    t.eq(runs["a"], {"one": "f5.txt", "two": "f5.txt.1",
+                     "three": "f5.txt.2"}, "names in list order")
+    urls = same_name_urls(env, "one")[::-1]
+    for out in ("a", "c"):
+        lst = env.write_list("list-rev-%s" % out, urls)
+        r = env.pfetch("--progress", "none", "--layout", "flat", "-j", "4",
+                       "-o", env.tmp / out, lst, out=False)
+        t.eq(r.rc, 0, "exit status")
+    t.eq(names_by_seed(env, env.tmp / "a", urls), runs["a"],
+         "names of the reordered list after the log")
+    t.eq(names_by_seed(env, env.tmp / "c", urls),
+         {"three": "f5.txt", "two": "f5.txt.1", "one": "f5.txt.2"},
+         "names of the reordered list in a fresh directory")
+    t.eq(sorted(t.files(env.tmp / "a")), ["f5.txt", "f5.txt.1", "f5.txt.2"],
+         "files")
+
+
 t.run()
