@@ -79,19 +79,20 @@ void pf__crawler_pending(const char *url, int depth, const char *parent,
  * seed.  The passwords are kept only until the rows are read.
  */
 
-/* "user@host:port" of url, pf__malloc'd; NULL without a user or memory. */
+/*
+ * "user@host:port" of url (the user as the URL spells it, perhaps
+ * empty), pf__malloc'd; NULL when out of memory or url does not split.
+ */
 static char *creds_key(const char *url)
 {
     struct pf__url_parts p;
-    char hp[PF__HOSTPORT_BUF];
-    int n;
+    char *hp = NULL, *key;
 
-    if (pf__url_split(url, &p) < 0 || p.user_len == 0)
+    if (pf__url_split(url, &p) < 0 || pf__url_hostport(url, &hp) < 0)
         return NULL;
-    n = pf__url_hostport_buf(url, hp, sizeof(hp));
-    if (n < 0 || (size_t)n >= sizeof(hp))
-        return NULL;
-    return pf__asprintf("%.*s@%s", (int)p.user_len, url + p.scheme_len + 3, hp);
+    key = pf__asprintf("%.*s@%s", (int)p.user_len, url + p.scheme_len + 3, hp);
+    pf__free(hp);
+    return key;
 }
 
 /* A seed before the run: keep its password for the resumed rows. */
@@ -129,7 +130,9 @@ static int restore_password(struct pf_crawler *c, const char *url, char **out)
         memcmp(url + p.pass_off, PF__URL_MASK, p.pass_len) != 0)
         return 0;
     key = creds_key(url);
-    pw = key != NULL ? pf__strmap_get(&c->passwords, key) : NULL;
+    if (key == NULL)
+        return PF_ENOMEM;
+    pw = pf__strmap_get(&c->passwords, key);
     pf__free(key);
     if (pw == NULL)
         return 1;
