@@ -423,6 +423,9 @@ enum pf_log_level { PF_LOG_ERROR = 0, PF_LOG_WARN, PF_LOG_INFO, PF_LOG_DEBUG };
 /*
  * The final outcome of one URL: the same fields as its row in the log's
  * fetches table (see pfetch(5)).  Read-only, valid during the callback.
+ * url, final_url and parent_url are the real URLs, passwords included
+ * (the program gave them); the log holds them masked (pf_url_mask()),
+ * and so must anything the program prints.
  */
 struct pf_result {
     const char *url;          /* the URL as accepted (normalised) */
@@ -494,7 +497,8 @@ struct pf_config {
     size_t nheaders;
     enum pf_layout layout;
     int resume;                  /* -c: skip done URLs, resume .part */
-    const char *argv;            /* recorded in the runs table */
+    const char *argv;            /* recorded in the runs table as given:
+                                    mask its secrets first */
     size_t stack_size;           /* per coroutine; 0 = default */
     int64_t retry_base_ms;       /* first backoff; default 1000 */
     int64_t retry_max_ms;        /* backoff cap; default 60000 */
@@ -634,6 +638,20 @@ PF_EXPORT void pf_crawler_stats(const pf_crawler *c, struct pf_stats *st);
 PF_EXPORT int64_t pf_crawler_run_id(const pf_crawler *c);
 
 PF_EXPORT void pf_crawler_free(pf_crawler *c);
+
+/*
+ * url with its password masked, as pfetch prints and logs URLs:
+ * "http://alice:secret@host/" becomes "http://alice:***@host/".  A URL
+ * with no password (or an empty one) is copied unchanged, byte for
+ * byte; text that is not an http(s) URL is masked in the same way when
+ * it reads "scheme://user:password@...".  Writes into buf as snprintf()
+ * does: as much as fits, NUL-terminated when size > 0 (buf may be NULL
+ * when size is 0), never a part of the password.  Returns the length of
+ * the whole masked text without its NUL; PF_EINVAL for a NULL url, a
+ * NULL buf with size > 0, or a text longer than INT_MAX.  Allocates
+ * nothing; any thread.
+ */
+PF_EXPORT int pf_url_mask(const char *url, char *buf, size_t size);
 
 #ifdef __cplusplus
 }

@@ -88,10 +88,149 @@ void pf__crawler_pending(const char *url, int depth, const char *parent,
         pf__job_fatal(c, rc);
 }
 
+/*
+ * Passwords of a resumed crawl.  The log masks every password, so the
+ * frontier rows that -c reads back hold "user:***@host".  Fetched so,
+ * they would send a wrong password (and might lock the account).  The
+ * rule: a row whose password is masked gets the password of a seed
+ * with the same user name and host:port, given before the run starts
+ * (URL operands, pf_crawler_add_url() before pf_crawler_run()); seeds
+ * read from lists come too late, as the rows are read first.  A row no
+ * such seed matches is left out, with a warning: it is not accepted,
+ * gets no row, and stays in the frontier for a later -c that gives the
+ * seed.  The passwords are kept only until the rows are read.
+ */
+
+/*
+ * "user@host:port" of url (the user as the URL spells it, perhaps
+ * empty), pf__malloc'd; NULL when out of memory or url does not split.
+ */
+static char *creds_key(const char *url)
+{
+    struct pf__url_parts p;
+    char *hp = NULL, *key;
+
+    if (pf__url_split(url, &p) < 0 || pf__url_hostport(url, &hp) < 0)
+        return NULL;
+    key = pf__asprintf("%.*s@%s", (int)p.user_len, url + p.scheme_len + 3, hp);
+    pf__free(hp);
+    return key;
+}
+
+/* A seed before the run: keep its password for the resumed rows. */
+static int remember_password(struct pf_crawler *c, const char *url)
+{
+    struct pf__url_parts p;
+    char *key, *pw;
+    int rc;
+
+    if (pf__url_split(url, &p) < 0 || p.pass_len == 0)
+        return 0;
+    key = creds_key(url);
+    pw = pf__strndup(url + p.pass_off, p.pass_len);
+    rc = key != NULL && pw != NULL ? pf__strmap_put(&c->passwords, key, pw)
+                                   : PF_ENOMEM;
+    if (rc <= 0)
+        pf__free(pw); /* the first seed's password stays */
+    pf__free(key);
+    return rc < 0 ? rc : 0;
+}
+
+/*
+ * url with its masked password replaced by a seed's, pf__malloc'd, in
+ * *out; *out NULL when url's password is not masked (it is used as it
+ * is).  1 when it is masked and no seed matches; PF_ENOMEM.
+ */
+static int restore_password(struct pf_crawler *c, const char *url, char **out)
+{
+    struct pf__url_parts p;
+    const char *pw;
+    char *key;
+
+    *out = NULL;
+    if (pf__url_split(url, &p) < 0 || p.pass_len != strlen(PF__URL_MASK) ||
+        memcmp(url + p.pass_off, PF__URL_MASK, p.pass_len) != 0)
+        return 0;
+    key = creds_key(url);
+    if (key == NULL)
+        return PF_ENOMEM;
+    pw = pf__strmap_get(&c->passwords, key);
+    pf__free(key);
+    if (pw == NULL)
+        return 1;
+    *out = pf__asprintf("%.*s%s%s", (int)p.pass_off, url, pw,
+                        url + p.pass_off + p.pass_len);
+    return *out != NULL ? 0 : PF_ENOMEM;
+}
+
+struct resume_walk {
+    struct pf_crawler *c;
+    struct pf__resumed *rows;
+    uint64_t left_out;             /* masked, and no seed to restore them */
+    char first[PF__URL_SHOWN_BUF]; /* the first of them, masked */
+};
+
+/* A frontier row of an earlier run, its passwords restored. */
+static int resumed_row(const char *url, int depth, const char *parent,
+                       int requisite, void *ud)
+{
+    struct resume_walk *w = ud;
+    char *real = NULL, *real_parent = NULL;
+    int rc = restore_password(w->c, url, &real);
+
+    if (rc == 1) {
+        if (w->left_out++ == 0)
+            snprintf(w->first, sizeof(w->first), "%s", url);
+        return 0;
+    }
+    /* A parent that cannot be restored stays masked: it is only named. */
+    if (rc == 0 && parent != NULL &&
+        restore_password(w->c, parent, &real_parent) < 0)
+        rc = PF_ENOMEM;
+    if (rc == 0)
+        rc = pf__resumed_row(real != NULL ? real : url, depth,
+                             real_parent != NULL ? real_parent : parent,
+                             requisite, w->rows);
+    pf__free(real);
+    pf__free(real_parent);
+    return rc;
+}
+
+int pf__crawler_resume(struct pf_crawler *c)
+{
+    struct resume_walk w;
+    int rc;
+
+    memset(&w, 0, sizeof(w));
+    w.c = c;
+    rc = pf__resumed_new(&w.rows);
+    if (rc == 0)
+        rc = pf__db_frontier_pending(c->db, resumed_row, &w);
+    if (rc == 0)
+        rc = pf__frontier_resume(c->frontier, w.rows, c->cfg.page_requisites);
+    pf__resumed_free(w.rows);
+    pf__strmap_free(&c->passwords, pf__free);
+    if (w.left_out > 0)
+        pf__job_say(c, PF_LOG_WARN,
+                    "resuming a crawl: %llu URL%s left out, such as %s: the "
+                    "log masks their password; give a seed with the same "
+                    "user and host:port to fetch them",
+                    (unsigned long long)w.left_out, w.left_out == 1 ? "" : "s",
+                    w.first);
+    return rc;
+}
+
 /* A seed (depth 0) or a list line.  Loop thread. */
 static int accept_seed(struct pf_crawler *c, const char *url)
 {
-    int rc = pf__frontier_accept(c->frontier, url, 0, NULL, 0);
+    int rc = 0;
+
+    /* Only -c with a crawl reads passwords back, before the run. */
+    if (c->cfg.resume && (c->cfg.recursive || c->cfg.page_requisites) &&
+        pf__job_state(c) == RUN_IDLE)
+        rc = remember_password(c, url);
+    if (rc == 0)
+        rc = pf__frontier_accept(c->frontier, url, 0, NULL, 0);
 
     if (rc == PF_ENOMEM)
         pf__job_fatal(c, rc);
@@ -409,6 +548,17 @@ struct fetch {
 };
 
 /*
+ * The name a message gives the file of f: its path, or its URL, masked,
+ * when it has no path (the text ends up in the log's error column).
+ */
+static const char *file_name(struct fetch *f, char *buf, size_t size)
+{
+    if (f->sink.relpath != NULL)
+        return f->sink.relpath;
+    return pf__url_shown(f->it->url, buf, size);
+}
+
+/*
  * -c: a .part left by an interrupted run goes on, with Range.  Only one
  * that is there is opened before the request: any other file is named
  * at the first body byte, when a slash redirect or a server's file name
@@ -417,6 +567,7 @@ struct fetch {
  */
 static int open_part(struct fetch *f)
 {
+    char u[PF__URL_SHOWN_BUF];
     int rc;
 
     if (!f->c->cfg.resume || f->sink_open)
@@ -431,8 +582,7 @@ static int open_part(struct fetch *f)
         f->v.next = PF__NEXT_FAIL;
         f->v.err = PF_EIO;
         snprintf(f->v.msg, sizeof(f->v.msg), "cannot open %s.part: %s",
-                 f->sink.relpath ? f->sink.relpath : f->it->url,
-                 strerror(f->sink.sys_errno));
+                 file_name(f, u, sizeof(u)), strerror(f->sink.sys_errno));
         return -1;
     }
     f->sink_open = 1;
@@ -475,6 +625,7 @@ static void attempt(struct fetch *f, struct pf__result *res)
 static void save(struct fetch *f)
 {
     const char *what = "save";
+    char u[PF__URL_SHOWN_BUF];
     int rc = 0;
 
     if (!f->sink_open) {
@@ -489,8 +640,7 @@ static void save(struct fetch *f)
     if (rc < 0) {
         f->v.err = PF_EIO;
         snprintf(f->v.msg, sizeof(f->v.msg), "cannot %s %s: %s", what,
-                 f->sink.relpath ? f->sink.relpath : f->it->url,
-                 strerror(f->sink.sys_errno));
+                 file_name(f, u, sizeof(u)), strerror(f->sink.sys_errno));
     }
 }
 
@@ -504,6 +654,7 @@ static int wait_retry(struct fetch *f, const struct pf__result *res)
     int64_t wait =
         pf__backoff_ms(f->judge.attempts, c->cfg.retry_base_ms,
                        c->cfg.retry_max_ms, res->retry_after_s, random());
+    char u[PF__URL_SHOWN_BUF];
     int rc;
 
     /*
@@ -512,8 +663,9 @@ static int wait_retry(struct fetch *f, const struct pf__result *res)
      */
     if (f->sink_open && f->part_validator[0] == '\0')
         pf__sink_truncate(&f->sink);
-    pf__job_say(c, PF_LOG_INFO, "%s: %s; retrying in %lld ms", f->it->url,
-                f->v.msg, (long long)wait);
+    pf__job_say(c, PF_LOG_INFO, "%s: %s; retrying in %lld ms",
+                pf__url_shown(f->it->url, u, sizeof(u)), f->v.msg,
+                (long long)wait);
     pf__frontier_release(c->frontier, f->it);
     f->have_slot = 0;
     rc = pf_sleep(c->s, wait);
@@ -538,12 +690,14 @@ static int wait_retry(struct fetch *f, const struct pf__result *res)
  */
 static int next_step(struct fetch *f, const struct pf__result *res)
 {
+    char u[PF__URL_SHOWN_BUF];
+
     switch (f->v.next) {
     case PF__NEXT_REFRESH:
         f->judge.refreshed = 1;
         pf__job_say(f->c, PF_LOG_INFO,
                     "%s: %s on a reused connection; again on a new one",
-                    f->it->url, res->errtext);
+                    pf__url_shown(f->it->url, u, sizeof(u)), res->errtext);
         return 1;
     case PF__NEXT_RESTART:
         f->judge.restarted = 1;
@@ -709,12 +863,14 @@ void pf__crawler_on_parsed(struct pf__page_job *job, void *ud)
 {
     struct pf_crawler *c = ud;
     struct pf__item *it = job->item;
+    char u[PF__URL_SHOWN_BUF];
     size_t i;
 
     if (job->err != 0 && job->err != PF_ECANCELED)
-        pf__job_say(
-            c, PF_LOG_WARN, "%s: cannot parse %s: %s", it->url, job->path,
-            job->err == PF_EIO ? "cannot read it" : pf_strerror(job->err));
+        pf__job_say(c, PF_LOG_WARN, "%s: cannot parse %s: %s",
+                    pf__url_shown(it->url, u, sizeof(u)), job->path,
+                    job->err == PF_EIO ? "cannot read it"
+                                       : pf_strerror(job->err));
     if (pf__job_state(c) < RUN_STOPPING &&
         (job->follow_links || job->follow_reqs)) {
         for (i = 0; i < job->links.n; i++) {
@@ -755,6 +911,8 @@ static void robots_fetch(void *arg)
     struct pf__buf body = {NULL, 0, 0};
     struct pf__robots *rules = NULL;
     char why[256] = "no file";
+    char u[PF__URL_SHOWN_BUF];
+    const char *shown = pf__url_shown(rf->url, u, sizeof(u));
     long status = 0;
     int truncated = 0;
     int rc = pf__transfer_get(c->xfers, rf->url, ROBOTS_MAX, &body, &status,
@@ -764,10 +922,9 @@ static void robots_fetch(void *arg)
         if (pf__robots_parse(body.data != NULL ? body.data : "", body.len,
                              c->product, &rules) < 0)
             rules = NULL;
-        pf__job_say(c, PF_LOG_DEBUG, "%s: %zu bytes", rf->url, body.len);
+        pf__job_say(c, PF_LOG_DEBUG, "%s: %zu bytes", shown, body.len);
     } else if (rc == 0 || rc == PF_ECURL) {
-        pf__job_say(c, PF_LOG_DEBUG, "%s: %s; everything allowed", rf->url,
-                    why);
+        pf__job_say(c, PF_LOG_DEBUG, "%s: %s; everything allowed", shown, why);
     }
     pf__frontier_robots_ready(c->frontier, rf->h, rules);
     pf__buf_free(&body);

@@ -24,7 +24,9 @@
  * meaning of a column (users query the file with sqlite3: the schema only
  * grows, and user_version numbers each step), and never lose a queued row
  * silently: every failure comes back as PF_EDB, PF_EDISKFULL or PF_ENOMEM with
- * its text in pf__db_errmsg().
+ * its text in pf__db_errmsg().  Nor must it ever write a password: every
+ * URL of a row is masked (pf__url_mask()) on its way in, and -c's
+ * queries mask theirs to match.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -35,6 +37,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "url.h"
 #include "util.h"
 
 /* The schema version this code writes; PRAGMA user_version holds it. */
@@ -618,7 +621,32 @@ static size_t len0(const char *s)
     return s != NULL ? strlen(s) + 1 : 0;
 }
 
-/* Loop thread: queue the row; the writer thread inserts it. */
+/* Bytes of s masked (pf__url_mask()) and its NUL; 0 for NULL. */
+static size_t masked_len0(const char *s)
+{
+    int n = s != NULL ? pf__url_mask(s, NULL, 0) : -1;
+
+    return n >= 0 ? (size_t)n + 1 : 0;
+}
+
+/* Copy the URL s masked into *p, advance *p, return the copy. */
+static const char *pack_masked(char **p, const char *s)
+{
+    size_t n = masked_len0(s);
+    char *d = *p;
+
+    if (n == 0)
+        return NULL;
+    pf__url_mask(s, d, n);
+    *p += n;
+    return d;
+}
+
+/*
+ * Loop thread: queue the row; the writer thread inserts it.  Its URLs
+ * are masked here, on their way into the log, so that no password is
+ * ever written to the file, whoever the caller.
+ */
 static int queue_row(struct pf__db *db, enum row_table table,
                      const struct pf_result *r)
 {
@@ -626,20 +654,21 @@ static int queue_row(struct pf__db *db, enum row_table table,
     char *p;
     int err;
 
-    w = pf__malloc(sizeof(*w) + len0(r->url) + len0(r->final_url) +
-                   len0(r->path) + len0(r->content_type) + len0(r->error) +
-                   len0(r->parent_url));
+    w = pf__malloc(sizeof(*w) + masked_len0(r->url) +
+                   masked_len0(r->final_url) + len0(r->path) +
+                   len0(r->content_type) + len0(r->error) +
+                   masked_len0(r->parent_url));
     if (w == NULL)
         return PF_ENOMEM;
     w->table = table;
     w->r = *r;
     p = w->data;
-    w->r.url = pack(&p, r->url);
-    w->r.final_url = pack(&p, r->final_url);
+    w->r.url = pack_masked(&p, r->url);
+    w->r.final_url = pack_masked(&p, r->final_url);
     w->r.path = pack(&p, r->path);
     w->r.content_type = pack(&p, r->content_type);
     w->r.error = pack(&p, r->error);
-    w->r.parent_url = pack(&p, r->parent_url);
+    w->r.parent_url = pack_masked(&p, r->parent_url);
     pthread_mutex_lock(&db->mu);
     err = db->err;
     pf__queue_insert_tail(&db->rows, &w->link);
@@ -821,8 +850,33 @@ static int reader(struct pf__db *db)
 /*
  * Loop thread.  This run's own rows are left out by run_id, so only
  * earlier runs (committed, which is all the reading connection sees)
- * make a URL done.
+ * make a URL done.  The rows hold masked URLs, so url is masked before
+ * the query: a URL counts as done when one with the same user, host and
+ * path was done, whatever its password.
  */
+/*
+ * Bind url to parameter idx of st as the log holds it: masked when it
+ * has a password (SQLite copies that text).  PF_ENOMEM.
+ */
+static int bind_url(sqlite3_stmt *st, int idx, const char *url)
+{
+    size_t n;
+    char *masked;
+
+    if (!pf__url_has_password(url)) {
+        sqlite3_bind_text(st, idx, url, -1, SQLITE_STATIC);
+        return 0;
+    }
+    n = masked_len0(url);
+    masked = n > 0 ? pf__malloc(n) : NULL;
+    if (masked == NULL)
+        return PF_ENOMEM;
+    pf__url_mask(url, masked, n);
+    sqlite3_bind_text(st, idx, masked, -1, SQLITE_TRANSIENT);
+    pf__free(masked);
+    return 0;
+}
+
 int pf__db_is_done(struct pf__db *db, const char *url)
 {
     sqlite3_stmt *st;
@@ -834,7 +888,8 @@ int pf__db_is_done(struct pf__db *db, const char *url)
     if (src <= 0)
         return src;
     st = db->is_done;
-    sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
+    if (bind_url(st, 1, url) < 0)
+        return PF_ENOMEM;
     sqlite3_bind_int64(st, 2, db->run_id);
     src = sqlite3_step(st);
     sqlite3_reset(st);
@@ -873,7 +928,8 @@ int pf__db_saved_path(struct pf__db *db, const char *url, char **path)
         if (src != SQLITE_OK)
             return fail_on(db, db->rh, src);
     }
-    sqlite3_bind_text(db->saved, 1, url, -1, SQLITE_STATIC);
+    if (bind_url(db->saved, 1, url) < 0)
+        return PF_ENOMEM;
     sqlite3_bind_int64(db->saved, 2, db->run_id);
     src = sqlite3_step(db->saved);
     rc = 0;

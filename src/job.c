@@ -237,25 +237,11 @@ static void progress(struct pf_crawler *c, int64_t now_ms, int force)
     c->cfg.on_progress(c, &c->st, c->cfg.userdata);
 }
 
-/* -c with a crawl: what an earlier run's frontier had still to fetch. */
-static int resume_crawl(struct pf_crawler *c)
-{
-    struct pf__resumed *r = NULL;
-    int rc = pf__resumed_new(&r);
-
-    if (rc == 0)
-        rc = pf__db_frontier_pending(c->db, pf__resumed_row, r);
-    if (rc == 0)
-        rc = pf__frontier_resume(c->frontier, r, c->cfg.page_requisites);
-    pf__resumed_free(r);
-    return rc;
-}
-
 static void run_begin(struct pf_crawler *c)
 {
     if (c->cfg.resume && c->db != NULL &&
         (c->cfg.recursive || c->cfg.page_requisites)) {
-        int rc = resume_crawl(c);
+        int rc = pf__crawler_resume(c);
         struct pf__frontier_counts n;
 
         pf__frontier_counts(c->frontier, &n);
@@ -425,5 +411,6 @@ void pf_crawler_free(pf_crawler *c)
     pf__free(c->db_path);
     pf__free(c->user_agent);
     pf__free(c->argv);
+    pf__strmap_free(&c->passwords, pf__free);
     pf__free(c);
 }

@@ -54,7 +54,10 @@ struct pf_crawler {
     int fatal;                  /* PF_EDISKFULL, PF_EDB...: why it stopped */
     int result;                 /* once FINISHED */
 
-    int max_depth;    /* -l; PF__DEPTH_INF for inf */
+    int max_depth; /* -l; PF__DEPTH_INF for inf */
+    /* -c with a crawl: "user@host:port" of seeds -> password, until the
+       resumed rows are read (crawler.c, "Passwords of a resumed crawl") */
+    struct pf__strmap passwords;
     char product[64]; /* robots.txt name: the UA's first word */
 };
 
@@ -74,6 +77,8 @@ void pf__crawler_read_lists(struct pf_crawler *c); /* the lookahead */
 void pf__crawler_refill(struct pf_crawler *c);     /* start what may */
 void pf__crawler_finish_unstarted(struct pf_crawler *c, struct pf__item *it);
 void pf__crawler_on_parsed(struct pf__page_job *job, void *ud);
+/* -c with a crawl: accept what an earlier run's frontier left. */
+int pf__crawler_resume(struct pf_crawler *c);
 /* The frontier's hooks (ud is the job). */
 int pf__crawler_is_done(const char *url, void *ud);
 int pf__crawler_accepted(const char *url, void *ud);

@@ -415,7 +415,32 @@ int pf__url_normalize(const char *in, char **out, const char **why)
  * optional decimal port up to 65535 is refused, never misread.
  */
 
-/* Split the authority url[a..end) (after "://") into *out's host and port. */
+/*
+ * The user name and password of the authority url[a..end), which ends
+ * its userinfo at its last '@' (at: NULL when it has none), into *out.
+ */
+static void split_userinfo(const char *url, size_t a, const char *at,
+                           struct pf__url_parts *out)
+{
+    const char *colon;
+    size_t n;
+
+    out->user_len = 0;
+    out->pass_len = 0;
+    out->pass_off = a;
+    if (at == NULL)
+        return;
+    n = (size_t)(at - (url + a));
+    colon = memchr(url + a, ':', n);
+    out->user_len = colon != NULL ? (size_t)(colon - (url + a)) : n;
+    out->pass_off = colon != NULL ? (size_t)(colon + 1 - url) : a + n;
+    out->pass_len = (size_t)(at - url) - out->pass_off;
+}
+
+/*
+ * Split the authority url[a..end) (after "://") into *out's userinfo,
+ * host and port.
+ */
 static int split_authority(const char *url, size_t a, size_t end,
                            struct pf__url_parts *out)
 {
@@ -424,6 +449,7 @@ static int split_authority(const char *url, size_t a, size_t end,
     unsigned long v = 0;
     size_t i;
 
+    split_userinfo(url, a, at, out);
     host = at != NULL ? at + 1 : url + a;
     if (*host == '[') {
         const char *close = memchr(host, ']', (size_t)(url + end - host));
@@ -509,6 +535,89 @@ const char *pf__url_path_query(const char *url)
     if (pf__url_split(url, &p) < 0 || p.path_len == 0)
         return "/";
     return url + p.path_off;
+}
+
+/*
+ * The password of url as offset and length, found by the split, or for
+ * text the split refuses, in whatever follows "scheme://" up to the
+ * first '/', '?' or '#'.  1 when there is a non-empty one, else 0.
+ */
+static int find_password(const char *url, size_t *off, size_t *len)
+{
+    struct pf__url_parts p;
+    size_t a, end;
+
+    if (pf__url_split(url, &p) < 0) {
+        a = pf__url_scheme_len(url);
+        if (a == 0 || strncmp(url + a, "://", 3) != 0)
+            return 0;
+        a += 3;
+        end = a + strcspn(url + a, "/?#");
+        split_userinfo(url, a, memrchr(url + a, '@', end - a), &p);
+    }
+    *off = p.pass_off;
+    *len = p.pass_len;
+    return p.pass_len > 0;
+}
+
+/* Append s (n bytes) to buf at *w, as far as size allows (NUL kept). */
+static void put(char *buf, size_t size, size_t *w, const char *s, size_t n)
+{
+    if (*w + 1 < size) {
+        size_t k = size - 1 - *w;
+
+        memcpy(buf + *w, s, n < k ? n : k);
+        *w += n < k ? n : k;
+    }
+}
+
+/* Any thread. */
+int pf__url_mask(const char *url, char *buf, size_t size)
+{
+    size_t n, off, len, m, w = 0;
+
+    if (url == NULL || (buf == NULL && size > 0))
+        return PF_EINVAL;
+    n = strlen(url);
+    if (!find_password(url, &off, &len)) {
+        off = n;
+        len = 0;
+    }
+    m = len > 0 ? n - len + strlen(PF__URL_MASK) : n;
+    if (m > INT_MAX)
+        return PF_EINVAL;
+    if (size > 0) {
+        put(buf, size, &w, url, off);
+        if (len > 0) {
+            put(buf, size, &w, PF__URL_MASK, strlen(PF__URL_MASK));
+            put(buf, size, &w, url + off + len, n - off - len);
+        }
+        buf[w] = '\0';
+    }
+    return (int)m;
+}
+
+/* Any thread. */
+int pf__url_has_password(const char *url)
+{
+    size_t off, len;
+
+    return url != NULL && find_password(url, &off, &len);
+}
+
+/* Any thread. */
+const char *pf__url_shown(const char *url, char *buf, size_t size)
+{
+    if (!pf__url_has_password(url))
+        return url;
+    pf__url_mask(url, buf, size);
+    return buf;
+}
+
+/* The public face of pf__url_mask(): the same contract. */
+int pf_url_mask(const char *url, char *buf, size_t size)
+{
+    return pf__url_mask(url, buf, size);
 }
 
 /*

@@ -35,9 +35,11 @@ int pf__url_normalize(const char *in, char **out, const char **why);
  *   \_________________________________/
  *                origin (path_off bytes)
  *
- * The userinfo is skipped (the last '@' of the authority ends it).  An
- * IPv6 literal keeps its brackets and any zone id ("[fe80::1%25eth0]").
- * A fragment is not a part: the path and query end before any '#'.
+ * The userinfo ends at the last '@' of the authority; its user name runs
+ * from "://" to its first ':' (or to the '@'), its password from there
+ * to the '@'.  An IPv6 literal keeps its brackets and any zone id
+ * ("[fe80::1%25eth0]").  A fragment is not a part: the path and query
+ * end before any '#'.
  */
 struct pf__url_parts {
     size_t scheme_len;     /* "http" or "https", any case; "://" follows */
@@ -52,6 +54,9 @@ struct pf__url_parts {
     size_t query_off;      /* after the '?' */
     size_t query_len;      /* up to '#' or the end */
     int has_query;         /* a '?' was there, even before an empty query */
+    size_t user_len;       /* the user name, after "://"; 0: none or "" */
+    size_t pass_off;       /* the password, after the userinfo's ':' */
+    size_t pass_len;       /* 0: no password, or an empty one */
 };
 
 /*
@@ -96,6 +101,38 @@ int pf__url_hostport_buf(const char *url, char *buf, size_t size);
 #define PF__HOSTPORT_BUF 272
 
 int pf__url_hostport(const char *url, char **out);
+
+/*
+ * The masking of credentials: every URL pfetch prints or logs goes
+ * through pf__url_mask(), so that "http://alice:secret@host/" shows as
+ * "http://alice:***@host/".  The password is found by pf__url_split();
+ * a string it refuses (another scheme, a bad port) is read as
+ * "scheme://userinfo@authority" all the same, since such text reaches
+ * messages too.  The user name stays: it says whose the request was,
+ * and a resumed crawl needs it to find the password again.  A URL with
+ * no password, or an empty one, is left as it is, byte for byte.
+ *
+ * pf__url_mask() writes the masked url into buf as snprintf() does (as
+ * much as fits, NUL-terminated when size > 0; buf may be NULL when size
+ * is 0; the mask is applied before any cut, so a cut never shows part
+ * of the password) and returns the length of the whole masked text,
+ * without the NUL.  PF_EINVAL for NULL or a text longer than INT_MAX.
+ * Reads url up to its NUL, allocates nothing.  Any thread.
+ */
+#define PF__URL_MASK "***"
+int pf__url_mask(const char *url, char *buf, size_t size);
+
+/* 1 when url has a password that pf__url_mask() would hide, else 0. */
+int pf__url_has_password(const char *url);
+
+/*
+ * url as a message may show it: url itself when it has no password,
+ * else buf holding its masked text (cut to size, see pf__url_mask()).
+ */
+const char *pf__url_shown(const char *url, char *buf, size_t size);
+
+/* A buffer size for pf__url_shown() in a message. */
+#define PF__URL_SHOWN_BUF 512
 
 /*
  * The work of pf__url_normalize() on the caller's curl handle (a CURLU)

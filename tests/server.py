@@ -94,6 +94,10 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
                                   many bytes (default 102400), body "ok\\n"
   /_/echo-headers[/<any>]         body: the request's header lines as
                                   "Name: value\\r\\n", text/plain
+  /_/basic-auth/<b64>/<key>       401 unless Authorization is
+                                  "Basic <b64>", else pattern(64, key)
+                                  [?flaky=1: the first request of key
+                                  gets a 503 whatever it sends]
   /_/stats                        JSON {request target: count} of every
                                   request so far except /_/stats and
                                   /_/requests themselves
@@ -715,6 +719,22 @@ def sc_header_big(h, args, query):
 def sc_echo_headers(h, args, query):
     body = "".join(f"{k}: {v}\r\n" for k, v in h.headers.items())
     h.reply(200, body.encode("latin-1", "replace"), ctype="text/plain")
+
+
+@scenario("basic-auth")
+def sc_basic_auth(h, args, query):
+    """/_/basic-auth/B64/KEY: 401 unless the request's Authorization is
+    "Basic B64"; with ?flaky=1 the first request for KEY is a 503."""
+    want = args[0] if args else ""
+    key = "/".join(args[1:])
+    if query.get("flaky") == "1" and STATE.bump("basic-auth/" + key) == 0:
+        h.reply(503, b"503 flaky\n", ctype="text/plain")
+    elif h.headers.get("Authorization") != "Basic " + want:
+        h.reply(401, b"401 Unauthorized\n",
+                [("WWW-Authenticate", 'Basic realm="test"')],
+                ctype="text/plain")
+    else:
+        h.send_pattern(200, 64, key)
 
 
 @scenario("stats")

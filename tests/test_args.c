@@ -1,9 +1,10 @@
 /*
  * test_args.c -- the command line scanner of pfetch(1): exact long names
  * with suggestions for abbreviations, short clusters, attached and
- * separate values, operands anywhere, "--", and errors that name the
- * option at fault.
+ * separate values, operands anywhere, "--", errors that name the
+ * option at fault, and the command line the log keeps, secrets masked.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
@@ -103,5 +104,70 @@ static void test_new_option_slots_in(void)
     CHECK_EQ(args_next(&a, &v, msg, sizeof(msg)), ARGS_END);
 }
 
+/* The masked line of a NULL-terminated argv, against want. */
+static int joined_is(char **argv, const char *want)
+{
+    static const struct args_option table[] = {
+        {"output-dir", 'o', 1, 'o'}, {"quiet", 'q', 0, 'q'},
+        {"header", 'H', 1, 'H'},     {"recursive", 'r', 0, 'r'},
+        {"jobs", 'j', 1, 'j'},       {"proxy", 0, 1, 300},
+    };
+    int argc = 0, ok;
+    char *s;
+
+    while (argv[argc] != NULL)
+        argc++;
+    s = args_join_masked(table, sizeof(table) / sizeof(table[0]), argc, argv);
+    ok = s != NULL && strcmp(s, want) == 0;
+    if (!ok)
+        fprintf(stderr, "got  %s\nwant %s\n", s != NULL ? s : "(null)", want);
+    free(s);
+    return ok;
+}
+
+static void test_join_masked(void)
+{
+    char *plain[] = {"pfetch", "-o", "my dir", "", "http://h/a b", NULL};
+    char *headers[] = {"pfetch",
+                       "-H",
+                       "Authorization: Bearer x",
+                       "-H",
+                       "cookie: a=b",
+                       "--header=PROXY-AUTHORIZATION:Basic eA==",
+                       "-qHCookie:c=d",
+                       "-H",
+                       "Accept: text/html",
+                       "-H",
+                       "Cookie:",
+                       NULL};
+    char *users[] = {"pfetch", "--user",          "alice:secret", "-u",
+                     "bob:pw", "--user=carol:pw", "-udave:pw",    "--user",
+                     "erin",   "--proxy-user",    "frank:pw",     NULL};
+    char *urls[] = {"pfetch",
+                    "http://alice:secret@h/f",
+                    "--proxy=http://p:pw@proxy:3128",
+                    "--proxy",
+                    "socks5h://p:pw@proxy",
+                    "-o",
+                    "http://x:y@h",
+                    NULL};
+    /* "-o" takes "-H" as its value; after "--", all are operands. */
+    char *values[] = {"pfetch", "-o", "-H",        "Cookie: x",
+                      "--",     "-H", "Cookie: y", NULL};
+
+    CHECK(joined_is(plain, "pfetch -o 'my dir' '' 'http://h/a b'"));
+    CHECK(joined_is(headers, "pfetch -H 'Authorization: ***' -H 'cookie: ***' "
+                             "'--header=PROXY-AUTHORIZATION: ***' "
+                             "'-qHCookie: ***' -H 'Accept: text/html' "
+                             "-H Cookie:"));
+    CHECK(joined_is(users, "pfetch --user alice:*** -u bob:*** "
+                           "--user=carol:*** -udave:*** --user erin "
+                           "--proxy-user frank:***"));
+    CHECK(joined_is(urls, "pfetch http://alice:***@h/f "
+                          "--proxy=http://p:***@proxy:3128 --proxy "
+                          "socks5h://p:***@proxy -o http://x:***@h"));
+    CHECK(joined_is(values, "pfetch -o -H 'Cookie: x' -- -H 'Cookie: y'"));
+}
+
 TEST_MAIN(TEST(test_long_exact), TEST(test_short), TEST(test_operands),
-          TEST(test_new_option_slots_in))
+          TEST(test_new_option_slots_in), TEST(test_join_masked))

@@ -635,6 +635,48 @@ static void test_frontier(void)
     scratch_remove(&s);
 }
 
+/*
+ * Passwords never reach the file: url, final_url and parent_url of both
+ * tables are masked, and -c's query masks the URL it looks for.
+ */
+static void test_masked(void)
+{
+    struct scratch s;
+    struct pf__db *db = NULL;
+    struct pf_result r = sample_result("http://alice:secret@a.example/x");
+    sqlite3 *h;
+    char buf[512];
+
+    r.final_url = "http://alice:secret@a.example/y";
+    r.parent_url = "http://alice:secret@a.example/";
+    CHECK_EQ(scratch_make(&s), 0);
+    CHECK_EQ(pf__db_open(&db, s.db, NULL, NULL, NULL), 0);
+    CHECK_EQ(pf__db_log_fetch(db, &r), 0);
+    CHECK_EQ(pf__db_log_frontier(db, r.url, 1, r.parent_url, 0), 0);
+    CHECK_EQ(pf__db_finish_run(db), 0);
+    pf__db_close(db);
+    h = peek_open(s.db);
+    CHECK(h != NULL);
+    CHECK_STR(peek_text(h,
+                        "SELECT url || ' ' || final_url || ' ' || parent_url"
+                        " FROM fetches",
+                        buf, sizeof(buf)),
+              "http://alice:***@a.example/x http://alice:***@a.example/y "
+              "http://alice:***@a.example/");
+    CHECK_STR(peek_text(h, "SELECT url || ' ' || parent_url FROM frontier", buf,
+                        sizeof(buf)),
+              "http://alice:***@a.example/x http://alice:***@a.example/");
+    sqlite3_close(h);
+    db = NULL;
+    CHECK_EQ(pf__db_open(&db, s.db, NULL, NULL, NULL), 0);
+    CHECK_EQ(pf__db_is_done(db, "http://alice:secret@a.example/x"), 1);
+    CHECK_EQ(pf__db_is_done(db, "http://alice:other@a.example/x"), 1);
+    CHECK_EQ(pf__db_is_done(db, "http://bob:secret@a.example/x"), 0);
+    CHECK_EQ(pf__db_is_done(db, "http://a.example/x"), 0);
+    pf__db_close(db);
+    scratch_remove(&s);
+}
+
 static void test_null_and_args(void)
 {
     struct pf_result r = sample_result("http://example.com/");
@@ -739,4 +781,5 @@ TEST_MAIN(TEST(test_schema), TEST(test_is_done_uses_index), TEST(test_columns),
           TEST(test_batching), TEST(test_two_runs), TEST(test_is_done),
           TEST(test_saved_path), TEST(test_finish_run), TEST(test_wal_mode),
           TEST(test_open_errors), TEST(test_newer_schema), TEST(test_frontier),
-          TEST(test_null_and_args), TEST(test_oom), TEST(test_timing))
+          TEST(test_masked), TEST(test_null_and_args), TEST(test_oom),
+          TEST(test_timing))

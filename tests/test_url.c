@@ -4,7 +4,7 @@
  * userinfo, a query without a path, percent-encoded bytes, very long
  * URLs, malformed ones, agreement with curl's own parse), reference
  * resolution against RFC 3986's examples (the fast path and curl alone
- * must agree), and allocation failures.
+ * must agree), the masking of passwords, and allocation failures.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -617,6 +617,113 @@ static void test_resolve_no_base(void)
     pf__urlres_free(&r);
 }
 
+/* Masking passwords. */
+
+struct mask_case {
+    const char *in;
+    const char *out; /* NULL: the same bytes, no password */
+};
+
+static const struct mask_case mask_cases[] = {
+    {"http://alice:secret@host/f", "http://alice:***@host/f"},
+    {"HTTPS://U:PW@H/", "HTTPS://U:***@H/"},
+    {"https://a:b@[::1]:8443/x?q=1#f", "https://a:***@[::1]:8443/x?q=1#f"},
+    {"http://us%40r:p%3Ass@[::1]/", "http://us%40r:***@[::1]/"},
+    {"http://:pw@host/", "http://:***@host/"},
+    /* Masked already: it has a password, "***", which stays. */
+    {"http://alice:***@host/", "http://alice:***@host/"},
+    /* The authority's last '@' ends the userinfo, its first ':' the user. */
+    {"http://a:b@c@host/", "http://a:***@host/"},
+    {"http://a:b:c@host:81", "http://a:***@host:81"},
+    /* Only the authority holds a password. */
+    {"http://a:b@host/p?x=u:p@y", "http://a:***@host/p?x=u:p@y"},
+    {"http://host/p@x:y", NULL},
+    {"http://host/?u:p@h", NULL},
+    {"http://host#u:p@h", NULL},
+    /* No password, or an empty one: nothing to hide. */
+    {"http://host/f", NULL},
+    {"http://alice@host/", NULL},
+    {"http://alice:@host/", NULL},
+    {"http://a@b@host/", NULL},
+    /* Text the split refuses is read the same way. */
+    {"http://u:pw@h:99999/", "http://u:***@h:99999/"},
+    {"ftp://u:pw@h/x", "ftp://u:***@h/x"},
+    {"redis://:pw@h:6379/0", "redis://:***@h:6379/0"},
+    {"socks5h://u:pw@h", "socks5h://u:***@h"},
+    {"http://u:pw@", "http://u:***@"},
+    {"", NULL},
+    {"not a url", NULL},
+    {"u:pw@h", NULL},
+    {"://u:pw@h", NULL},
+    {"1http://u:pw@h/", NULL},
+};
+
+static void test_mask(void)
+{
+    char buf[256], again[256];
+    size_t i;
+
+    for (i = 0; i < sizeof(mask_cases) / sizeof(mask_cases[0]); i++) {
+        const struct mask_case *mc = &mask_cases[i];
+        const char *want = mc->out != NULL ? mc->out : mc->in;
+        int n = pf__url_mask(mc->in, buf, sizeof(buf));
+
+        CHECK_STR(buf, want);
+        CHECK_EQ(n, (int)strlen(want));
+        CHECK_EQ(pf__url_mask(mc->in, NULL, 0), n);
+        CHECK_EQ(pf__url_has_password(mc->in), mc->out != NULL);
+        /* Masking is idempotent. */
+        CHECK_EQ(pf__url_mask(buf, again, sizeof(again)), n);
+        CHECK_STR(again, want);
+        /* Without a password, the very pointer comes back. */
+        if (mc->out == NULL)
+            CHECK(pf__url_shown(mc->in, buf, sizeof(buf)) == mc->in);
+        else
+            CHECK_STR(pf__url_shown(mc->in, again, sizeof(again)), want);
+        CHECK_EQ(pf_url_mask(mc->in, buf, sizeof(buf)), n);
+    }
+}
+
+/* A cut, wherever it falls, never shows a byte of the password. */
+static void test_mask_cut(void)
+{
+    const char *url = "http://alice:secret@host/f";
+    const char *want = "http://alice:***@host/f";
+    char buf[64];
+    size_t size;
+
+    for (size = 1; size <= strlen(want) + 1; size++) {
+        memset(buf, 'x', sizeof(buf));
+        CHECK_EQ(pf__url_mask(url, buf, size), (int)strlen(want));
+        CHECK_EQ(strlen(buf), size - 1);
+        CHECK(strncmp(buf, want, size - 1) == 0);
+        CHECK(buf[size] == 'x'); /* nothing written past size */
+    }
+    CHECK_EQ(pf__url_mask(NULL, buf, sizeof(buf)), PF_EINVAL);
+    CHECK_EQ(pf__url_mask(url, NULL, 1), PF_EINVAL);
+    CHECK_EQ(pf_url_mask(NULL, NULL, 0), PF_EINVAL);
+    CHECK_EQ(pf__url_has_password(NULL), 0);
+}
+
+/* The split's userinfo fields, which the masking reads. */
+static void test_split_userinfo(void)
+{
+    struct pf__url_parts p;
+    const char *u = "http://us%40r:p%3Ass@[::1]:81/";
+
+    CHECK_EQ(pf__url_split(u, &p), 0);
+    CHECK_EQ(p.user_len, 6);
+    CHECK(strncmp(u + p.scheme_len + 3, "us%40r", p.user_len) == 0);
+    CHECK_EQ(p.pass_len, 6);
+    CHECK(strncmp(u + p.pass_off, "p%3Ass", p.pass_len) == 0);
+    CHECK_EQ(pf__url_split("http://alice@h/", &p), 0);
+    CHECK_EQ(p.user_len, 5);
+    CHECK_EQ(p.pass_len, 0);
+    CHECK_EQ(pf__url_split("https://h/", &p), 0);
+    CHECK_EQ(p.user_len, 0);
+    CHECK_EQ(p.pass_len, 0);
+}
+
 /*
  * Every allocation of ours failing in turn: each call fails cleanly with
  * PF_ENOMEM or succeeds, and nothing leaks (ASan, valgrind).
@@ -649,4 +756,5 @@ TEST_MAIN(TEST(test_normalize_good), TEST(test_normalize_idempotent),
           TEST(test_hostport), TEST(test_split), TEST(test_split_bad),
           TEST(test_hostport_buf), TEST(test_split_long),
           TEST(test_split_agrees_with_curl), TEST(test_resolve),
-          TEST(test_resolve_no_base), TEST(test_oom))
+          TEST(test_resolve_no_base), TEST(test_mask), TEST(test_mask_cut),
+          TEST(test_split_userinfo), TEST(test_oom))

@@ -42,4 +42,21 @@ void args_init(struct args *a, const struct args_option *opts, size_t nopts,
  */
 int args_next(struct args *a, const char **value, char *msg, size_t msglen);
 
+/*
+ * argv as one line for the log's runs.argv, an argument quoted when it is
+ * empty or holds a space, a tab or a quote, with its secrets masked:
+ *   - the value of a header option (-H, --header) whose name is
+ *     Authorization, Proxy-Authorization or Cookie, in any case:
+ *     "Cookie: ***";
+ *   - the password of a credentials option (-u, --user, --proxy-user):
+ *     "alice:***", also before the table has such an option;
+ *   - the password of any URL, operand or option value:
+ *     "http://alice:***@host/" (pf_url_mask()).
+ * Values are found as args_next() finds them: attached ("-Hcookie: x",
+ * "--user=alice:pw", the end of a cluster "-qH"), or the next element.
+ * Returns a malloc'd string, or NULL when out of memory.
+ */
+char *args_join_masked(const struct args_option *opts, size_t nopts, int argc,
+                       char **argv);
+
 #endif /* PF_ARGS_H */

@@ -202,36 +202,6 @@ static rlim_t raise_fd_limit(void)
     return rl.rlim_cur;
 }
 
-/* argv as one string for the runs table, arguments with spaces quoted. */
-static char *join_argv(int argc, char **argv)
-{
-    size_t len = 1;
-    char *s, *p;
-    int i;
-
-    for (i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 3;
-    s = malloc(len);
-    if (s == NULL)
-        return NULL;
-    p = s;
-    for (i = 0; i < argc; i++) {
-        int quote = argv[i][0] == '\0' || strpbrk(argv[i], " \t'\"") != NULL;
-        size_t n = strlen(argv[i]);
-
-        if (i > 0)
-            *p++ = ' ';
-        if (quote)
-            *p++ = '\'';
-        memcpy(p, argv[i], n);
-        p += n;
-        if (quote)
-            *p++ = '\'';
-    }
-    *p = '\0';
-    return s;
-}
-
 /*
  * Option ids: the letter of options that have one, values past any
  * character for the others.
@@ -495,8 +465,10 @@ static int add_operands(pf_crawler *c, const struct cli *o)
         if (strstr(o->operands[i], "://") == NULL)
             continue;
         if (pf_crawler_add_url(c, o->operands[i]) == PF_EURL) {
-            fprintf(stderr, "pfetch: %s: not an http or https URL\n",
-                    o->operands[i]);
+            char shown[1024];
+
+            pf_url_mask(o->operands[i], shown, sizeof(shown));
+            fprintf(stderr, "pfetch: %s: not an http or https URL\n", shown);
             bad++;
         }
     }
@@ -559,7 +531,13 @@ int main(int argc, char **argv)
     o.cfg.on_log = progress_on_log;
     o.cfg.on_progress = progress_on_tick;
     o.cfg.userdata = &prog;
-    joined = join_argv(argc, argv);
+    /* The log keeps the command line, its secrets masked. */
+    joined = args_join_masked(options, sizeof(options) / sizeof(options[0]),
+                              argc, argv);
+    if (joined == NULL) {
+        fputs("pfetch: out of memory\n", stderr);
+        goto out;
+    }
     o.cfg.argv = joined;
 
     if (pf_global_init() != 0) {

@@ -1,11 +1,13 @@
 /*
  * progress.c -- the progress display of pfetch(1).  Writes to standard
  * error only.  The bar is erased before any other line is printed, so
- * messages never end up glued to it.
+ * messages never end up glued to it.  A URL is printed with its password
+ * masked (pf_url_mask()), never as the library hands it over.
  */
 #include "progress.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -58,17 +60,38 @@ void progress_on_log(int level, const char *msg, void *ud)
     }
 }
 
-void progress_on_done(pf_crawler *c, const struct pf_result *r, void *ud)
+/*
+ * url with its password masked (pf_url_mask()): in buf, or in *heap
+ * (malloc'd, for the caller to free) when it does not fit.  Out of
+ * memory, a cut text, masked still: never the password.
+ */
+static const char *masked(const char *url, char *buf, size_t size, char **heap)
 {
-    struct progress *p = ud;
+    int n = pf_url_mask(url, buf, size);
+
+    *heap = NULL;
+    if (n < 0)
+        return "(URL)";
+    if ((size_t)n < size)
+        return buf;
+    *heap = malloc((size_t)n + 1);
+    if (*heap == NULL)
+        return buf;
+    pf_url_mask(url, *heap, (size_t)n + 1);
+    return *heap;
+}
+
+/* One line for r, if the mode asks for it; url is r->url masked. */
+static void done_line(struct progress *p, const struct pf_result *r,
+                      const char *url)
+{
     char size[32];
 
-    (void)c;
     if (r->err == PF_EROBOTS) {
         /* The site's wish, not a failure: a line in lines mode or -v. */
         if (p->mode == PROGRESS_LINES || (p->verbose && !p->quiet)) {
             clear_bar(p);
-            fprintf(stderr, "pfetch: %s: %s\n", r->url, r->error);
+            fprintf(stderr, "pfetch: %s: %s\n", url, r->error);
         }
         return;
     }
@@ -80,21 +103,34 @@ void progress_on_done(pf_crawler *c, const struct pf_result *r, void *ud)
         p->interrupted++;
         if (p->verbose && !p->quiet) {
             clear_bar(p);
-            fprintf(stderr, "pfetch: %s: %s\n", r->url, r->error);
+            fprintf(stderr, "pfetch: %s: %s\n", url, r->error);
         }
         return;
     }
     if (r->err != 0) {
         /* Failures are errors: shown in every mode, -q included. */
         clear_bar(p);
-        fprintf(stderr, "pfetch: %s: %s\n", r->url, r->error);
+        fprintf(stderr, "pfetch: %s: %s\n", url, r->error);
         return;
     }
     if (p->mode != PROGRESS_LINES)
         return;
     progress_format_bytes(size, sizeof(size), (double)r->bytes);
-    fprintf(stderr, "%ld %s %s -> %s\n", r->status, size, r->url,
+    fprintf(stderr, "%ld %s %s -> %s\n", r->status, size, url,
             r->path != NULL ? r->path : "-");
+}
+
+/*
+ * The library hands on_done the real URL, password included: the
+ * terminal gets it masked, as the log does.
+ */
+void progress_on_done(pf_crawler *c, const struct pf_result *r, void *ud)
+{
+    char buf[1024], *heap;
+
+    (void)c;
+    done_line(ud, r, masked(r->url, buf, sizeof(buf), &heap));
+    free(heap);
 }
 
 void rate_add(struct rate_window *w, const struct pf_stats *st)
