@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "job.h"
+#include "names.h"
 #include "robots.h"
 #include "url.h"
 

@@ -1,10 +1,11 @@
 /*
- * store.h -- the output directory: URL -> safe relative path, and the
- * write sink that streams a body to NAME.part and renames it to NAME only
- * when complete.  Nothing is ever created outside the output directory:
- * every path is walked component by component with openat(O_NOFOLLOW)
- * from a directory fd, so neither "..", absolute paths nor symbolic links
- * already in the directory can lead out of it.  Loop thread.
+ * store.h -- the output directory: the names given out in this run (made
+ * by names.h's functions), and the write sink that streams a body to
+ * NAME.part and renames it to NAME only when complete.  Nothing is ever
+ * created outside the output directory: every path is walked component
+ * by component with openat(O_NOFOLLOW) from a directory fd, so neither
+ * "..", absolute paths nor symbolic links already in the directory can
+ * lead out of it.  Loop thread.
  */
 #ifndef PF_STORE_H
 #define PF_STORE_H
@@ -26,31 +27,6 @@ int pf__store_open(struct pf__store **out, const char *dir,
 void pf__store_close(struct pf__store *st);
 
 /*
- * Pure mapping functions (no file system access; fuzzed):
- *
- * pf__store_tree_path: "http://Host:8080/a/b/?q=1" ->
- * "host:8080/a/b/index.html?q=1"; the port is kept only when the URL
- * names one that is not the scheme's default.  Each path segment is
- * percent-decoded where the result is a safe character and sanitised with
- * pf__store_sanitize_name().  *out is pf__malloc'd.
- *
- * pf__store_flat_name: the name for the flat layout, from the sanitised
- * Content-Disposition file name when cd is not NULL and holds one,
- * else the URL's last segment, else "index.html".
- */
-int pf__store_tree_path(const char *url, char **out);
-int pf__store_flat_name(const char *url, const char *cd, char **out);
-
-/*
- * 1 when a response from final_url to a request of url is a slash
- * redirect: final_url is url with '/' appended to its path, the scheme,
- * host (in any case), port and query the same.  The tree layout then
- * saves the body as final_url's ("sub/index.html", not "sub").  0 for
- * anything else, NULL included.
- */
-int pf__store_slash_redirect(const char *url, const char *final_url);
-
-/*
  * Flat layout: name url now, when it is accepted, so that names follow
  * the order of acceptance rather than of completion.  logged is the name
  * an earlier run's log gave url (or NULL): it is kept when it is a safe
@@ -60,22 +36,6 @@ int pf__store_slash_redirect(const char *url, const char *final_url);
  */
 int pf__store_reserve(struct pf__store *st, const char *url,
                       const char *logged);
-
-/*
- * Sanitise one file name component in place into a new string: no '/',
- * '\\', NUL or control characters (percent-encoded), not "." or ".."
- * (encoded as "%2E" / "%2E%2E"), not empty, at most 255 bytes (longer
- * names are cut and given a hash of the whole name so they stay unique,
- * keeping the extension when it is short).  *out is pf__malloc'd.
- */
-int pf__store_sanitize_name(const char *name, size_t len, char **out);
-
-/*
- * The file name carried by a Content-Disposition header value
- * (filename*=UTF-8''..., else filename="..." or filename=...), reduced to
- * its last path component and sanitised; NULL in *out when it has none.
- */
-int pf__store_parse_content_disposition(const char *value, char **out);
 
 /* One body being written. */
 struct pf__sink {
