@@ -795,7 +795,7 @@ static void crawl_done(struct fetch *f)
      * Other redirects do not count: their bodies are named after the URL
      * asked for, so a link to the target would find no file.
      */
-    if (r.path != NULL && pf__store_slash_redirect(it->url, r.final_url) &&
+    if (r.path != NULL && pf__name_slash_redirect(it->url, r.final_url) &&
         pf__frontier_alias(c->frontier, r.final_url) == PF_ENOMEM)
         pf__job_fatal(c, PF_ENOMEM);
     /*

@@ -172,8 +172,8 @@ static size_t shorten(char *out, const char *full, size_t len)
 }
 
 /*
- * Append the sanitised form of name[0..len) to b, as pf__store_sanitize_
- * name() describes it.
+ * Append the sanitised form of name[0..len) to b, as pf__name_sanitize()
+ * describes it.
  */
 static int sanitize_into(struct pf__buf *b, const char *name, size_t len)
 {
@@ -219,7 +219,7 @@ static int sanitize_into(struct pf__buf *b, const char *name, size_t len)
     return rc;
 }
 
-int pf__store_sanitize_name(const char *name, size_t len, char **out)
+int pf__name_sanitize(const char *name, size_t len, char **out)
 {
     struct pf__buf b = {NULL, 0, 0};
     int rc = sanitize_into(&b, name, len);
@@ -310,7 +310,7 @@ static void last_segment(const char *url, const struct pf__url_parts *u,
     *n = (size_t)(end - *seg);
 }
 
-int pf__store_tree_path(const char *url, char **out)
+int pf__name_tree_path(const char *url, char **out)
 {
     struct pf__url_parts u;
     struct pf__buf b = {NULL, 0, 0}, t = {NULL, 0, 0};
@@ -373,7 +373,7 @@ int pf__store_tree_path(const char *url, char **out)
     return 0;
 }
 
-int pf__store_flat_name(const char *url, const char *cd, char **out)
+int pf__name_flat(const char *url, const char *cd, char **out)
 {
     struct pf__url_parts u;
     struct pf__buf b = {NULL, 0, 0}, t = {NULL, 0, 0};
@@ -387,7 +387,7 @@ int pf__store_flat_name(const char *url, const char *cd, char **out)
     if (cd != NULL) {
         char *name = NULL;
 
-        rc = pf__store_parse_content_disposition(cd, &name);
+        rc = pf__name_parse_content_disposition(cd, &name);
         if (rc < 0)
             return rc;
         if (name != NULL) {
@@ -420,7 +420,7 @@ static int same_nocase(const char *a, const char *b, size_t n)
     return 1;
 }
 
-int pf__store_slash_redirect(const char *url, const char *final_url)
+int pf__name_slash_redirect(const char *url, const char *final_url)
 {
     struct pf__url_parts u, f;
 
@@ -516,7 +516,7 @@ static int base_name(const struct pf__buf *b, const char **s, size_t *n)
     return 1;
 }
 
-int pf__store_parse_content_disposition(const char *value, char **out)
+int pf__name_parse_content_disposition(const char *value, char **out)
 {
     struct pf__buf val = {NULL, 0, 0}, plain = {NULL, 0, 0};
     struct pf__buf ext = {NULL, 0, 0}, res = {NULL, 0, 0};

@@ -23,21 +23,21 @@
 /*
  * Pure mapping functions (fuzzed):
  *
- * pf__store_tree_path: "http://Host:8080/a/b/?q=1" ->
+ * pf__name_tree_path: "http://Host:8080/a/b/?q=1" ->
  * "host:8080/a/b/index.html?q=1"; the port is kept only when the URL
  * names one that is not the scheme's default.  Each path segment is
  * percent-decoded where the result is a safe character and sanitised with
- * pf__store_sanitize_name().  *out is pf__malloc'd.
+ * pf__name_sanitize().  *out is pf__malloc'd.
  *
- * pf__store_flat_name: the name for the flat layout, from the sanitised
+ * pf__name_flat: the name for the flat layout, from the sanitised
  * Content-Disposition file name when cd is not NULL and holds one,
  * else the URL's last segment, else "index.html".
  *
  * Both return 0, PF_EURL for what is not an http(s) URL with a host, or
  * PF_ENOMEM.  Any thread.
  */
-int pf__store_tree_path(const char *url, char **out);
-int pf__store_flat_name(const char *url, const char *cd, char **out);
+int pf__name_tree_path(const char *url, char **out);
+int pf__name_flat(const char *url, const char *cd, char **out);
 
 /*
  * 1 when a response from final_url to a request of url is a slash
@@ -46,7 +46,7 @@ int pf__store_flat_name(const char *url, const char *cd, char **out);
  * saves the body as final_url's ("sub/index.html", not "sub").  0 for
  * anything else, NULL included.  Any thread.
  */
-int pf__store_slash_redirect(const char *url, const char *final_url);
+int pf__name_slash_redirect(const char *url, const char *final_url);
 
 /*
  * Sanitise one file name component in place into a new string: no '/',
@@ -56,7 +56,7 @@ int pf__store_slash_redirect(const char *url, const char *final_url);
  * keeping the extension when it is short).  *out is pf__malloc'd.
  * 0 or PF_ENOMEM.  Any thread.
  */
-int pf__store_sanitize_name(const char *name, size_t len, char **out);
+int pf__name_sanitize(const char *name, size_t len, char **out);
 
 /*
  * name + suffix as one component in out (PF__NAME_BUF bytes), shortened
@@ -73,6 +73,6 @@ size_t pf__name_join(char *out, const char *name, size_t nlen,
  * its last path component and sanitised; NULL in *out when it has none.
  * 0 or PF_ENOMEM.  Any thread.
  */
-int pf__store_parse_content_disposition(const char *value, char **out);
+int pf__name_parse_content_disposition(const char *value, char **out);
 
 #endif /* PF_NAMES_H */

@@ -691,7 +691,7 @@ static int logged_usable(struct pf__store *st, const char *logged)
 
     if (n == 0 || n > PF__NAME_MAX_BYTES)
         return 0;
-    rc = pf__store_sanitize_name(logged, n, &clean);
+    rc = pf__name_sanitize(logged, n, &clean);
     if (rc < 0)
         return rc;
     same = strcmp(clean, logged) == 0;
@@ -728,7 +728,7 @@ int pf__store_reserve(struct pf__store *st, const char *url, const char *logged)
         memcpy(comp, logged, clen + 1);
         rc = 0;
     } else {
-        rc = pf__store_flat_name(url, NULL, &base);
+        rc = pf__name_flat(url, NULL, &base);
         if (rc == PF_ENOMEM)
             return rc;
         if (rc < 0)
@@ -836,9 +836,9 @@ static int map_url(struct pf__store *st, const char *url, const char *final_url,
     if (st->layout == PF_LAYOUT_FLAT) {
         r = pf__strmap_get(&st->reserved, url);
         if (r == NULL)
-            return pf__store_flat_name(url, cd, mapped);
+            return pf__name_flat(url, cd, mapped);
         if (!r->logged && cd != NULL) {
-            rc = pf__store_parse_content_disposition(cd, mapped);
+            rc = pf__name_parse_content_disposition(cd, mapped);
             if (rc < 0 || *mapped != NULL)
                 return rc;
         }
@@ -846,9 +846,9 @@ static int map_url(struct pf__store *st, const char *url, const char *final_url,
         *exact = 1;
         return *mapped != NULL ? 0 : PF_ENOMEM;
     }
-    if (pf__store_slash_redirect(url, final_url))
+    if (pf__name_slash_redirect(url, final_url))
         from = final_url;
-    rc = pf__store_tree_path(from, mapped);
+    rc = pf__name_tree_path(from, mapped);
     if (rc == 0 && pf__url_split(from, &u) == 0 && u.path_len > 0 &&
         from[u.path_off + u.path_len - 1] == '/') {
         *dir_url = from;

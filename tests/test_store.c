@@ -246,7 +246,7 @@ static void test_tree_table(void)
 
     for (i = 0; i < PF__ARRAY_LEN(cases); i++) {
         char *out = NULL;
-        int rc = pf__store_tree_path(cases[i].url, &out);
+        int rc = pf__name_tree_path(cases[i].url, &out);
 
         if (rc != 0)
             fprintf(stderr, "case %zu: %s\n", i, cases[i].url);
@@ -282,9 +282,9 @@ static void test_tree_bad_urls(void)
     for (i = 0; i < PF__ARRAY_LEN(bad); i++) {
         char *out = (char *)"untouched";
 
-        CHECK_EQ(pf__store_tree_path(bad[i], &out), PF_EURL);
+        CHECK_EQ(pf__name_tree_path(bad[i], &out), PF_EURL);
         CHECK_STR(out, "untouched");
-        CHECK_EQ(pf__store_flat_name(bad[i], NULL, &out), PF_EURL);
+        CHECK_EQ(pf__name_flat(bad[i], NULL, &out), PF_EURL);
     }
 }
 
@@ -304,8 +304,8 @@ static void test_long_names(void)
     seg[300] = '\0';
     snprintf(url, sizeof(url), "http://h/d/%s.html", seg);
     snprintf(url2, sizeof(url2), "http://h/d/%sy.html", seg);
-    CHECK_EQ(pf__store_tree_path(url, &a), 0);
-    CHECK_EQ(pf__store_tree_path(url2, &b), 0);
+    CHECK_EQ(pf__name_tree_path(url, &a), 0);
+    CHECK_EQ(pf__name_tree_path(url2, &b), 0);
     CHECK(safe_path(a, 0) && safe_path(b, 0));
     CHECK(strcmp(a, b) != 0);
     last = strrchr(a, '/') + 1;
@@ -322,19 +322,19 @@ static void test_long_names(void)
 
     /* A long query, a long extension (not kept), a long host. */
     snprintf(url, sizeof(url), "http://h/p.cgi?%s", seg);
-    CHECK_EQ(pf__store_tree_path(url, &a), 0);
+    CHECK_EQ(pf__name_tree_path(url, &a), 0);
     CHECK(safe_path(a, 0));
     CHECK(strlen(strrchr(a, '/') + 1) <= 255);
     pf__free(a);
     snprintf(url, sizeof(url), "http://h/a.%s", seg);
-    CHECK_EQ(pf__store_tree_path(url, &a), 0);
+    CHECK_EQ(pf__name_tree_path(url, &a), 0);
     CHECK(safe_path(a, 0));
     CHECK(strlen(strrchr(a, '/') + 1) == 255);
     pf__free(a);
     memset(seg, 'h', 253);
     seg[253] = '\0';
     snprintf(url, sizeof(url), "http://%s:8080/x", seg);
-    CHECK_EQ(pf__store_tree_path(url, &a), 0);
+    CHECK_EQ(pf__name_tree_path(url, &a), 0);
     CHECK(safe_path(a, 0));
     CHECK(strchr(a, '/') - a <= 255);
     pf__free(a);
@@ -342,11 +342,11 @@ static void test_long_names(void)
     /* Exactly 255 bytes stays as it is; 256 does not. */
     memset(seg, 'n', 255);
     seg[255] = '\0';
-    CHECK_EQ(pf__store_sanitize_name(seg, 255, &s), 0);
+    CHECK_EQ(pf__name_sanitize(seg, 255, &s), 0);
     CHECK_STR(s, seg);
     pf__free(s);
     seg[255] = 'n';
-    CHECK_EQ(pf__store_sanitize_name(seg, 256, &s), 0);
+    CHECK_EQ(pf__name_sanitize(seg, 256, &s), 0);
     CHECK(strlen(s) <= 255);
     hash_tag(tag, seg, 256);
     CHECK(strstr(s, tag) != NULL);
@@ -362,14 +362,14 @@ static void test_long_names(void)
             u8[i] = (char)0xC3;
             u8[i + 1] = (char)0xA9;
         }
-        CHECK_EQ(pf__store_sanitize_name(u8, 601 - 1, &s), 0);
+        CHECK_EQ(pf__name_sanitize(u8, 601 - 1, &s), 0);
         CHECK(strlen(s) <= 255);
-        CHECK_EQ(pf__store_sanitize_name(s, strlen(s), &again), 0);
+        CHECK_EQ(pf__name_sanitize(s, strlen(s), &again), 0);
         CHECK_STR(again, s);
         pf__free(s);
         pf__free(again);
         memset(u8, 1, 300); /* each byte becomes "%01" */
-        CHECK_EQ(pf__store_sanitize_name(u8, 300, &s), 0);
+        CHECK_EQ(pf__name_sanitize(u8, 300, &s), 0);
         CHECK(strlen(s) <= 255);
         CHECK(strstr(s, "%0~") == NULL && strstr(s, "%~") == NULL);
         pf__free(s);
@@ -410,7 +410,7 @@ static void test_sanitize(void)
     for (i = 0; i < PF__ARRAY_LEN(cases); i++) {
         char *out = NULL;
 
-        CHECK_EQ(pf__store_sanitize_name(cases[i].in, cases[i].len, &out), 0);
+        CHECK_EQ(pf__name_sanitize(cases[i].in, cases[i].len, &out), 0);
         CHECK_STR(out, cases[i].want);
         pf__free(out);
     }
@@ -473,7 +473,7 @@ static void test_flat_names(void)
 
     for (i = 0; i < PF__ARRAY_LEN(cases); i++) {
         char *out = NULL;
-        int rc = pf__store_flat_name(cases[i].url, cases[i].cd, &out);
+        int rc = pf__name_flat(cases[i].url, cases[i].cd, &out);
 
         if (rc != 0 || out == NULL || strcmp(out, cases[i].want) != 0)
             fprintf(stderr, "case %zu: %s | %s\n", i, cases[i].url,
@@ -489,17 +489,17 @@ static void test_content_disposition(void)
 {
     char *out = (char *)"x";
 
-    CHECK_EQ(pf__store_parse_content_disposition(NULL, &out), 0);
+    CHECK_EQ(pf__name_parse_content_disposition(NULL, &out), 0);
     CHECK(out == NULL);
-    CHECK_EQ(pf__store_parse_content_disposition("attachment", &out), 0);
+    CHECK_EQ(pf__name_parse_content_disposition("attachment", &out), 0);
     CHECK(out == NULL);
-    CHECK_EQ(pf__store_parse_content_disposition(";;;=;==\"", &out), 0);
+    CHECK_EQ(pf__name_parse_content_disposition(";;;=;==\"", &out), 0);
     CHECK(out == NULL);
     CHECK_EQ(
-        pf__store_parse_content_disposition("attachment; filename=\"/\"", &out),
+        pf__name_parse_content_disposition("attachment; filename=\"/\"", &out),
         0);
     CHECK(out == NULL);
-    CHECK_EQ(pf__store_parse_content_disposition(
+    CHECK_EQ(pf__name_parse_content_disposition(
                  "attachment; filename=\"report 2024.pdf\"", &out),
              0);
     CHECK_STR(out, "report 2024.pdf");
@@ -1283,7 +1283,7 @@ static void test_slash_redirect(void)
     size_t i;
 
     for (i = 0; i < PF__ARRAY_LEN(cases); i++) {
-        int got = pf__store_slash_redirect(cases[i].url, cases[i].final);
+        int got = pf__name_slash_redirect(cases[i].url, cases[i].final);
 
         if (got != cases[i].want)
             fprintf(stderr, "case %zu: %s -> %s\n", i,
@@ -1464,16 +1464,15 @@ static int oom_pass(const char *dir)
     char *out = NULL;
     int rc;
 
-    rc = pf__store_tree_path("http://h:81/a/%41/b?q=/", &out);
+    rc = pf__name_tree_path("http://h:81/a/%41/b?q=/", &out);
     if (rc < 0)
         return rc;
     pf__free(out);
-    rc =
-        pf__store_flat_name("http://h/a", "inline; filename*=UTF-8''%41", &out);
+    rc = pf__name_flat("http://h/a", "inline; filename*=UTF-8''%41", &out);
     if (rc < 0)
         return rc;
     pf__free(out);
-    rc = pf__store_parse_content_disposition("a; filename=\"x\"", &out);
+    rc = pf__name_parse_content_disposition("a; filename=\"x\"", &out);
     if (rc < 0)
         return rc;
     pf__free(out);
@@ -1569,17 +1568,17 @@ static void test_fuzz_regressions(void)
     for (i = 0; i < PF__ARRAY_LEN(inputs); i++) {
         char *out = NULL;
 
-        if (pf__store_tree_path(inputs[i], &out) == 0) {
+        if (pf__name_tree_path(inputs[i], &out) == 0) {
             CHECK(safe_path(out, 0));
             pf__free(out);
         }
         out = NULL;
-        if (pf__store_flat_name(inputs[i], inputs[i], &out) == 0) {
+        if (pf__name_flat(inputs[i], inputs[i], &out) == 0) {
             CHECK(safe_path(out, 1));
             pf__free(out);
         }
         out = NULL;
-        CHECK_EQ(pf__store_parse_content_disposition(inputs[i], &out), 0);
+        CHECK_EQ(pf__name_parse_content_disposition(inputs[i], &out), 0);
         CHECK(out == NULL || safe_path(out, 1));
         pf__free(out);
     }

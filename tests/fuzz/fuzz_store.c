@@ -1,5 +1,5 @@
 /*
- * fuzz_store.c -- libFuzzer target for the store's pure mapping functions:
+ * fuzz_store.c -- libFuzzer target for the pure naming functions (names.c):
  * URL to tree path, URL (and Content-Disposition) to flat name, the
  * Content-Disposition parser and the name sanitiser.  The input is given
  * whole to each of them, and also split at its first newline into a URL
@@ -58,8 +58,8 @@ static void check_path(const char *rel, int max)
         for (i = 0; i < len; i++)
             require((unsigned char)p[i] >= 0x20 && p[i] != 0x7f && p[i] != '\\',
                     "no control character or backslash", rel);
-        require(pf__store_sanitize_name(p, len, &again) == 0,
-                "a component sanitises", rel);
+        require(pf__name_sanitize(p, len, &again) == 0, "a component sanitises",
+                rel);
         require(strlen(again) == len && memcmp(again, p, len) == 0,
                 "sanitising is idempotent", rel);
         pf__free(again);
@@ -76,7 +76,7 @@ static void map_all(const char *url, const char *cd)
     char *out = NULL;
     int rc;
 
-    rc = pf__store_tree_path(url, &out);
+    rc = pf__name_tree_path(url, &out);
     require(rc == 0 || rc == PF_EURL || rc == PF_ENOMEM, "tree rc", url);
     if (rc == 0) {
         check_path(out, 0);
@@ -84,7 +84,7 @@ static void map_all(const char *url, const char *cd)
         pf__free(out);
     }
     out = NULL;
-    rc = pf__store_flat_name(url, cd, &out);
+    rc = pf__name_flat(url, cd, &out);
     require(rc == 0 || rc == PF_EURL || rc == PF_ENOMEM, "flat rc", url);
     if (rc == 0) {
         check_path(out, 1);
@@ -92,14 +92,14 @@ static void map_all(const char *url, const char *cd)
     }
     out = NULL;
     /* Any header value with a URL that always parses. */
-    rc = pf__store_flat_name("http://h/x", cd != NULL ? cd : url, &out);
+    rc = pf__name_flat("http://h/x", cd != NULL ? cd : url, &out);
     require(rc == 0 || rc == PF_ENOMEM, "flat rc, good URL", url);
     if (rc == 0) {
         check_path(out, 1);
         pf__free(out);
     }
     out = NULL;
-    rc = pf__store_parse_content_disposition(cd != NULL ? cd : url, &out);
+    rc = pf__name_parse_content_disposition(cd != NULL ? cd : url, &out);
     require(rc == 0 || rc == PF_ENOMEM, "parse rc", url);
     if (out != NULL) {
         check_path(out, 1);
@@ -118,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[size] = '\0';
 
     /* The raw bytes, NULs included, through the sanitiser. */
-    if (pf__store_sanitize_name((const char *)data, size, &out) == 0) {
+    if (pf__name_sanitize((const char *)data, size, &out) == 0) {
         check_path(out, 1);
         pf__free(out);
     }
