@@ -241,8 +241,12 @@ static size_t css_in_name(struct pf__css *c, unsigned char b)
 /*
  * A string's plain bytes are taken as one run, up to the next byte that
  * means something (its quote, '\', a line end) or a NUL, which becomes
- * U+FFFD and so is taken alone.  Only a string that is a URL is kept;
- * any other is stepped through a byte at a time.
+ * U+FFFD and so is meant to be taken alone.  Only a string that is a URL
+ * is kept; any other is stepped through a byte at a time.  Known limit: a
+ * NUL that starts a run is decoded but still ends the run further on, so
+ * the plain bytes after it in the same piece of input are skipped, and
+ * what such a URL holds depends on where the input was cut (taking the
+ * NUL alone would fix it, and change the links of such documents).
  */
 static size_t css_in_string(struct pf__css *c, const unsigned char *p, size_t n)
 {
