@@ -2,18 +2,19 @@
  * parse.c -- link extraction: the URLs an HTML page or a stylesheet refers
  * to, resolved, normalised and deduplicated, each marked as a page link or
  * a page requisite.  HTML goes through libxml2's HTML parser in SAX mode
- * (no tree is built), CSS through a small scanner of our own that knows
- * comments, strings, escapes, url() and @import and nothing else.
+ * (no tree is built); CSS (stylesheets, <style>, style="") through css.c's
+ * scanner; what both find goes into the caller's list (links.c).
  *
  * This module owns the rules of what a link is (which element, which
- * attribute, which kind) and how a reference becomes a URL (with
- * url.c's resolver).  It must never touch the network, never print
- * (libxml2's error and warning handlers are no-ops), never keep state
- * between calls or change libxml2's global settings (every call has its
- * own parser context and curl URL handle, so parser threads share
- * nothing; the one exception, libxml2's per-thread error handler, is
- * set for the parse and put back), and never let memory grow with the
- * size of a document.  The caps that keep it bounded:
+ * attribute, which kind), how a reference becomes a URL (with url.c's
+ * resolver), sniffing, and the driving of a parse.  It must never touch
+ * the network, never print (libxml2's error and warning handlers are
+ * no-ops), never keep state between calls or change libxml2's global
+ * settings (every call has its own parser context and curl URL handle,
+ * so parser threads share nothing; the one exception, libxml2's
+ * per-thread error handler, is set for the parse and put back), and
+ * never let memory grow with the size of a document.  The caps that keep
+ * it bounded:
  *
  *   - input is read and given to libxml2 in chunks of CHUNK (64 KiB);
  *   - libxml2 keeps what it has not parsed yet, which is little, except
@@ -23,9 +24,8 @@
  *     libxml2 2.9 reads tag and attribute names up to 100 bytes
  *     (HTML_PARSER_BUFFER_SIZE) and copies an attribute value whole, so
  *     its own memory is bounded by this backlog too;
- *   - CSS (<style>, style="", stylesheets) is scanned as it streams: only
- *     the URL being read is kept, at most PF__URL_MAX bytes (a longer one
- *     is dropped), so a <style> block or a stylesheet may be any size;
+ *   - CSS is scanned as it streams, keeping at most the one URL being
+ *     read (css.c), so a <style> block or a stylesheet may be any size;
  *   - links waiting for a <base> (those of the <head>) are kept up to
  *     PENDING_MAX bytes;
  *   - at most LINKS_MAX (100,000) links per call; the rest of a document
@@ -37,7 +37,6 @@
  */
 #include <errno.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -48,6 +47,8 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlversion.h>
 
+#include "css.h"
+#include "links.h"
 #include "parse.h"
 #include "url.h"
 #include "util.h"
@@ -65,147 +66,8 @@
      HTML_PARSE_NOWARNING)
 
 /* ------------------------------------------------------------------ */
-/* The link list                                                       */
-/* ------------------------------------------------------------------ */
-
-void pf__links_init(struct pf__links *l)
-{
-    memset(l, 0, sizeof(*l));
-}
-
-void pf__links_free(struct pf__links *l)
-{
-    pf__buf_free(&l->text);
-    pf__free(l->off);
-    pf__free(l->kind);
-    pf__free(l->slot);
-    memset(l, 0, sizeof(*l));
-}
-
-/* The slot of url (hash h): the one holding it, or the free one to use. */
-static size_t *find_slot(const struct pf__links *l, const char *url, uint64_t h)
-{
-    size_t i = (size_t)h & (l->slot_cap - 1);
-
-    for (;;) {
-        size_t *s = &l->slot[i];
-
-        if (*s == 0 || strcmp(l->text.data + l->off[*s - 1], url) == 0)
-            return s;
-        i = (i + 1) & (l->slot_cap - 1);
-    }
-}
-
-/* Double the table (kept at most half full). */
-static int grow_slots(struct pf__links *l)
-{
-    size_t cap = l->slot_cap != 0 ? l->slot_cap * 2 : 64;
-    size_t *old = l->slot;
-    size_t old_cap = l->slot_cap;
-    size_t i;
-
-    l->slot = pf__calloc(cap, sizeof(*l->slot));
-    if (l->slot == NULL) {
-        l->slot = old;
-        return PF_ENOMEM;
-    }
-    l->slot_cap = cap;
-    for (i = 0; i < old_cap; i++) {
-        if (old[i] != 0) {
-            const char *u = l->text.data + l->off[old[i] - 1];
-
-            *find_slot(l, u, pf__hash64(u, strlen(u))) = old[i];
-        }
-    }
-    pf__free(old);
-    return 0;
-}
-
-/*
- * Add url (len bytes) unless present; a URL seen again as a requisite
- * becomes one.  Returns 1 if added, 0 if it was there, PF_ENOMEM.
- */
-static int links_add(struct pf__links *l, const char *url, size_t len, int kind)
-{
-    uint64_t h = pf__hash64(url, len);
-    size_t *s;
-    int rc;
-
-    if ((l->n + 1) * 2 > l->slot_cap) {
-        rc = grow_slots(l);
-        if (rc < 0)
-            return rc;
-    }
-    s = find_slot(l, url, h);
-    if (*s != 0) {
-        if (kind == PF__LINK_REQ)
-            l->kind[*s - 1] = PF__LINK_REQ;
-        return 0;
-    }
-    if (l->n == l->cap) {
-        size_t cap = l->cap != 0 ? l->cap * 2 : 32;
-        size_t *off = pf__realloc(l->off, cap * sizeof(*off));
-        unsigned char *k;
-
-        if (off == NULL)
-            return PF_ENOMEM;
-        l->off = off;
-        k = pf__realloc(l->kind, cap);
-        if (k == NULL)
-            return PF_ENOMEM;
-        l->kind = k;
-        l->cap = cap;
-    }
-    l->off[l->n] = l->text.len;
-    rc = pf__buf_append(&l->text, url, len + 1); /* with its NUL */
-    if (rc < 0)
-        return rc;
-    l->kind[l->n] = (unsigned char)kind;
-    l->n++;
-    *s = l->n;
-    return 1;
-}
-
-/* ------------------------------------------------------------------ */
 /* One parse                                                           */
 /* ------------------------------------------------------------------ */
-
-/* Where the CSS scanner is. */
-enum css_state {
-    CSS_DATA,
-    CSS_SLASH,        /* '/': a comment if '*' follows */
-    CSS_COMMENT,      /* in a comment */
-    CSS_COMMENT_STAR, /* in a comment, after '*' */
-    CSS_NAME,         /* an identifier or an @keyword */
-    CSS_STRING,       /* a quoted string */
-    CSS_URL_START,    /* after "url(": white space, then what it holds */
-    CSS_URL,          /* an unquoted url( */
-    CSS_URL_END,      /* after an unquoted URL and white space: ')' next */
-    CSS_BAD_URL,      /* a broken url(: skipped to its ')' */
-    CSS_ESCAPE,       /* after '\' */
-    CSS_HEX           /* the digits of a hex escape */
-};
-
-/*
- * The CSS scanner's state, fed a chunk at a time.  Only what it must
- * remember between bytes: the URL being read (val), the first bytes of a
- * name (to know "url" and "import"), an escape being read.
- */
-struct css {
-    unsigned char state;
-    unsigned char ret;    /* CSS_ESCAPE/CSS_HEX: the state it belongs to */
-    unsigned char quote;  /* CSS_STRING: its quote */
-    unsigned char keep;   /* CSS_STRING: the string is a URL */
-    unsigned char at;     /* CSS_NAME: an @keyword */
-    unsigned char import; /* "@import" was the last token */
-    unsigned char skiplf; /* a CR ended an escape: a LF may follow */
-    unsigned char too_long;
-    unsigned hex_n;
-    uint32_t hex;
-    size_t name_len;
-    char name[8];
-    struct pf__buf val;
-};
 
 struct parse {
     struct pf__links *out;
@@ -218,7 +80,7 @@ struct parse {
     struct pf__buf pending; /* waiting links: kind byte, text, NUL */
     struct pf__urlres res;
     struct pf__buf url; /* the link being added */
-    struct css css;
+    struct pf__css css;
     htmlParserCtxtPtr ctxt;
     char *buf; /* CHUNK bytes, for reading an fd */
 };
@@ -251,7 +113,7 @@ static void add_now(struct parse *st, const char *ref, size_t n, int kind)
     if (rc == PF_EURL)
         return;
     if (rc == 0)
-        rc = links_add(st->out, st->url.data, st->url.len, kind);
+        rc = pf__links_add(st->out, st->url.data, st->url.len, kind);
     if (rc < 0) {
         fail(st, rc);
         return;
@@ -306,457 +168,37 @@ static void add_ref(struct parse *st, const char *ref, size_t n, int kind)
 /* CSS                                                                 */
 /* ------------------------------------------------------------------ */
 
-/*
- * A streaming reading of CSS Syntax Level 3's tokenizer, reduced to what
- * finds URLs: url(x), url("x") and @import "x" (which also covers @import
- * url(x)), with comments skipped and escapes decoded, where they can be.
- * Every other token is skipped byte by byte.  Byte-oriented: UTF-8 passes
- * through as it is; a hex escape becomes UTF-8.
- */
-
-static int css_is_name(unsigned char c)
+/* The scanner's emit: a reference in CSS.  Nonzero once the parse stops. */
+static int css_ref(const char *ref, size_t n, int kind, void *userdata)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '-' || c == '_' || c >= 0x80;
+    struct parse *st = userdata;
+
+    add_ref(st, ref, n, kind);
+    return st->err != 0 || st->full;
 }
 
-static int css_is_name_start(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
-           c == '_' || c >= 0x80;
-}
-
-static void css_reset(struct css *c)
-{
-    c->state = CSS_DATA;
-    c->import = 0;
-    c->skiplf = 0;
-    pf__buf_reset(&c->val);
-}
-
-static void css_val_bytes(struct parse *st, const char *p, size_t n)
-{
-    struct css *c = &st->css;
-
-    if (c->too_long || c->val.len + n > PF__URL_MAX) {
-        c->too_long = 1;
-        return;
-    }
-    if (pf__buf_append(&c->val, p, n) < 0)
-        fail(st, PF_ENOMEM);
-}
-
-static void css_name_byte(struct css *c, unsigned char b)
-{
-    if (c->name_len < sizeof(c->name))
-        c->name[c->name_len] = (char)b;
-    c->name_len++;
-}
-
-/* A decoded escape: into the name or the value it belongs to. */
-static void css_code_point(struct parse *st, uint32_t cp)
-{
-    struct css *c = &st->css;
-    char u[4];
-    size_t n;
-
-    if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-        cp = 0xFFFD;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    if (c->ret == CSS_NAME) {
-        size_t i;
-
-        for (i = 0; i < n; i++)
-            css_name_byte(c, (unsigned char)u[i]);
-    } else if (c->ret == CSS_URL || (c->ret == CSS_STRING && c->keep)) {
-        css_val_bytes(st, u, n);
-    }
-}
-
-/* The URL read (url() or @import) is a requisite. */
-static void css_emit(struct parse *st)
-{
-    struct css *c = &st->css;
-
-    if (!c->too_long && c->val.len > 0)
-        add_ref(st, c->val.data, c->val.len, PF__LINK_REQ);
-    pf__buf_reset(&c->val);
-    c->too_long = 0;
-}
-
-static void css_start_val(struct css *c)
-{
-    pf__buf_reset(&c->val);
-    c->too_long = 0;
-}
-
-/* The end of a name: "url(" opens a URL, "@import" waits for one. */
-static int css_end_name(struct css *c, unsigned char b)
-{
-    int is_url = c->name_len == 3 && strncasecmp(c->name, "url", 3) == 0;
-
-    if (c->at) {
-        c->import = c->name_len == 6 && strncasecmp(c->name, "import", 6) == 0;
-        c->state = CSS_DATA;
-        return 0; /* b is read again */
-    }
-    if (is_url && b == '(') {
-        c->import = 0;
-        c->state = CSS_URL_START;
-        css_start_val(c);
-        return 1;
-    }
-    c->import = 0;
-    c->state = CSS_DATA;
-    return 0;
-}
-
-/*
- * The scanner's states, one function each, named after the state.  Each
- * returns how many bytes it took: 0 when it changed state and lets the
- * byte be read again in the new one, which always takes it or moves on
- * towards one that does.  Most read one byte, b; a comment and a string
- * take a run of the n bytes left in the chunk at p.  All are static and
- * called from css_feed() alone, so the compiler may fold them back into
- * its loop: splitting them costs the scanner nothing per byte.
- */
-
-static size_t css_in_data(struct css *c, unsigned char b)
-{
-    if (b == '/') {
-        c->state = CSS_SLASH;
-    } else if (b == '"' || b == '\'') {
-        c->state = CSS_STRING;
-        c->quote = b;
-        c->keep = c->import;
-        c->import = 0;
-        css_start_val(c);
-    } else if (b == '@' || css_is_name_start(b)) {
-        c->state = CSS_NAME;
-        c->at = b == '@';
-        c->name_len = 0;
-        if (b != '@')
-            css_name_byte(c, b);
-    } else if (b == '\\') {
-        c->state = CSS_ESCAPE;
-        c->ret = CSS_NAME;
-        c->at = 0;
-        c->name_len = 0;
-    } else if (!pf__is_ascii_space(b)) {
-        c->import = 0;
-    }
-    return 1;
-}
-
-static size_t css_in_slash(struct css *c, unsigned char b)
-{
-    if (b == '*') {
-        c->state = CSS_COMMENT;
-        return 1;
-    }
-    c->import = 0;
-    c->state = CSS_DATA;
-    return 0;
-}
-
-/* In a comment only a '*' can matter, so memchr() skips to the next. */
-static size_t css_in_comment(struct css *c, const unsigned char *p, size_t n)
-{
-    const unsigned char *star = memchr(p, '*', n);
-
-    if (star == NULL)
-        return n;
-    c->state = CSS_COMMENT_STAR;
-    return (size_t)(star - p) + 1;
-}
-
-static size_t css_in_comment_star(struct css *c, unsigned char b)
-{
-    if (b == '/')
-        c->state = CSS_DATA;
-    else if (b != '*')
-        c->state = CSS_COMMENT;
-    return 1;
-}
-
-static size_t css_in_name(struct css *c, unsigned char b)
-{
-    if (css_is_name(b)) {
-        css_name_byte(c, b);
-        return 1;
-    }
-    if (b == '\\') {
-        c->state = CSS_ESCAPE;
-        c->ret = CSS_NAME;
-        return 1;
-    }
-    return (size_t)css_end_name(c, b);
-}
-
-/*
- * A string's plain bytes are taken as one run, up to the next byte that
- * means something (its quote, '\', a line end) or a NUL, which becomes
- * U+FFFD and so is taken alone.  Only a string that is a URL is kept;
- * any other is stepped through a byte at a time.
- */
-static size_t css_in_string(struct parse *st, const unsigned char *p, size_t n)
-{
-    struct css *c = &st->css;
-    unsigned char b = p[0];
-    size_t j = 1;
-
-    if (b == c->quote) {
-        c->state = CSS_DATA;
-        if (c->keep)
-            css_emit(st);
-        return 1;
-    }
-    if (b == '\n' || b == '\r' || b == '\f') {
-        c->state = CSS_DATA; /* a bad string: dropped */
-        return 0;
-    }
-    if (b == '\\') {
-        c->state = CSS_ESCAPE;
-        c->ret = CSS_STRING;
-        return 1;
-    }
-    if (c->keep) {
-        while (j < n && p[j] != c->quote && p[j] != '\\' && p[j] != '\n' &&
-               p[j] != '\r' && p[j] != '\f' && p[j] != '\0')
-            j++;
-        c->ret = CSS_STRING;
-        if (b == '\0')
-            css_code_point(st, 0);
-        else
-            css_val_bytes(st, (const char *)p, j);
-    }
-    return j;
-}
-
-static size_t css_in_url_start(struct css *c, unsigned char b)
-{
-    if (pf__is_ascii_space(b))
-        return 1;
-    if (b == '"' || b == '\'') {
-        c->state = CSS_STRING;
-        c->quote = b;
-        c->keep = 1;
-        return 1;
-    }
-    if (b == ')') {
-        c->state = CSS_DATA; /* url(): nothing */
-        return 1;
-    }
-    c->state = CSS_URL;
-    return 0;
-}
-
-static size_t css_in_url(struct parse *st, unsigned char b)
-{
-    struct css *c = &st->css;
-
-    if (b == ')') {
-        c->state = CSS_DATA;
-        css_emit(st);
-    } else if (pf__is_ascii_space(b)) {
-        c->state = CSS_URL_END;
-    } else if (b == '"' || b == '\'' || b == '(' || b == 0x7f ||
-               (b < 0x20 && b != 0)) {
-        c->state = CSS_BAD_URL;
-        return 0;
-    } else if (b == '\\') {
-        c->state = CSS_ESCAPE;
-        c->ret = CSS_URL;
-    } else if (b == 0) {
-        c->ret = CSS_URL;
-        css_code_point(st, 0);
-    } else {
-        css_val_bytes(st, (const char *)&b, 1);
-    }
-    return 1;
-}
-
-static size_t css_in_url_end(struct parse *st, unsigned char b)
-{
-    struct css *c = &st->css;
-
-    if (pf__is_ascii_space(b))
-        return 1;
-    if (b == ')') {
-        c->state = CSS_DATA;
-        css_emit(st);
-        return 1;
-    }
-    c->state = CSS_BAD_URL;
-    return 0;
-}
-
-static size_t css_in_bad_url(struct css *c, unsigned char b)
-{
-    if (b == ')') {
-        c->state = CSS_DATA;
-        css_start_val(c);
-    } else if (b == '\\') {
-        c->state = CSS_ESCAPE;
-        c->ret = CSS_BAD_URL;
-    }
-    return 1;
-}
-
-static size_t css_in_escape(struct parse *st, unsigned char b)
-{
-    struct css *c = &st->css;
-
-    if (c->ret == CSS_BAD_URL) {
-        c->state = CSS_BAD_URL; /* whatever it escapes */
-        return 1;
-    }
-    if (b == '\n' || b == '\r' || b == '\f') {
-        /* Not an escape but in a string, where it joins lines. */
-        if (c->ret == CSS_STRING) {
-            c->state = CSS_STRING;
-            c->skiplf = b == '\r';
-            return 1;
-        }
-        if (c->ret == CSS_URL)
-            c->state = CSS_BAD_URL;
-        else
-            css_end_name(c, b);
-        return 0;
-    }
-    if (pf__is_hex(b)) {
-        c->state = CSS_HEX;
-        c->hex = 0;
-        c->hex_n = 0;
-        return 0;
-    }
-    c->state = c->ret;
-    if (c->ret == CSS_NAME)
-        css_name_byte(c, b);
-    else if (c->ret == CSS_URL || c->keep)
-        css_val_bytes(st, (const char *)&b, 1);
-    return 1;
-}
-
-static size_t css_in_hex(struct parse *st, unsigned char b)
-{
-    struct css *c = &st->css;
-
-    if (pf__is_hex(b) && c->hex_n < 6) {
-        c->hex = c->hex * 16 + (uint32_t)pf__hex_value(b);
-        c->hex_n++;
-        return 1;
-    }
-    css_code_point(st, c->hex);
-    c->state = c->ret;
-    if (pf__is_ascii_space(b)) {
-        c->skiplf = b == '\r';
-        return 1; /* one white space ends the escape */
-    }
-    return 0;
-}
-
-/*
- * Scan n bytes of CSS, a flat dispatch on the state.  The LF after a CR
- * that ended an escape is dropped here, before any state sees it, since
- * it may come in the next chunk.
- */
+/* n bytes of CSS, unless the parse has stopped. */
 static void css_feed(struct parse *st, const char *text, size_t n)
 {
-    struct css *c = &st->css;
-    const unsigned char *p = (const unsigned char *)text;
-    size_t i = 0;
-
-    while (i < n && st->err == 0 && !st->full) {
-        unsigned char b = p[i];
-
-        if (c->skiplf) {
-            c->skiplf = 0;
-            if (b == '\n') {
-                i++;
-                continue;
-            }
-        }
-        switch ((enum css_state)c->state) {
-        case CSS_DATA:
-            i += css_in_data(c, b);
-            break;
-        case CSS_SLASH:
-            i += css_in_slash(c, b);
-            break;
-        case CSS_COMMENT:
-            i += css_in_comment(c, p + i, n - i);
-            break;
-        case CSS_COMMENT_STAR:
-            i += css_in_comment_star(c, b);
-            break;
-        case CSS_NAME:
-            i += css_in_name(c, b);
-            break;
-        case CSS_STRING:
-            i += css_in_string(st, p + i, n - i);
-            break;
-        case CSS_URL_START:
-            i += css_in_url_start(c, b);
-            break;
-        case CSS_URL:
-            i += css_in_url(st, b);
-            break;
-        case CSS_URL_END:
-            i += css_in_url_end(st, b);
-            break;
-        case CSS_BAD_URL:
-            i += css_in_bad_url(c, b);
-            break;
-        case CSS_ESCAPE:
-            i += css_in_escape(st, b);
-            break;
-        case CSS_HEX:
-            i += css_in_hex(st, b);
-            break;
-        }
-    }
+    if (st->err != 0 || st->full)
+        return;
+    pf__css_feed(&st->css, text, n);
+    if (st->css.err != 0)
+        fail(st, st->css.err);
 }
 
-/* The end of a stylesheet: what an unfinished token holds still counts. */
+/* The end of a piece of CSS: what an unfinished token holds counts. */
 static void css_finish(struct parse *st)
 {
-    struct css *c = &st->css;
-
-    if (c->state == CSS_HEX) {
-        css_code_point(st, c->hex);
-        c->state = c->ret;
-    } else if (c->state == CSS_ESCAPE) {
-        c->state = c->ret;
-    }
-    if ((c->state == CSS_STRING && c->keep) || c->state == CSS_URL ||
-        c->state == CSS_URL_END)
-        css_emit(st);
-    css_reset(c);
+    pf__css_finish(&st->css);
+    if (st->css.err != 0)
+        fail(st, st->css.err);
 }
 
 /* A whole piece of CSS: a style="" attribute. */
 static void css_text(struct parse *st, const char *text)
 {
-    css_reset(&st->css);
+    pf__css_reset(&st->css);
     css_feed(st, text, strlen(text));
     css_finish(st);
 }
@@ -1094,7 +536,7 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
         css_text(st, a.style);
     if (strcmp(n, "style") == 0) {
         st->in_style = 1;
-        css_reset(&st->css);
+        pf__css_reset(&st->css);
     }
 }
 
@@ -1426,7 +868,7 @@ static int run_css(struct parse *st, struct source *src, const char *p,
 {
     int rc = 0;
 
-    css_reset(&st->css);
+    pf__css_reset(&st->css);
     for (;;) {
         css_feed(st, p, n);
         if (st->err != 0 || st->full)
@@ -1465,6 +907,7 @@ static int run(struct source *src, enum pf__doc_type type, const char *base_url,
         }
     }
     st->out = out;
+    pf__css_init(&st->css, css_ref, st);
     rc = pf__urlres_init(&st->res);
     if (rc == 0 && base_url != NULL) {
         rc = pf__urlres_set_base(&st->res, base_url);
@@ -1499,7 +942,7 @@ static int run(struct source *src, enum pf__doc_type type, const char *base_url,
     if (st->err != 0)
         rc = st->err;
     pf__buf_free(&st->pending);
-    pf__buf_free(&st->css.val);
+    pf__css_free(&st->css);
     pf__buf_free(&st->url);
     pf__urlres_free(&st->res);
     pf__free(st->buf);

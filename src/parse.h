@@ -9,15 +9,8 @@
 
 #include <stddef.h>
 
+#include "links.h"
 #include "util.h"
-
-/* What a link is for: decides whether -r, -p or both follow it. */
-enum pf__link_kind {
-    PF__LINK_PAGE = 0, /* a, area, iframe, frame, meta refresh, other link */
-    PF__LINK_REQ = 1   /* page requisite: img, picture/video/audio source,
-                          script, link rel=stylesheet|icon, object, embed,
-                          and every url()/@import of CSS */
-};
 
 /* What a body is, for parsing. */
 enum pf__doc_type {
@@ -26,29 +19,6 @@ enum pf__doc_type {
     PF__DOC_CSS = 2,    /* text/css */
     PF__DOC_UNKNOWN = 3 /* no Content-Type: sniff the first bytes */
 };
-
-/*
- * The links of one document: absolute http(s) URLs, normalised exactly as
- * pf__url_normalize() does (so they are dedupe keys as they stand),
- * fragments dropped, each URL once (a URL seen as both kinds is REQ), in
- * document order of first appearance.
- */
-struct pf__links {
-    struct pf__buf text; /* the URLs, each NUL-terminated, back to back */
-    size_t *off;         /* off[i]: where link i starts in text.data */
-    unsigned char *kind; /* kind[i]: enum pf__link_kind */
-    size_t n, cap;
-    size_t *slot;    /* dedupe while parsing: open addressing over the */
-    size_t slot_cap; /* links, slot = i + 1 (0: free); a power of two */
-};
-
-void pf__links_init(struct pf__links *l);
-void pf__links_free(struct pf__links *l);
-
-static inline const char *pf__links_url(const struct pf__links *l, size_t i)
-{
-    return l->text.data + l->off[i];
-}
 
 /*
  * The document type from a Content-Type value, its media type read case-
