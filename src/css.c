@@ -241,12 +241,9 @@ static size_t css_in_name(struct pf__css *c, unsigned char b)
 /*
  * A string's plain bytes are taken as one run, up to the next byte that
  * means something (its quote, '\', a line end) or a NUL, which becomes
- * U+FFFD and so is meant to be taken alone.  Only a string that is a URL
- * is kept; any other is stepped through a byte at a time.  Known limit: a
- * NUL that starts a run is decoded but still ends the run further on, so
- * the plain bytes after it in the same piece of input are skipped, and
- * what such a URL holds depends on where the input was cut (taking the
- * NUL alone would fix it, and change the links of such documents).
+ * U+FFFD and is taken alone, so that what a URL holds never depends on
+ * where the input was cut.  Only a string that is a URL is kept; any
+ * other is stepped through a byte at a time.
  */
 static size_t css_in_string(struct pf__css *c, const unsigned char *p, size_t n)
 {
@@ -268,15 +265,18 @@ static size_t css_in_string(struct pf__css *c, const unsigned char *p, size_t n)
         c->ret = CSS_STRING;
         return 1;
     }
+    if (c->keep && b == '\0') {
+        /* A NUL on its own: what follows it is the next call's. */
+        c->ret = CSS_STRING;
+        css_code_point(c, 0);
+        return 1;
+    }
     if (c->keep) {
         while (j < n && p[j] != c->quote && p[j] != '\\' && p[j] != '\n' &&
                p[j] != '\r' && p[j] != '\f' && p[j] != '\0')
             j++;
         c->ret = CSS_STRING;
-        if (b == '\0')
-            css_code_point(c, 0);
-        else
-            css_val_bytes(c, (const char *)p, j);
+        css_val_bytes(c, (const char *)p, j);
     }
     return j;
 }

@@ -413,6 +413,25 @@ static void test_sniff(void)
     }
 }
 
+/*
+ * A NUL in a quoted CSS URL becomes U+FFFD, and the bytes after it stay:
+ * the URL does not depend on how the input was cut.
+ */
+static void test_css_nul_in_string(void)
+{
+    static const char css[] = "@import \"a\0bc\"; x { y: url('d\0ef') }";
+    struct pf__links l;
+
+    pf__links_init(&l);
+    CHECK_EQ(pf__parse_mem(css, sizeof(css) - 1, PF__DOC_CSS,
+                           "http://example.com/dir/x.html", &l),
+             0);
+    CHECK_EQ(l.n, 2);
+    CHECK(has_link(&l, "http://example.com/dir/a%EF%BF%BDbc", PF__LINK_REQ));
+    CHECK(has_link(&l, "http://example.com/dir/d%EF%BF%BDef", PF__LINK_REQ));
+    pf__links_free(&l);
+}
+
 /* Typed documents are taken as their type says; other types not read. */
 static void test_types(void)
 {
@@ -735,6 +754,6 @@ __attribute__((constructor)) static void setup(void)
 TEST_MAIN(TEST(test_huge_document), TEST(test_fixtures_fd),
           TEST(test_fixtures_mem), TEST(test_fixtures_pipe),
           TEST(test_doc_type), TEST(test_sniff), TEST(test_types),
-          TEST(test_dedupe_and_kinds), TEST(test_links_cap),
-          TEST(test_backlog_cap), TEST(test_long_css_url),
+          TEST(test_css_nul_in_string), TEST(test_dedupe_and_kinds),
+          TEST(test_links_cap), TEST(test_backlog_cap), TEST(test_long_css_url),
           TEST(test_read_error), TEST(test_alloc_failures), TEST(test_threads))
