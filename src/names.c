@@ -52,18 +52,6 @@
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-static void buf_trunc(struct pf__buf *b, size_t n)
-{
-    b->len = n;
-    if (b->data != NULL)
-        b->data[n] = '\0';
-}
-
-static const char *buf_str(const struct pf__buf *b)
-{
-    return b->len > 0 ? b->data : "";
-}
-
 static int lower(int c)
 {
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
@@ -213,7 +201,7 @@ static int sanitize_into(struct pf__buf *b, const char *name, size_t len)
         char cut[PF__NAME_BUF];
         size_t n = shorten(cut, b->data + start, b->len - start);
 
-        buf_trunc(b, start);
+        pf__buf_truncate(b, start);
         rc = pf__buf_append(b, cut, n);
     }
     return rc;
@@ -341,7 +329,7 @@ int pf__name_tree_path(const char *url, char **out)
         if (s == NULL)
             break;
         if (s > p) {
-            buf_trunc(&t, 0);
+            pf__buf_truncate(&t, 0);
             rc = decode_into(&t, p, (size_t)(s - p));
             if (rc == 0)
                 rc = pf__buf_appendc(&b, '/');
@@ -351,7 +339,7 @@ int pf__name_tree_path(const char *url, char **out)
         p = s + 1;
     }
     /* The file: its name (or index.html), then ?query. */
-    buf_trunc(&t, 0);
+    pf__buf_truncate(&t, 0);
     if (rc == 0)
         rc = flen == 0 ? pf__buf_append(&t, "index.html", 10)
                        : decode_into(&t, file, flen);
@@ -495,7 +483,7 @@ static int decode_ext_value(struct pf__buf *dst, const char *s, size_t n)
  */
 static int base_name(const struct pf__buf *b, const char **s, size_t *n)
 {
-    const char *p = buf_str(b), *end = p + b->len;
+    const char *p = pf__buf_str(b), *end = p + b->len;
     const char *q;
 
     for (q = end; q > p; q--) {
@@ -543,7 +531,7 @@ int pf__name_parse_content_disposition(const char *value, char **out)
         p++;
         while (pf__is_http_space((unsigned char)*p))
             p++;
-        buf_trunc(&val, 0);
+        pf__buf_truncate(&val, 0);
         if (*p == '"') {
             /* A quoted string: backslash quotes the next character. */
             for (p++; rc == 0 && *p != '\0' && *p != '"'; p++) {
@@ -568,14 +556,14 @@ int pf__name_parse_content_disposition(const char *value, char **out)
         if (rc < 0)
             break;
         if (!have_ext && word_is(ns, (size_t)(ne - ns), "filename*")) {
-            rc = decode_ext_value(&ext, buf_str(&val), val.len);
+            rc = decode_ext_value(&ext, pf__buf_str(&val), val.len);
             if (rc > 0) {
                 have_ext = 1;
                 rc = 0;
             }
         } else if (!have_plain && word_is(ns, (size_t)(ne - ns), "filename")) {
             have_plain = 1;
-            rc = pf__buf_append(&plain, buf_str(&val), val.len);
+            rc = pf__buf_append(&plain, pf__buf_str(&val), val.len);
         }
     }
     /* filename* wins over filename (RFC 6266), when it names something. */

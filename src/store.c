@@ -140,18 +140,6 @@ struct pf__store {
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-static void buf_trunc(struct pf__buf *b, size_t n)
-{
-    b->len = n;
-    if (b->data != NULL)
-        b->data[n] = '\0';
-}
-
-static const char *buf_str(const struct pf__buf *b)
-{
-    return b->len > 0 ? b->data : "";
-}
-
 /* PF_EDISKFULL for a full disk or quota, PF_EIO for any other errno. */
 static int errno_code(int e)
 {
@@ -346,7 +334,7 @@ static int make_key(struct pf__buf *dst, const struct pf__buf *phys,
 {
     int rc = 0;
 
-    buf_trunc(dst, 0);
+    pf__buf_truncate(dst, 0);
     if (phys->len > 0) {
         rc = pf__buf_append(dst, phys->data, phys->len);
         if (rc == 0)
@@ -373,7 +361,7 @@ static int enter_dir(struct pf__store *st, int pfd, char *name, size_t *nlen,
         void *tag;
         struct stat sb;
 
-        buf_trunc(&st->phys, base);
+        pf__buf_truncate(&st->phys, base);
         if (base > 0)
             rc = pf__buf_appendc(&st->phys, '/');
         else
@@ -438,7 +426,7 @@ static int walk_dirs(struct pf__store *st, const char *dir, size_t len, int *fd,
     const char *p = dir, *end = dir + len;
     int cur = st->dirfd, rc = 0;
 
-    buf_trunc(&st->phys, 0);
+    pf__buf_truncate(&st->phys, 0);
     while (p < end) {
         const char *slash = memchr(p, '/', (size_t)(end - p));
         const char *ce = slash != NULL ? slash : end;
@@ -489,7 +477,7 @@ static int acquire_dir(struct pf__store *st, const char *dir, size_t len,
     int i, rc, nfd;
 
     if (len == 0) {
-        buf_trunc(&st->phys, 0);
+        pf__buf_truncate(&st->phys, 0);
         *fd = st->dirfd;
         return 0;
     }
@@ -498,7 +486,7 @@ static int acquire_dir(struct pf__store *st, const char *dir, size_t len,
         s = &st->cache[i];
         if (s->fd >= 0 && s->hash == h && strncmp(s->key, dir, len) == 0 &&
             s->key[len] == '\0') {
-            buf_trunc(&st->phys, 0);
+            pf__buf_truncate(&st->phys, 0);
             rc = pf__buf_append(&st->phys, s->phys, strlen(s->phys));
             if (rc < 0) {
                 *err = ENOMEM;
@@ -525,7 +513,7 @@ static int acquire_dir(struct pf__store *st, const char *dir, size_t len,
     pf__free(victim->phys);
     victim->fd = -1;
     victim->key = pf__strndup(dir, len);
-    victim->phys = pf__strdup(buf_str(&st->phys));
+    victim->phys = pf__strdup(pf__buf_str(&st->phys));
     if (victim->key == NULL || victim->phys == NULL) {
         pf__free(victim->key);
         pf__free(victim->phys);
@@ -585,7 +573,7 @@ static int available(struct pf__store *st, const char *comp, size_t clen)
     if (pf__strmap_get(&st->claims, st->tmp.data) != NULL)
         return 0;
     if (klen > 5 && memcmp(st->key.data + klen - 5, ".part", 5) == 0) {
-        buf_trunc(&st->tmp, 0);
+        pf__buf_truncate(&st->tmp, 0);
         rc = pf__buf_append(&st->tmp, st->key.data, klen - 5);
         if (rc < 0)
             return rc;
@@ -719,7 +707,7 @@ int pf__store_reserve(struct pf__store *st, const char *url, const char *logged)
 
     if (st->layout != PF_LAYOUT_FLAT || pf__strmap_has(&st->reserved, url))
         return 0;
-    buf_trunc(&st->phys, 0);
+    pf__buf_truncate(&st->phys, 0);
     is_logged = logged_usable(st, logged);
     if (is_logged < 0)
         return is_logged;
@@ -945,7 +933,7 @@ int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
     /* The same directory URL saved before in this run: the same file. */
     slash = given != NULL ? strrchr(given, '/') : NULL;
     if (rc == 0 && slash != NULL && (size_t)(slash - given) == st->phys.len &&
-        memcmp(given, buf_str(&st->phys), st->phys.len) == 0) {
+        memcmp(given, pf__buf_str(&st->phys), st->phys.len) == 0) {
         name = slash + 1;
         nlen = strlen(name);
         exact = 1;
@@ -1045,7 +1033,7 @@ static int next_final_name(struct pf__sink *sk)
     int rc;
 
     memcpy(name, sk->name, nlen + 1);
-    buf_trunc(&st->phys, 0);
+    pf__buf_truncate(&st->phys, 0);
     rc = pf__buf_append(&st->phys, sk->relpath, dlen > 0 ? dlen - 1 : 0);
     if (rc == 0)
         rc = pick_name(st, name, nlen, &n, comp, &clen);

@@ -547,6 +547,12 @@ static int find_password(const char *url, size_t *off, size_t *len)
     struct pf__url_parts p;
     size_t a, end;
 
+    /*
+     * No '@', no userinfo: the common case costs one scan, not a split,
+     * which matters as every row's URLs come through here.
+     */
+    if (strchr(url, '@') == NULL)
+        return 0;
     if (pf__url_split(url, &p) < 0) {
         a = pf__url_scheme_len(url);
         if (a == 0 || strncmp(url + a, "://", 3) != 0)

@@ -150,9 +150,7 @@ int pf__buf_appendc(struct pf__buf *b, char c)
 
 void pf__buf_reset(struct pf__buf *b)
 {
-    b->len = 0;
-    if (b->data != NULL)
-        b->data[0] = '\0';
+    pf__buf_truncate(b, 0);
 }
 
 void pf__buf_free(struct pf__buf *b)

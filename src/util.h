@@ -114,6 +114,20 @@ int pf__buf_appendc(struct pf__buf *b, char c);
 void pf__buf_reset(struct pf__buf *b);
 void pf__buf_free(struct pf__buf *b);
 
+/* Cut b back to its first n bytes (n <= len), NUL-terminated. */
+static inline void pf__buf_truncate(struct pf__buf *b, size_t n)
+{
+    b->len = n;
+    if (b->data != NULL)
+        b->data[n] = '\0';
+}
+
+/* b's text, "" when empty. */
+static inline const char *pf__buf_str(const struct pf__buf *b)
+{
+    return b->len > 0 ? b->data : "";
+}
+
 /*
  * ASCII character classes, free of the locale and of signed-char
  * pitfalls.  "White space" means three different sets to the formats we
