@@ -6,10 +6,11 @@
 #   tests/deps.sh           that, and what the test suite needs too
 set -eu
 
-# Building and running: the compiler and libraries, python3 for the demo's
-# local server, sqlite3 to query the log, CA certificates for https.
+# Building and running: the compiler and libraries (hiredis for shared
+# crawls), python3 for the demo's local server, sqlite3 to query the log,
+# CA certificates for https.
 PKGS="gcc make cmake pkg-config libcurl4-openssl-dev libxml2-dev \
-libsqlite3-dev sqlite3 python3 ca-certificates"
+libsqlite3-dev libhiredis-dev sqlite3 python3 ca-certificates"
 # The documentation sites test_mirror_wget.py mirrors with wget and pfetch.
 # Their names carry the release's versions (Debian 12): one the archive
 # does not have is left out, and the test skips that site.
@@ -19,8 +20,8 @@ case "${1:-}" in
     "")
         # The tests: man page lint, the sanitizer and fuzz builds (clang),
         # TLS certificates for the test server, cppcheck, valgrind, and
-        # wget to compare mirrors with.
-        PKGS="$PKGS mandoc clang openssl cppcheck wget valgrind"
+        # wget to compare mirrors with, redis-server for shared crawls.
+        PKGS="$PKGS mandoc clang openssl cppcheck wget valgrind redis-server"
         DOC_PKGS="postgresql-doc-15 python3.11-doc" ;;
     *)
         echo "usage: tests/deps.sh [--build]" >&2
