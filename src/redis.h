@@ -92,7 +92,11 @@ int pf__redis_eval(struct pf__redis *r, struct pf__redis_script *sc,
                    redisReply **reply, int nkeys, int argc,
                    const char *const *argv, const size_t *lens);
 
-/* Close and free; calls in flight fail with PF_EIO.  NULL is a no-op. */
+/*
+ * Close and free; calls in flight fail with PF_EIO.  Before the
+ * scheduler goes: the timers and the watcher are its loop's.  NULL is a
+ * no-op.
+ */
 void pf__redis_free(struct pf__redis *r);
 
 #endif /* PF_REDIS_H */
