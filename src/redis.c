@@ -751,6 +751,23 @@ int pf__redis_reconnect(struct pf__redis *r)
     return open_conn(r);
 }
 
+int pf__redis_reconnect_within(struct pf__redis *r, int64_t budget_ms)
+{
+    int64_t end = pf__now_ns() + budget_ms * 1000000, pause = 100;
+    int rc;
+
+    for (;;) {
+        rc = pf__redis_reconnect(r);
+        if (rc == 0 || rc == PF_ECANCELED || rc == PF_ENOMEM)
+            return rc;
+        if (pf__now_ns() + pause * 1000000 > end)
+            return rc;
+        if (pf_sleep(r->s, pause) < 0)
+            return PF_ECANCELED;
+        pause = pause * 2 > 2000 ? 2000 : pause * 2;
+    }
+}
+
 int pf__redis_connected(const struct pf__redis *r)
 {
     return r->ac != NULL;

@@ -54,6 +54,13 @@ int pf__redis_connect(struct pf__redis **out, pf_sched *s,
 /* Close (if open) and connect again as at first: the same codes. */
 int pf__redis_reconnect(struct pf__redis *r);
 
+/*
+ * Reconnect, again and again with a growing pause (100 ms doubling, at
+ * most 2 s), until it works or budget_ms has passed: 0, or the last
+ * attempt's code (PF_ECANCELED at once when the wait is cancelled).
+ */
+int pf__redis_reconnect_within(struct pf__redis *r, int64_t budget_ms);
+
 /* Is the connection open (as far as it knows)? */
 int pf__redis_connected(const struct pf__redis *r);
 

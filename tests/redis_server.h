@@ -23,6 +23,7 @@
 struct test_redis {
     pid_t pid;
     int port;
+    int aof; /* appendonly yes, fsync always: survives a kill -9 */
     char dir[64];
 };
 
@@ -92,7 +93,8 @@ static int test_redis_start(struct test_redis *rs)
         }
         execlp("redis-server", "redis-server", "--port", port, "--bind",
                "127.0.0.1", "--dir", rs->dir, "--save", "", "--appendonly",
-               "no", "--logfile", "redis.log", (char *)NULL);
+               rs->aof ? "yes" : "no", "--appendfsync", "always", "--logfile",
+               "redis.log", (char *)NULL);
         _exit(127);
     }
     for (i = 0; i < 500; i++) {

@@ -3,7 +3,9 @@
  * redis-server started here: accept (seen, a shorter depth moves a
  * waiting URL up), lease within per-host caps shared by two workers and
  * within per-host waits, the depth gate, release, fencing after a reap,
- * the counts and the end of a crawl.
+ * the counts and the end of a crawl, and a Redis with AOF killed and
+ * restarted under a crawl (reconnect with backoff, scripts loaded again,
+ * nothing lost).
  */
 #include "coro.h"
 #include "redis_server.h"
@@ -308,5 +310,84 @@ static void test_wait(void)
     env_close(&e);
 }
 
+/* Starts the AOF server again a little later, as an operator would. */
+struct restart {
+    pf_sched *s;
+    struct test_redis *rs;
+    int rc;
+};
+
+static void restart_co(void *arg)
+{
+    struct restart *rs = arg;
+
+    pf_sleep(rs->s, 300);
+    rs->rc = test_redis_start(rs->rs); /* blocks the loop: a test */
+}
+
+static void aof_cleanup(struct test_redis *rs)
+{
+    test_redis_remove(rs);
+}
+
+static void test_restart_aof(void)
+{
+    struct test_redis rs = {0, 0, 1, ""};
+    struct pf__redis_addr a;
+    struct pf__rfront_leased *v, *w;
+    struct pf__rfront_status st;
+    struct pf__rfront_conf c;
+    struct pf__rfront *f;
+    struct restart re;
+    struct pf__redis *r;
+    pf_sched *s;
+    pf_co *co;
+    size_t n, m;
+    char why[256];
+
+    if (!server())
+        return;
+    if (test_redis_start(&rs) < 0) {
+        aof_cleanup(&rs);
+        CHECK(!"an AOF redis-server starts");
+    }
+    CHECK_EQ(pf_sched_new(&s, 0), 0);
+    memset(&a, 0, sizeof(a));
+    a.host = "127.0.0.1";
+    a.port = rs.port;
+    CHECK_EQ(pf__redis_connect(&r, s, &a, 5000, why, sizeof(why)), 0);
+    memset(&c, 0, sizeof(c));
+    c.crawl_id = "aof";
+    c.worker = "w1";
+    c.lease_ms = 30000;
+    c.gate = 1;
+    CHECK_EQ(pf__rfront_new(&f, r, &c), 0);
+    add_urls(f, "a:80", 3, 0);
+    CHECK_EQ(pf__rfront_lease(f, 1, &v, &n), 0);
+    CHECK_EQ(n, 1u);
+    test_redis_stop(&rs); /* kill -9 */
+    CHECK_EQ(pf__rfront_complete(f, v[0].url, 1), PF_EIO);
+    re.s = s;
+    re.rs = &rs;
+    re.rc = -1;
+    CHECK_EQ(pf_spawn(s, restart_co, &re, &co), 0);
+    CHECK_EQ(pf__redis_reconnect_within(r, 10000), 0);
+    CHECK_EQ(pf_join(s, co), 0);
+    CHECK_EQ(re.rc, 0);
+    /* The lease held across the restart; the scripts load again. */
+    CHECK_EQ(pf__rfront_complete(f, v[0].url, 1), 1);
+    CHECK_EQ(pf__rfront_lease(f, 10, &w, &m), 0);
+    CHECK_EQ(m, 2u);
+    CHECK_EQ(pf__rfront_status(f, &st), 0);
+    CHECK(st.done == 1 && st.leased == 2 && st.queued == 0);
+    pf__rfront_leased_free(v, n);
+    pf__rfront_leased_free(w, m);
+    pf__rfront_free(f);
+    pf__redis_free(r);
+    pf_sched_free(s);
+    aof_cleanup(&rs);
+}
+
 TEST_MAIN(TEST(test_accept), TEST(test_per_host_shared), TEST(test_gate),
-          TEST(test_reap_and_fence), TEST(test_end), TEST(test_wait))
+          TEST(test_reap_and_fence), TEST(test_end), TEST(test_wait),
+          TEST(test_restart_aof))
