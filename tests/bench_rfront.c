@@ -5,9 +5,11 @@
  * (up to 16 at a time), release and complete, and the server's INFO
  * commandstats before and after say how many commands that took: the
  * ones sent (EVALSHA and the rest) and every one run, those the scripts
- * call included.
+ * call included.  With "pages", each URL's slot is released before it
+ * completes (a page, whose links are parsed after its transfer);
+ * without, complete releases it (a file).
  *
- *   build/tests/bench_rfront PORT [N]
+ *   build/tests/bench_rfront PORT [N [pages]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +66,7 @@ static int feed(struct pf__rfront *f, int n)
     return 0;
 }
 
-static int drain(struct pf__rfront *f, int n)
+static int drain(struct pf__rfront *f, int n, int pages)
 {
     struct pf__rfront_leased *v;
     size_t k, i;
@@ -74,7 +76,7 @@ static int drain(struct pf__rfront *f, int n)
         if (pf__rfront_lease(f, 16, &v, &k) < 0 || k == 0)
             return -1;
         for (i = 0; i < k; i++)
-            if (pf__rfront_release(f, v[i].url) < 0 ||
+            if ((pages && pf__rfront_release(f, v[i].url) < 0) ||
                 pf__rfront_complete(f, v[i].url, 1) != 1)
                 return -1;
         left -= (int)k;
@@ -93,14 +95,15 @@ int main(int argc, char **argv)
     long long s0, s1, c0, c1;
     pf_sched *s;
     char why[256], id[32];
-    int n;
+    int n, pages;
 
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_rfront PORT [N]\n");
+        fprintf(stderr, "usage: bench_rfront PORT [N [pages]]\n");
         return 2;
     }
     a.port = atoi(argv[1]);
     n = argc > 2 ? atoi(argv[2]) : 10000;
+    pages = argc > 3 && strcmp(argv[3], "pages") == 0;
     snprintf(id, sizeof(id), "bench%ld", (long)time(NULL));
     conf.crawl_id = id;
     if (pf_sched_new(&s, 0) != 0 ||
@@ -111,7 +114,7 @@ int main(int argc, char **argv)
     }
     c0 = calls(r, &s0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (feed(f, n) < 0 || drain(f, n) < 0) {
+    if (feed(f, n) < 0 || drain(f, n, pages) < 0) {
         fprintf(stderr, "bench_rfront: %s\n", pf__redis_error(r));
         return 1;
     }
