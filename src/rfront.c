@@ -191,8 +191,8 @@ static struct pf__redis_script release_lua = {
     ""};
 
 /*
- * ARGV: worker, url, ok (1 done, 0 failed).  Fenced: only the holder
- * completes; 0 tells it the lease was lost.
+ * ARGV: worker, url, the counter (done, failed, refused).  Fenced: only
+ * the holder completes; 0 tells it the lease was lost.
  */
 static struct pf__redis_script complete_lua = {
     LUA_PRELUDE
@@ -206,9 +206,18 @@ static struct pf__redis_script complete_lua = {
     "end\n"
     "open_add(d, -1)\n"
     "redis.call('HINCRBY', P .. 'n', 'leased', -1)\n"
-    "redis.call('HINCRBY', P .. 'n', ARGV[3] == '1' and 'done' or 'failed', "
-    "1)\n"
+    "redis.call('HINCRBY', P .. 'n', ARGV[3], 1)\n"
     "return 1\n",
+    ""};
+
+/*
+ * ARGV: url, host.  Seen, never queued: depth 0 for the record, which
+ * nothing reads (it never waits, so no shorter path moves it).
+ */
+static struct pf__redis_script alias_lua = {
+    "local P = KEYS[1]\n"
+    "return redis.call('HSETNX', P .. 'seen', ARGV[1], "
+    "'0\\t0\\t' .. ARGV[2] .. '\\t') == 1 and 0 or 1\n",
     ""};
 
 /* ARGV: worker, lease ms, reading (-1 unchanged, 0, 1). */
@@ -457,13 +466,24 @@ int pf__rfront_release(struct pf__rfront *f, const char *url)
     return run_int(f, &release_lua, 3, argv, &v);
 }
 
-int pf__rfront_complete(struct pf__rfront *f, const char *url, int ok)
+int pf__rfront_complete(struct pf__rfront *f, const char *url,
+                        enum pf__rfront_outcome how)
 {
-    const char *argv[4] = {NULL, f->worker, url, ok ? "1" : "0"};
+    static const char *const counter[] = {"done", "failed", "refused"};
+    const char *argv[4] = {NULL, f->worker, url, counter[how]};
     long long v;
     int rc = run_int(f, &complete_lua, 4, argv, &v);
 
     return rc < 0 ? rc : v == 1;
+}
+
+int pf__rfront_alias(struct pf__rfront *f, const char *url, const char *host)
+{
+    const char *argv[3] = {NULL, url, host};
+    long long v;
+    int rc = run_int(f, &alias_lua, 3, argv, &v);
+
+    return rc < 0 ? rc : (int)v;
 }
 
 static int heartbeat(struct pf__rfront *f, const char *reading)

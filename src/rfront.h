@@ -20,7 +20,7 @@
  *   open        hash  depth -> URLs of that depth not complete (the gate)
  *   workers     zset  worker -> lease expiry (ms)
  *   readers     set   workers still reading a list
- *   n           hash  queued, leased, done, failed, started
+ *   n           hash  queued, leased, done, failed, refused, started
  *   rr          int   where the next lease starts among the hosts
  *
  * A worker whose lease expired is reaped: its URLs go back to their
@@ -89,13 +89,28 @@ void pf__rfront_leased_free(struct pf__rfront_leased *v, size_t n);
 /* The transfer of url is over: its host slot goes back (once). */
 int pf__rfront_release(struct pf__rfront *f, const char *url);
 
+/* How a URL ended, for the counts. */
+enum pf__rfront_outcome {
+    PF__RFRONT_DONE,    /* a success */
+    PF__RFRONT_FAILED,  /* a final failure */
+    PF__RFRONT_REFUSED, /* refused by robots.txt: neither */
+};
+
 /*
- * url is finished (ok: done, else failed) and its links accepted: 1 when
- * this worker still held it, and it is now done; 0 when its lease was
- * lost (another worker holds it now, or it went back to the queue), in
- * which case nothing changed.
+ * url is finished and its links accepted: 1 when this worker still held
+ * it, and it is now complete; 0 when its lease was lost (another worker
+ * holds it now, or it went back to the queue), in which case nothing
+ * changed.  Its host slot goes back if release did not give it.
  */
-int pf__rfront_complete(struct pf__rfront *f, const char *url, int ok);
+int pf__rfront_complete(struct pf__rfront *f, const char *url,
+                        enum pf__rfront_outcome how);
+
+/*
+ * url (of host) was fetched as another URL's redirect: it is seen, so
+ * that a link to it later is not a second request.  0 when new, 1 when
+ * the crawl had seen it already.
+ */
+int pf__rfront_alias(struct pf__rfront *f, const char *url, const char *host);
 
 /* Renew this worker's lease; mark it reading a list or not. */
 int pf__rfront_heartbeat(struct pf__rfront *f);

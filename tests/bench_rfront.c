@@ -77,7 +77,7 @@ static int drain(struct pf__rfront *f, int n, int pages)
             return -1;
         for (i = 0; i < k; i++)
             if ((pages && pf__rfront_release(f, v[i].url) < 0) ||
-                pf__rfront_complete(f, v[i].url, 1) != 1)
+                pf__rfront_complete(f, v[i].url, PF__RFRONT_DONE) != 1)
                 return -1;
         left -= (int)k;
         pf__rfront_leased_free(v, k);

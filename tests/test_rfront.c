@@ -3,9 +3,9 @@
  * redis-server started here: accept (seen, a shorter depth moves a
  * waiting URL up), lease within per-host caps shared by two workers and
  * within per-host waits, the depth gate, release, fencing after a reap,
- * the counts and the end of a crawl, and a Redis with AOF killed and
- * restarted under a crawl (reconnect with backoff, scripts loaded again,
- * nothing lost).
+ * robots.txt refusals and redirect targets, the counts and the end of a
+ * crawl, and a Redis with AOF killed and restarted under a crawl
+ * (reconnect with backoff, scripts loaded again, nothing lost).
  */
 #include "coro.h"
 #include "redis_server.h"
@@ -161,9 +161,9 @@ static void test_per_host_shared(void)
     CHECK_EQ(pf__rfront_lease(f2, 100, &v2, &n2), 0);
     CHECK_EQ(n2, 1u);
     CHECK_STR(v2[0].host, v1[0].host);
-    CHECK_EQ(pf__rfront_complete(f1, v1[0].url, 1), 1);
+    CHECK_EQ(pf__rfront_complete(f1, v1[0].url, PF__RFRONT_DONE), 1);
     for (i = 1; i < n1; i++)
-        CHECK_EQ(pf__rfront_complete(f1, v1[i].url, 1), 1);
+        CHECK_EQ(pf__rfront_complete(f1, v1[i].url, PF__RFRONT_DONE), 1);
     pf__rfront_leased_free(v2, n2);
     CHECK_EQ(pf__rfront_lease(f2, 100, &v2, &n2), 0);
     CHECK_EQ(n2, 5u); /* 2 per host, one of a's held by w2 */
@@ -198,7 +198,7 @@ static void test_gate(void)
     CHECK_EQ(m, 0u);
     for (i = 0; i < n; i++)
         if (v[i].depth == 0)
-            CHECK_EQ(pf__rfront_complete(f, v[i].url, 1), 1);
+            CHECK_EQ(pf__rfront_complete(f, v[i].url, PF__RFRONT_DONE), 1);
     CHECK_EQ(pf__rfront_lease(f, 100, &w, &m), 0);
     CHECK_EQ(m, 2u);
     CHECK_EQ(w[0].depth, 2);
@@ -235,11 +235,11 @@ static void test_reap_and_fence(void)
     CHECK_EQ(pf__rfront_lease(f2, 10, &v2, &n2), 0);
     CHECK_EQ(n2, 1u); /* reaped, and the slot came back with it */
     CHECK_STR(v2[0].url, v1[0].url);
-    CHECK_EQ(pf__rfront_complete(f1, v1[0].url, 1), 0);
+    CHECK_EQ(pf__rfront_complete(f1, v1[0].url, PF__RFRONT_DONE), 0);
     CHECK_EQ(pf__rfront_status(f2, &st), 0);
     CHECK_EQ(st.done, 0);
     CHECK_EQ(st.leased, 1);
-    CHECK_EQ(pf__rfront_complete(f2, v2[0].url, 1), 1);
+    CHECK_EQ(pf__rfront_complete(f2, v2[0].url, PF__RFRONT_DONE), 1);
     CHECK_EQ(pf__rfront_status(f2, &st), 0);
     CHECK(st.done == 1 && st.leased == 0 && st.queued == 0);
     CHECK_EQ(st.workers, 1);
@@ -268,7 +268,7 @@ static void test_end(void)
     CHECK_EQ(pf__rfront_reading(f, 1), 0);
     add_urls(f, "a:80", 1, 0);
     CHECK_EQ(pf__rfront_lease(f, 10, &v, &n), 0);
-    CHECK_EQ(pf__rfront_complete(f, v[0].url, 0), 1);
+    CHECK_EQ(pf__rfront_complete(f, v[0].url, PF__RFRONT_FAILED), 1);
     CHECK_EQ(pf__rfront_status(f, &st), 0);
     CHECK(st.started && !st.finished);
     CHECK_EQ(st.failed, 1);
@@ -306,6 +306,40 @@ static void test_wait(void)
     pf__rfront_leased_free(v, n);
     CHECK_EQ(pf__rfront_lease(f, 10, &v, &n), 0);
     CHECK_EQ(n, 0u);
+    pf__rfront_free(f);
+    env_close(&e);
+}
+
+/* Refused by robots.txt counts as neither; a redirect's target is seen. */
+static void test_refused_and_alias(void)
+{
+    struct pf__rfront_url r = {"http://a/r", "a:80", 1, 0, "http://a/0/0"};
+    struct pf__rfront_leased *v;
+    struct pf__rfront_status st;
+    struct pf__rfront *f;
+    struct env e;
+    size_t n;
+    int res;
+
+    if (!server())
+        return;
+    CHECK_EQ(env_open(&e), 0);
+    f = worker(&e, "refused", "w1", 0, 30000);
+    CHECK(f != NULL);
+    add_urls(f, "a:80", 2, 0);
+    CHECK_EQ(pf__rfront_lease(f, 10, &v, &n), 0);
+    CHECK_EQ(n, 2u);
+    CHECK_EQ(pf__rfront_complete(f, v[0].url, PF__RFRONT_REFUSED), 1);
+    CHECK_EQ(pf__rfront_complete(f, v[1].url, PF__RFRONT_DONE), 1);
+    CHECK_EQ(pf__rfront_alias(f, "http://a/r", "a:80"), 0);
+    CHECK_EQ(pf__rfront_alias(f, "http://a/r", "a:80"), 1);
+    CHECK_EQ(pf__rfront_alias(f, v[0].url, "a:80"), 1);
+    CHECK_EQ(pf__rfront_accept(f, &r, 1, &res), 0);
+    CHECK_EQ(res, 1);
+    CHECK_EQ(pf__rfront_status(f, &st), 0);
+    CHECK(st.done == 1 && st.failed == 0 && st.queued == 0 && st.leased == 0);
+    CHECK(st.finished);
+    pf__rfront_leased_free(v, n);
     pf__rfront_free(f);
     env_close(&e);
 }
@@ -366,7 +400,7 @@ static void test_restart_aof(void)
     CHECK_EQ(pf__rfront_lease(f, 1, &v, &n), 0);
     CHECK_EQ(n, 1u);
     test_redis_stop(&rs); /* kill -9 */
-    CHECK_EQ(pf__rfront_complete(f, v[0].url, 1), PF_EIO);
+    CHECK_EQ(pf__rfront_complete(f, v[0].url, PF__RFRONT_DONE), PF_EIO);
     re.s = s;
     re.rs = &rs;
     re.rc = -1;
@@ -375,7 +409,7 @@ static void test_restart_aof(void)
     CHECK_EQ(pf_join(s, co), 0);
     CHECK_EQ(re.rc, 0);
     /* The lease held across the restart; the scripts load again. */
-    CHECK_EQ(pf__rfront_complete(f, v[0].url, 1), 1);
+    CHECK_EQ(pf__rfront_complete(f, v[0].url, PF__RFRONT_DONE), 1);
     CHECK_EQ(pf__rfront_lease(f, 10, &w, &m), 0);
     CHECK_EQ(m, 2u);
     CHECK_EQ(pf__rfront_status(f, &st), 0);
@@ -390,4 +424,4 @@ static void test_restart_aof(void)
 
 TEST_MAIN(TEST(test_accept), TEST(test_per_host_shared), TEST(test_gate),
           TEST(test_reap_and_fence), TEST(test_end), TEST(test_wait),
-          TEST(test_restart_aof))
+          TEST(test_refused_and_alias), TEST(test_restart_aof))
