@@ -546,6 +546,15 @@ static int closed(struct pf__redis *r)
     return PF_EIO;
 }
 
+/* hiredis took no command: the connection is going, or memory ran out. */
+static int refused(struct pf__redis *r)
+{
+    if (r->ac == NULL ||
+        (r->ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)) != 0)
+        return closed(r);
+    return PF_ENOMEM;
+}
+
 int pf__redis_call(struct pf__redis *r, redisReply **reply, int argc,
                    const char *const *argv, const size_t *lens)
 {
@@ -560,7 +569,7 @@ int pf__redis_call(struct pf__redis *r, redisReply **reply, int argc,
     if (redisAsyncCommandArgv(r->ac, on_reply, c, argc, (const char **)argv,
                               lens) != REDIS_OK) {
         pf__free(c);
-        return r->ac == NULL ? closed(r) : PF_ENOMEM;
+        return refused(r);
     }
     return call_wait(r, c, reply);
 }
@@ -583,7 +592,7 @@ int pf__redis_callf(struct pf__redis *r, redisReply **reply, const char *fmt,
     va_end(ap);
     if (rc != REDIS_OK) {
         pf__free(c);
-        return r->ac == NULL ? closed(r) : PF_ENOMEM;
+        return refused(r);
     }
     return call_wait(r, c, reply);
 }
