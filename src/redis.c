@@ -777,6 +777,11 @@ int pf__redis_reconnect_within(struct pf__redis *r, int64_t budget_ms)
     }
 }
 
+pf_sched *pf__redis_sched(const struct pf__redis *r)
+{
+    return r->s;
+}
+
 int pf__redis_connected(const struct pf__redis *r)
 {
     return r->ac != NULL;

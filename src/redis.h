@@ -61,6 +61,9 @@ int pf__redis_reconnect(struct pf__redis *r);
  */
 int pf__redis_reconnect_within(struct pf__redis *r, int64_t budget_ms);
 
+/* The scheduler it runs on. */
+pf_sched *pf__redis_sched(const struct pf__redis *r);
+
 /* Is the connection open (as far as it knows)? */
 int pf__redis_connected(const struct pf__redis *r);
 

@@ -512,6 +512,30 @@ int pf__rfront_reading(struct pf__rfront *f, int on)
     return rc < 0 ? rc : 0;
 }
 
+int pf__rfront_keep(struct pf__rfront *f, const int *stop)
+{
+    int64_t pause = f->conf.lease_ms / 3 > 0 ? f->conf.lease_ms / 3 : 1;
+    int rc;
+
+    while (!*stop) {
+        if (pf_sleep(pf__redis_sched(f->r), pause) < 0)
+            return PF_ECANCELED;
+        if (*stop)
+            break;
+        rc = pf__rfront_heartbeat(f);
+        if (rc == PF_EIO || rc == PF_ETIMEDOUT) {
+            if (pf__redis_connected(f->r))
+                return rc; /* an error reply: not a lost connection */
+            rc = pf__redis_reconnect_within(f->r, f->conf.lease_ms);
+            if (rc == 0)
+                rc = pf__rfront_heartbeat(f);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 int pf__rfront_reap(struct pf__rfront *f)
 {
     return heartbeat(f, "-1");

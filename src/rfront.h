@@ -116,6 +116,15 @@ int pf__rfront_alias(struct pf__rfront *f, const char *url, const char *host);
 int pf__rfront_heartbeat(struct pf__rfront *f);
 int pf__rfront_reading(struct pf__rfront *f, int on);
 
+/*
+ * The worker's keeper, for a coroutine of its own: renew the lease every
+ * third of it until *stop is set (0), reconnecting with backoff when
+ * Redis is lost; PF_EIO (or PF_ETIMEDOUT) once Redis has stayed out of
+ * reach for a whole lease, when the worker must stop (its URLs will be
+ * reaped), PF_ECANCELED when its wait is cancelled.
+ */
+int pf__rfront_keep(struct pf__rfront *f, const int *stop);
+
 /* Reap dead workers now: the number of URLs given back, or < 0. */
 int pf__rfront_reap(struct pf__rfront *f);
 

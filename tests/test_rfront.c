@@ -5,7 +5,8 @@
  * within per-host waits, the depth gate, release, fencing after a reap,
  * robots.txt refusals and redirect targets, the counts and the end of a
  * crawl, and a Redis with AOF killed and restarted under a crawl
- * (reconnect with backoff, scripts loaded again, nothing lost).
+ * (reconnect with backoff, scripts loaded again, nothing lost), and the
+ * keeper that renews a worker's lease and gives up when Redis stays away.
  */
 #include "coro.h"
 #include "redis_server.h"
@@ -422,6 +423,71 @@ static void test_restart_aof(void)
     aof_cleanup(&rs);
 }
 
+struct keeper {
+    struct pf__rfront *f;
+    int stop;
+    int rc;
+};
+
+static void keep_co(void *arg)
+{
+    struct keeper *k = arg;
+
+    k->rc = pf__rfront_keep(k->f, &k->stop);
+}
+
+/*
+ * The keeper renews the lease past its length; stopped, it returns 0;
+ * with Redis gone for a whole lease, PF_EIO.
+ */
+static void test_keep(void)
+{
+    struct test_redis rs = {0, 0, 0, ""};
+    struct pf__redis_addr a;
+    struct pf__rfront_status st;
+    struct pf__rfront_conf c;
+    struct keeper k = {NULL, 0, 1};
+    struct pf__redis *r;
+    pf_sched *s;
+    pf_co *co;
+    char why[256];
+
+    if (!server())
+        return;
+    if (test_redis_start(&rs) < 0) {
+        test_redis_remove(&rs);
+        CHECK(!"a redis-server starts");
+    }
+    CHECK_EQ(pf_sched_new(&s, 0), 0);
+    memset(&a, 0, sizeof(a));
+    a.host = "127.0.0.1";
+    a.port = rs.port;
+    CHECK_EQ(pf__redis_connect(&r, s, &a, 5000, why, sizeof(why)), 0);
+    memset(&c, 0, sizeof(c));
+    c.crawl_id = "keep";
+    c.worker = "w1";
+    c.lease_ms = 300;
+    CHECK_EQ(pf__rfront_new(&k.f, r, &c), 0);
+    CHECK_EQ(pf__rfront_heartbeat(k.f), 0);
+    CHECK_EQ(pf_spawn(s, keep_co, &k, &co), 0);
+    CHECK_EQ(pf_sleep(s, 1000), 0);
+    CHECK_EQ(pf__rfront_status(k.f, &st), 0);
+    CHECK_EQ(st.workers, 1);
+    k.stop = 1;
+    CHECK_EQ(pf_join(s, co), 0);
+    CHECK_EQ(k.rc, 0);
+    k.stop = 0;
+    k.rc = 1;
+    CHECK_EQ(pf_spawn(s, keep_co, &k, &co), 0);
+    test_redis_stop(&rs);
+    CHECK_EQ(pf_join(s, co), 0);
+    CHECK_EQ(k.rc, PF_EIO);
+    pf__rfront_free(k.f);
+    pf__redis_free(r);
+    pf_sched_free(s);
+    test_redis_remove(&rs);
+}
+
 TEST_MAIN(TEST(test_accept), TEST(test_per_host_shared), TEST(test_gate),
           TEST(test_reap_and_fence), TEST(test_end), TEST(test_wait),
-          TEST(test_refused_and_alias), TEST(test_restart_aof))
+          TEST(test_refused_and_alias), TEST(test_restart_aof), TEST(test_keep))
