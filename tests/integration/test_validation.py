@@ -225,6 +225,22 @@ def timestamping_with_continue(env):
     t.eq([r["status"] for r in rows], [304], "-c -N asks again")
 
 
+@t.case
+def timestamping_continue_resumes_part(env):
+    # A done URL whose file is there, and a .part left by an interrupted
+    # later run: -N -c goes on with the .part (Range), not a condition.
+    url = env.url("/_/versioned/3000/0/part")
+    ok(env, env.pfetch(url), "first run")
+    row = rows_of(env)[0]
+    part = env.out / (row["path"] + ".part")
+    part.write_bytes(t.pattern(3000, "part:v1")[:1000])
+    ok(env, env.pfetch("-N", "-c", url), "-N -c run")
+    row = rows_of(env, last_run(env))[0]
+    f = t.check_ok_row(env.out, row, t.pattern(3000, "part:v1"), status=206)
+    t.eq(row["sha256"], sha256_of(f), "sha256 of the resumed file")
+    t.check(not part.exists(), ".part renamed")
+
+
 SITE = {
     "index.html": '<a href="a.html">a</a> <a href="sub/b.html">b</a>'
                   '<link rel="stylesheet" href="s.css">',
