@@ -97,7 +97,8 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
   /_/basic-auth/<b64>/<key>       401 unless Authorization is
                                   "Basic <b64>", else pattern(64, key)
                                   [?flaky=1: the first request of key
-                                  gets a 503 whatever it sends]
+                                  gets a 503 whatever it sends; ?to=URL:
+                                  once authorized, a 302 to URL]
   /_/digest-auth/<u>/<p>/<key>    401 with a Digest challenge (MD5,
                                   qop=auth) unless the request answers
                                   it with user u and password p, else
@@ -739,6 +740,8 @@ def sc_basic_auth(h, args, query):
         h.reply(401, b"401 Unauthorized\n",
                 [("WWW-Authenticate", 'Basic realm="test"')],
                 ctype="text/plain")
+    elif "to" in query:
+        h.reply(302, b"", location(h, query["to"]))
     else:
         h.send_pattern(200, 64, key)
 
