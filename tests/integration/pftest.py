@@ -284,8 +284,8 @@ def make_ca(d):
 class Nginx:
     """nginx serving root over TLS (cert, key) with http2 on a free
     port of 127.0.0.1, logging "$connection $server_protocol $uri
-    $status" per request to .access_log.  skip()s when nginx is
-    missing.  A context manager."""
+    $status $ssl_session_reused" per request to .access_log.  skip()s
+    when nginx is missing.  A context manager."""
 
     def __init__(self, d, root, cert, key):
         self.d, self.root, self.cert, self.key = Path(d), root, cert, key
@@ -307,7 +307,8 @@ pid %(d)s/nginx.pid; error_log %(d)s/error.log;
 %(user)s
 events { worker_connections 1024; }
 http {
-  log_format t '$connection $server_protocol $uri $status';
+  log_format t
+    '$connection $server_protocol $uri $status $ssl_session_reused';
   access_log %(d)s/access.log t;
   client_body_temp_path %(d)s; proxy_temp_path %(d)s;
   fastcgi_temp_path %(d)s; uwsgi_temp_path %(d)s; scgi_temp_path %(d)s;
@@ -350,7 +351,8 @@ http {
         self.kill()
 
     def log(self):
-        """[(connection, protocol, uri, status)] of the requests so far
+        """[(connection, protocol, uri, status, reused)] of the requests
+        so far (reused: "r" when the TLS session was resumed, else ".")
         (nginx writes a line when a request ends)."""
         if not self.access_log.exists():
             return []
