@@ -209,7 +209,7 @@ void pf__transfers_free(struct pf__transfers *t)
 
     if (t == NULL)
         return;
-    for (i = 0; i < t->npool; i++)
+    for (i = 0; t->pool != NULL && i < t->npool; i++)
         curl_easy_cleanup(t->pool[i]);
     pf__free(t->pool);
     curl_slist_free_all(t->headers);

@@ -3,22 +3,29 @@
 CONNECT tunnels, counting what it relays.
 
 Usage:
-    proxy.py [--port N]
+    proxy.py [--port N] [--tls CERT KEY]
 
 Binds 127.0.0.1 (port 0 unless --port), prints "PORT <n>" as its first
 line on stdout and serves until killed; it exits by itself when its
-parent process goes away.  Python 3 standard library only.
+parent process goes away.  With --tls, clients speak TLS to the proxy
+itself (an https:// proxy).  Python 3 standard library only.
 
   GET http://HOST:PORT/PATH ...   relayed to HOST:PORT on a connection of
                                   its own ("Connection: close" both ways)
   CONNECT HOST:PORT               "200 Connection established", then the
                                   bytes both ways until either side closes
+  SOCKS5, no authentication       CONNECT to a name (socks5h: the proxy
+                                  resolves it) or an IPv4 address, then
+                                  the bytes both ways
   GET /_proxy/stats               (origin-form: asked of the proxy itself)
                                   JSON {"requests": [...], "connects":
-                                  [...], "auth": [...]}: the absolute URLs
-                                  relayed, the HOST:PORT of each tunnel,
-                                  and the Proxy-Authorization of each
-                                  request (null when none), in order
+                                  [...], "socks": [...], "auth": [...]}:
+                                  the absolute URLs relayed, the
+                                  HOST:PORT of each tunnel and of each
+                                  SOCKS connection (a name as the client
+                                  sent it), and the Proxy-Authorization
+                                  of each HTTP request (null when none),
+                                  in order
 """
 
 import argparse
@@ -27,12 +34,13 @@ import os
 import select
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
 
 LOCK = threading.Lock()
-STATS = {"requests": [], "connects": [], "auth": []}
+STATS = {"requests": [], "connects": [], "socks": [], "auth": []}
 
 
 def read_head(sock):
@@ -61,10 +69,60 @@ def relay(a, b):
             (b if s is a else a).sendall(data)
 
 
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        data = sock.recv(n - len(buf))
+        if not data:
+            raise ConnectionError("short SOCKS message")
+        buf += data
+    return buf
+
+
 class Handler(socketserver.BaseRequestHandler):
     def handle(self):
+        first = (b"" if isinstance(self.request, ssl.SSLSocket)
+                 else self.request.recv(1, socket.MSG_PEEK))
+        if first == b"\x05":
+            try:
+                self.socks5()
+            except (ConnectionError, OSError):
+                pass
+            return
         while self.one():
             pass
+
+    def socks5(self):
+        """RFC 1928, CONNECT with no authentication."""
+        sock = self.request
+        _, nmethods = recv_exact(sock, 2)
+        methods = recv_exact(sock, nmethods)
+        if 0 not in methods:
+            sock.sendall(b"\x05\xff")
+            return
+        sock.sendall(b"\x05\x00")
+        _, cmd, _, atyp = recv_exact(sock, 4)
+        if atyp == 3:
+            host = recv_exact(sock, recv_exact(sock, 1)[0]).decode("latin-1")
+        elif atyp == 1:
+            host = socket.inet_ntoa(recv_exact(sock, 4))
+        else:
+            sock.sendall(b"\x05\x08\x00\x01" + bytes(6))
+            return
+        port = int.from_bytes(recv_exact(sock, 2), "big")
+        with LOCK:
+            STATS["socks"].append("%s:%d" % (host, port))
+        if cmd != 1:
+            sock.sendall(b"\x05\x07\x00\x01" + bytes(6))
+            return
+        try:
+            up = socket.create_connection((host, port), 10)
+        except OSError:
+            sock.sendall(b"\x05\x05\x00\x01" + bytes(6))
+            return
+        with up:
+            sock.sendall(b"\x05\x00\x00\x01" + bytes(6))
+            relay(sock, up)
 
     def one(self):
         """Serve one request; True when the connection may carry another."""
@@ -156,8 +214,14 @@ def watch_parent(parent):
 def main():
     ap = argparse.ArgumentParser(description="pfetch's test proxy")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
+                    help="speak TLS to clients with this certificate")
     opts = ap.parse_args()
     server = Server(("127.0.0.1", opts.port), Handler)
+    if opts.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(opts.tls[0], opts.tls[1])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=watch_parent, args=(os.getppid(),),
                      daemon=True).start()
     print("PORT", server.server_address[1], flush=True)

@@ -5,7 +5,8 @@ fetched with --cacert; a self-signed one likewise, or with --insecure,
 which warns once per run.  A forward proxy counting what it relays
 (tests/proxy.py) carries plain requests and CONNECT tunnels with
 --proxy, and with http_proxy/https_proxy from the environment; --proxy
-'' and no_proxy bypass it."""
+'' and no_proxy bypass it.  The same proxy speaking SOCKS5 gets the
+names of socks5h:// requests unresolved."""
 
 import pftest as t
 
@@ -127,6 +128,39 @@ def proxy_from_environment(env):
         t.eq(r.rc, 0, "exit status with --proxy and no_proxy")
         t.eq(proxy_stats(proxy)["requests"],
              [plain, env.url("/_/bytes/20/forced")], "relayed with --proxy")
+
+
+@t.case
+def proxy_socks5h(env):
+    c = t.make_ca(env.tmp / "pki")
+    with t.Server(script="proxy.py") as proxy, \
+            tls_server(env, c["cert"], c["key"]) as tls:
+        plain = "http://localhost:%d/_/bytes/20/socks" % env.srv.port
+        secure = "https://localhost:%d/_/bytes/20/socks-tls" % tls.port
+        r = env.pfetch("-q", "--proxy", "socks5h://127.0.0.1:%d" % proxy.port,
+                       "--cacert", c["ca"], plain, secure)
+        t.eq(r.rc, 0, "exit status through SOCKS5")
+        # socks5h: the names went to the proxy, unresolved.
+        t.eq(sorted(proxy_stats(proxy)["socks"]),
+             sorted(["localhost:%d" % env.srv.port,
+                     "localhost:%d" % tls.port]), "SOCKS connections")
+        rows = env.db().by_url()
+        t.check_ok_row(env.out, rows[plain], t.pattern(20, "socks"))
+        t.check_ok_row(env.out, rows[secure], t.pattern(20, "socks-tls"))
+
+
+@t.case
+def https_proxy(env):
+    c = t.make_ca(env.tmp / "pki")
+    with t.Server(["--tls", c["cert"], c["key"]], script="proxy.py") as proxy:
+        url = env.url("/_/bytes/20/via-tls")
+        purl = "https://127.0.0.1:%d" % proxy.port
+        r = env.pfetch("-q", "--retries", "0", "--proxy", purl, url)
+        t.eq(r.rc, 1, "exit status when the proxy's certificate is unknown")
+        r = env.pfetch("-q", "--proxy", purl, "--cacert", c["ca"], url)
+        t.eq(r.rc, 0, "exit status with --cacert")
+        t.eq(env.srv.count("/_/bytes/20/via-tls"), 1, "requests")
+        t.eq(env.db().fetches()[-1]["error"], None, "error")
 
 
 @t.case
