@@ -2,7 +2,7 @@
 """Credentials and cookies.  --user answers Basic and Digest challenges
 within one attempt; wrong credentials are a final 401 after one attempt.
 Credentials (--user, netrc, a URL's own) never follow a redirect to
-another host:port: the far side's echo of the request headers has no
+another host:port, and --user goes to no host a crawl finds: the far side's echo of the request headers has no
 Authorization, while a redirect within the host keeps it.  netrc
 entries go to the machine they name, on any port.  One cookie jar per
 run: a cookie set by one response goes with later requests;
@@ -87,6 +87,25 @@ def no_credentials_across_hosts(env):
                        other.url("/_/basic-auth/%s/o" % B64),
                        "http://localhost:%d/_/basic-auth/%s/l" % (port, B64))
         t.eq(r.rc, 0, "both operands' hosts get --user")
+
+
+@t.case
+def user_not_sent_to_crawled_hosts(env):
+    """A link a crawl finds on another host:port gets no --user."""
+    site = env.tmp / "site"
+    site.mkdir()
+    link = env.url("/_/basic-auth/%s/linked" % B64)
+    (site / "index.html").write_text(
+        '<html><body><a href="%s">x</a></body></html>\n' % link)
+    with t.Server(root=site) as seed_srv:
+        seed = seed_srv.url("/index.html")
+        r = env.pfetch("-q", "-r", "-l", "1", "--span-hosts", "--no-robots",
+                       "-u", "alice:secret", seed)
+        t.eq(r.rc, 1, "exit status (the link's 401)")
+        rows = env.db().by_url()
+        t.eq(rows[seed]["error"], None, "the seed's error")
+        t.check_failed_row(rows[link], 401)
+        t.eq(rows[link]["depth"], 1, "the link's depth")
 
 
 @t.case
