@@ -100,7 +100,7 @@ static void usage(FILE *fp)
           "socks5h://);\n"
           "                           '' for none (default: http_proxy, "
           "https_proxy)\n"
-          "  -u, --user USER:PASS     Basic or Digest authentication, to the "
+          "  -u, --user USER:PASS     Basic or Digest credentials, for the "
           "operands' hosts\n"
           "      --netrc              credentials from ~/.netrc\n"
           "      --netrc-file FILE    credentials from FILE\n"
