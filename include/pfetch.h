@@ -528,6 +528,21 @@ struct pf_config {
     /* Re-fetching and output: see pfetch(1), -N and --json. */
     int timestamping; /* -N: ask again with the log's validators */
     FILE *json_out;   /* --json: one JSON line per committed row, or NULL */
+    /* Network and identity: see pfetch(1), "NETWORK AND IDENTITY". */
+    const char *cacert;       /* CA certificates (PEM) to verify TLS peers
+                                 against, instead of the system's; or NULL */
+    int insecure;             /* do not verify TLS peers (warned once) */
+    const char *proxy;        /* every request through this proxy URL
+                                 (http://, https://, socks5h://); NULL: the
+                                 environment's http_proxy, https_proxy and
+                                 no_proxy, as curl reads them; "": none */
+    const char *user;         /* "USER:PASS", Basic or Digest, sent only to
+                                 the seeds' host:port; or NULL */
+    int netrc;                /* credentials from ~/.netrc */
+    const char *netrc_file;   /* credentials from this file; or NULL */
+    const char *load_cookies; /* cookies to start with (Netscape format) */
+    const char *save_cookies; /* the jar, written when the run ends */
+    int http1_1;              /* never negotiate HTTP/2 */
 };
 
 struct pf_stats {

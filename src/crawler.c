@@ -235,6 +235,8 @@ static int accept_seed(struct pf_crawler *c, const char *url)
         pf__job_state(c) == RUN_IDLE)
         rc = remember_password(c, url);
     if (rc == 0)
+        rc = pf__transfers_seed(c->xfers, url);
+    if (rc == 0)
         rc = pf__frontier_accept(c->frontier, url, 0, NULL, 0);
 
     if (rc == PF_ENOMEM)

@@ -76,6 +76,12 @@ static int copy_strings(struct pf_crawler *c, const struct pf_config *cfg)
     c->cfg.nheaders = 0;
     c->cfg.accept = NULL; /* the frontier compiles them */
     c->cfg.reject = NULL;
+    c->cfg.cacert = NULL; /* the transfers keep their own */
+    c->cfg.proxy = NULL;
+    c->cfg.user = NULL;
+    c->cfg.netrc_file = NULL;
+    c->cfg.load_cookies = NULL;
+    c->cfg.save_cookies = NULL;
     return 0;
 }
 
@@ -145,6 +151,24 @@ static int open_outputs(struct pf_crawler *c, const struct pf_config *cfg)
     return 0;
 }
 
+/* The transfers, and what their options say once per run. */
+static int open_transfers(struct pf_crawler *c, const struct pf_config *cfg)
+{
+    char why[512] = "";
+    int rc = pf__transfers_new(&c->xfers, c->s, cfg, c->user_agent, c->store,
+                               &c->st.bytes, why, sizeof(why));
+
+    if (rc < 0) {
+        if (why[0] != '\0')
+            pf__job_say(c, PF_LOG_ERROR, "%s", why);
+        return rc;
+    }
+    if (cfg->insecure)
+        pf__job_say(c, PF_LOG_WARN,
+                    "warning: TLS certificates are not verified (--insecure)");
+    return 0;
+}
+
 int pf_crawler_new(pf_crawler **out, const struct pf_config *cfg)
 {
     struct pf_crawler *c;
@@ -174,8 +198,7 @@ int pf_crawler_new(pf_crawler **out, const struct pf_config *cfg)
     if (rc == 0)
         rc = open_frontier(c, cfg);
     if (rc == 0)
-        rc = pf__transfers_new(&c->xfers, c->s, cfg, c->user_agent, c->store,
-                               &c->st.bytes);
+        rc = open_transfers(c, cfg);
     if (rc < 0) {
         pf_crawler_free(c);
         return rc;
@@ -286,11 +309,18 @@ static int run_turn(struct pf_crawler *c, int block)
 
 static int run_end(struct pf_crawler *c)
 {
+    char why[512] = "";
+    int rc;
+
     atomic_store(&c->state, RUN_FINISHED);
     progress(c, pf__now_ms(), 1);
+    rc = pf__transfers_finish(c->xfers, why, sizeof(why));
+    if (rc < 0) {
+        pf__job_say(c, PF_LOG_ERROR, "%s", why[0] ? why : pf_strerror(rc));
+        pf__job_fatal(c, rc);
+    }
     if (c->db != NULL) {
-        int rc = pf__db_finish_run(c->db);
-
+        rc = pf__db_finish_run(c->db);
         if (rc < 0)
             pf__job_db_failed(c, rc);
     }

@@ -19,12 +19,27 @@ struct pf__transfers;
 
 /*
  * The job's transfer state.  cfg, store and bytes (the job's counter of
- * body bytes received) must outlive it; cfg's strings are read at once.
+ * body bytes received) must outlive it; cfg's strings are read at once,
+ * and cfg->load_cookies's file too: PF_EIO, with why said, when it
+ * cannot be read.
  */
 int pf__transfers_new(struct pf__transfers **out, pf_sched *s,
                       const struct pf_config *cfg, const char *user_agent,
-                      struct pf__store *store, uint64_t *bytes);
+                      struct pf__store *store, uint64_t *bytes, char *why,
+                      size_t whylen);
 void pf__transfers_free(struct pf__transfers *t);
+
+/*
+ * A seed (normalised) was accepted: its host:port gets cfg->user's
+ * credentials.  0 or PF_ENOMEM.
+ */
+int pf__transfers_seed(struct pf__transfers *t, const char *url);
+
+/*
+ * The run ends (interrupted or not): cfg->save_cookies gets the jar.
+ * 0, PF_ENOMEM, or PF_EIO with why said.
+ */
+int pf__transfers_finish(struct pf__transfers *t, char *why, size_t whylen);
 
 /*
  * For the progress display: how many attempts in flight have announced

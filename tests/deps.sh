@@ -20,8 +20,9 @@ case "${1:-}" in
     "")
         # The tests: man page lint, the sanitizer and fuzz builds (clang),
         # TLS certificates for the test server, cppcheck, valgrind, and
-        # wget to compare mirrors with.
-        PKGS="$PKGS mandoc clang openssl cppcheck wget valgrind"
+        # wget to compare mirrors with; nginx (TLS and http2) for the
+        # HTTP/2 test, curl to read and write cookie jars beside pfetch.
+        PKGS="$PKGS mandoc clang openssl cppcheck wget valgrind nginx curl"
         DOC_PKGS="postgresql-doc-15 python3.11-doc" ;;
     *)
         echo "usage: tests/deps.sh [--build]" >&2

@@ -104,7 +104,14 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
   /_/basic-auth/<b64>/<key>       401 unless Authorization is
                                   "Basic <b64>", else pattern(64, key)
                                   [?flaky=1: the first request of key
-                                  gets a 503 whatever it sends]
+                                  gets a 503 whatever it sends; ?to=URL:
+                                  once authorized, a 302 to URL]
+  /_/digest-auth/<u>/<p>/<key>    401 with a Digest challenge (MD5,
+                                  qop=auth) unless the request answers
+                                  it with user u and password p, else
+                                  pattern(64, key)
+  /_/set-cookie/<name>/<value>    Set-Cookie: name=value; Path=/
+                                  [?max_age=N: a persistent cookie]
   /_/stats                        JSON {request target: count} of every
                                   request so far except /_/stats and
                                   /_/requests themselves
@@ -776,8 +783,73 @@ def sc_basic_auth(h, args, query):
         h.reply(401, b"401 Unauthorized\n",
                 [("WWW-Authenticate", 'Basic realm="test"')],
                 ctype="text/plain")
+    elif "to" in query:
+        h.reply(302, b"", location(h, query["to"]))
     else:
         h.send_pattern(200, 64, key)
+
+
+DIGEST_NONCE = "pfetch-test-nonce"
+
+
+def digest_fields(value):
+    """The name=value pairs of a Digest Authorization header, unquoted."""
+    fields = {}
+    for m in re.finditer(r'(\w+)=("([^"]*)"|[^,\s]*)', value):
+        fields[m.group(1).lower()] = (m.group(3) if m.group(3) is not None
+                                      else m.group(2))
+    return fields
+
+
+def digest_ok(h, user, password):
+    """Does the request's Authorization answer our challenge rightly?"""
+    auth = h.headers.get("Authorization") or ""
+    if not auth.startswith("Digest "):
+        return False
+    f = digest_fields(auth[7:])
+    if f.get("username") != user or f.get("nonce") != DIGEST_NONCE:
+        return False
+
+    def md5(text):
+        return hashlib.md5(text.encode()).hexdigest()
+    ha1 = md5("%s:%s:%s" % (user, f.get("realm", ""), password))
+    ha2 = md5("%s:%s" % (h.command, f.get("uri", "")))
+    if f.get("qop") == "auth":
+        want = md5(":".join([ha1, DIGEST_NONCE, f.get("nc", ""),
+                             f.get("cnonce", ""), "auth", ha2]))
+    else:
+        want = md5("%s:%s:%s" % (ha1, DIGEST_NONCE, ha2))
+    return f.get("response") == want and f.get("uri") == h.path
+
+
+@scenario("digest-auth")
+def sc_digest_auth(h, args, query):
+    """/_/digest-auth/USER/PASSWORD/KEY: 401 with a Digest challenge
+    unless the request answers it with USER and PASSWORD, else
+    pattern(64, KEY)."""
+    user = args[0] if args else ""
+    password = args[1] if len(args) > 1 else ""
+    key = "/".join(args[2:])
+    if digest_ok(h, user, password):
+        h.send_pattern(200, 64, key)
+    else:
+        h.reply(401, b"401 Unauthorized\n",
+                [("WWW-Authenticate",
+                  'Digest realm="test", qop="auth", nonce="%s", '
+                  'algorithm=MD5' % DIGEST_NONCE)],
+                ctype="text/plain")
+
+
+@scenario("set-cookie")
+def sc_set_cookie(h, args, query):
+    """/_/set-cookie/NAME/VALUE: Set-Cookie NAME=VALUE, Path=/ (and
+    Max-Age=N with ?max_age=N, a persistent cookie); body "ok"."""
+    name = args[0] if args else "c"
+    value = args[1] if len(args) > 1 else ""
+    cookie = "%s=%s; Path=/" % (name, value)
+    if "max_age" in query:
+        cookie += "; Max-Age=%s" % query["max_age"]
+    h.reply(200, b"ok\n", [("Set-Cookie", cookie)], ctype="text/plain")
 
 
 @scenario("stats")

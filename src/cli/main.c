@@ -93,6 +93,24 @@ static void usage(FILE *fp)
           "      --max-filesize BYTES refuse larger bodies\n"
           "  -U, --user-agent S       the User-Agent header\n"
           "  -H, --header 'K: V'      an extra request header (repeatable)\n"
+          "\n"
+          "Network and identity:\n"
+          "      --cacert FILE        verify TLS peers against these CA "
+          "certificates (PEM)\n"
+          "      --insecure           do not verify TLS peers\n"
+          "      --proxy URL          through this proxy (http://, https://, "
+          "socks5h://);\n"
+          "                           '' for none (default: http_proxy, "
+          "https_proxy)\n"
+          "  -u, --user USER:PASS     Basic or Digest credentials, for the "
+          "operands' hosts\n"
+          "      --netrc              credentials from ~/.netrc\n"
+          "      --netrc-file FILE    credentials from FILE\n"
+          "      --load-cookies FILE  start with these cookies (Netscape "
+          "format)\n"
+          "      --save-cookies FILE  write the cookies to FILE at the end\n"
+          "      --http1.1            never negotiate HTTP/2\n"
+          "\n"
           "  -q, --quiet              print errors only\n"
           "  -v, --verbose            print retries and other details\n"
           "      --json               a JSON line per URL on standard output\n"
@@ -226,7 +244,15 @@ enum {
     OPT_ACCEPT,
     OPT_REJECT,
     OPT_NO_ROBOTS,
-    OPT_JSON
+    OPT_JSON,
+    OPT_CACERT,
+    OPT_INSECURE,
+    OPT_PROXY,
+    OPT_NETRC,
+    OPT_NETRC_FILE,
+    OPT_LOAD_COOKIES,
+    OPT_SAVE_COOKIES,
+    OPT_HTTP1_1
 };
 
 /*
@@ -260,6 +286,15 @@ static const struct args_option options[] = {
     {"max-filesize", 0, 1, OPT_MAX_FILESIZE},
     {"user-agent", 'U', 1, 'U'},
     {"header", 'H', 1, 'H'},
+    {"cacert", 0, 1, OPT_CACERT},
+    {"insecure", 0, 0, OPT_INSECURE},
+    {"proxy", 0, 1, OPT_PROXY},
+    {"user", 'u', 1, 'u'},
+    {"netrc", 0, 0, OPT_NETRC},
+    {"netrc-file", 0, 1, OPT_NETRC_FILE},
+    {"load-cookies", 0, 1, OPT_LOAD_COOKIES},
+    {"save-cookies", 0, 1, OPT_SAVE_COOKIES},
+    {"http1.1", 0, 0, OPT_HTTP1_1},
     {"quiet", 'q', 0, 'q'},
     {"verbose", 'v', 0, 'v'},
     {"json", 0, 0, OPT_JSON},
@@ -374,10 +409,78 @@ static int set_limit_option(struct pf_config *cfg, int id, const char *v)
     return 1;
 }
 
+/* A file the run reads must be readable now: a usage error if not. */
+static const char *readable(const char *opt, const char *path)
+{
+    if (access(path, R_OK) != 0) {
+        char msg[256];
+
+        snprintf(msg, sizeof(msg), "%s '%%s': %s", opt, strerror(errno));
+        die_usage(msg, path);
+    }
+    return path;
+}
+
+/* --proxy: a URL of a scheme libcurl proxies through, or "" for none. */
+static const char *proxy_url(const char *v)
+{
+    static const char *const schemes[] = {"http://", "https://", "socks5h://"};
+    size_t i;
+
+    if (v[0] == '\0')
+        return v;
+    for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+        if (strncmp(v, schemes[i], strlen(schemes[i])) == 0 &&
+            v[strlen(schemes[i])] != '\0')
+            return v;
+    die_usage("--proxy '%s': an http://, https:// or socks5h:// URL, or ''", v);
+    return NULL;
+}
+
+/* The network and identity options.  Returns 0 if id is not one. */
+static int set_identity_option(struct pf_config *cfg, int id, const char *v)
+{
+    switch (id) {
+    case OPT_CACERT:
+        cfg->cacert = readable("--cacert", v);
+        break;
+    case OPT_INSECURE:
+        cfg->insecure = 1;
+        break;
+    case OPT_PROXY:
+        cfg->proxy = proxy_url(v);
+        break;
+    case 'u':
+        if (strchr(v, ':') == NULL || strpbrk(v, "\r\n") != NULL)
+            die_usage("%s", "-u/--user takes USER:PASSWORD");
+        cfg->user = v;
+        break;
+    case OPT_NETRC:
+        cfg->netrc = 1;
+        break;
+    case OPT_NETRC_FILE:
+        cfg->netrc_file = readable("--netrc-file", v);
+        break;
+    case OPT_LOAD_COOKIES:
+        cfg->load_cookies = readable("--load-cookies", v);
+        break;
+    case OPT_SAVE_COOKIES:
+        cfg->save_cookies = v;
+        break;
+    case OPT_HTTP1_1:
+        cfg->http1_1 = 1;
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
 /* The request headers, the display, --help and --version. */
 static void set_option(struct cli *o, int id, const char *v)
 {
-    if (set_job_option(&o->cfg, id, v) || set_limit_option(&o->cfg, id, v))
+    if (set_job_option(&o->cfg, id, v) || set_limit_option(&o->cfg, id, v) ||
+        set_identity_option(&o->cfg, id, v))
         return;
     switch (id) {
     case 'U':
