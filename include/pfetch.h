@@ -520,6 +520,15 @@ struct pf_config {
     unsigned parsers;    /* parser threads; 0 = one per online CPU */
     pf_page_fn *on_page; /* each parsed page; parser thread; may be NULL */
     int page_doc;        /* give on_page the libxml2 tree of HTML pages */
+
+    /* Politeness and sitemaps: see pfetch(1), "POLITENESS", "SITEMAPS". */
+    int64_t wait_ms; /* --wait: at least this between the starts of two
+                        requests to a host, which then has one request in
+                        flight at a time; 0 = none */
+    int random_wait; /* --random-wait: each wait drawn in [0.5, 1.5] x
+                        wait_ms (never below a Crawl-delay) */
+    int sitemaps;    /* --sitemaps (needs recursive): the seeds' hosts'
+                        sitemaps, their URLs links of depth 1 */
 };
 
 struct pf_stats {
