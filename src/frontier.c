@@ -252,25 +252,33 @@ static void host_timer(struct pf__loop *l, struct pf__timer *t)
     host_update(h->m, h);
 }
 
-/*
- * A request of h starts now: the next gap begins.  --random-wait draws
- * it between 0.5 and 1.5 times --wait; a Crawl-delay is its floor (in
- * host_gap_over()).  The waiting hook hears of a wait that is new.
- */
-static void host_started(struct mem *m, struct pf__host *h, const char *url)
+/* The waiting hook hears of h's wait (url is one of h's) when it is new. */
+static void host_tell(struct mem *m, struct pf__host *h, const char *url)
 {
     const struct pf__frontier_conf *conf = &m->base.conf;
     int64_t wait = conf->wait_ms > h->delay_ms ? conf->wait_ms : h->delay_ms;
 
-    h->last_ns = pf__now_ns();
-    h->gap_ms = conf->wait_ms;
-    if (conf->random_wait && conf->wait_ms > 0)
-        h->gap_ms = conf->wait_ms / 2 + random() % (conf->wait_ms + 1);
     if (wait > 0 && wait != h->shown_ms && m->base.hooks.waiting != NULL) {
         h->shown_ms = wait;
         m->base.hooks.waiting(url, wait, h->delay_ms > conf->wait_ms,
                               m->base.hooks.ud);
     }
+}
+
+/*
+ * A request of h starts now: the next gap begins.  --random-wait draws
+ * it between 0.5 and 1.5 times --wait; a Crawl-delay is its floor (in
+ * host_gap_over()).
+ */
+static void host_started(struct mem *m, struct pf__host *h, const char *url)
+{
+    const struct pf__frontier_conf *conf = &m->base.conf;
+
+    h->last_ns = pf__now_ns();
+    h->gap_ms = conf->wait_ms;
+    if (conf->random_wait && conf->wait_ms > 0)
+        h->gap_ms = conf->wait_ms / 2 + random() % (conf->wait_ms + 1);
+    host_tell(m, h, url);
 }
 
 /*
@@ -614,6 +622,12 @@ static void mem_robots_ready(struct pf__frontier *f, struct pf__host *h,
     if (f->conf.robots && delay > 0)
         h->delay_ms =
             delay < PF__CRAWL_DELAY_MAX_MS ? delay : PF__CRAWL_DELAY_MAX_MS;
+    /* The discovered link that asked for robots.txt still waits. */
+    if (!pf__queue_empty(&h->pending))
+        host_tell(
+            (struct mem *)f, h,
+            pf__container_of(pf__queue_head(&h->pending), struct pf__item, link)
+                ->url);
     host_update((struct mem *)f, h);
 }
 

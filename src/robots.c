@@ -22,9 +22,9 @@
  *     values is dropped; a line without ':' is ignored, and so is a
  *     field we do not know (Host, Clean-param...), without ending the
  *     group it sits in;
- *   - Crawl-delay (seconds, fractions allowed) belongs to the group it
- *     sits in, and does not end it either; of the groups kept, the
- *     largest value counts.  Sitemap lines belong to no group: every
+ *   - Crawl-delay (seconds, fractions allowed) is a member of the group
+ *     it sits in, as a rule is (a User-agent line after it starts the
+ *     next group); of the groups kept, the largest value counts.  Sitemap lines belong to no group: every
  *     one is kept (up to MAX_SITEMAPS), as written;
  *   - a group is one or more User-agent lines followed by rules; a
  *     User-agent line after a rule starts the next group; rules before
@@ -402,7 +402,8 @@ static int parse_line(struct parser *ps, const char *line, size_t n)
     if (field_is(name, name_len, "crawl-delay")) {
         int64_t ms = parse_delay(value, value_len);
 
-        /* Like unknown fields, it neither counts nor ends a group. */
+        /* A member of its group, like a rule: the agent list is closed. */
+        ps->in_agents = 0;
         if (ms >= 0 && ps->group_ours)
             delay_add(&ps->ours, ms);
         if (ms >= 0 && ps->group_star)
