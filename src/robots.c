@@ -24,8 +24,8 @@
  *     group it sits in;
  *   - Crawl-delay (seconds, fractions allowed) is a member of the group
  *     it sits in, as a rule is (a User-agent line after it starts the
- *     next group); of the groups kept, the largest value counts.  Sitemap lines belong to no group: every
- *     one is kept (up to MAX_SITEMAPS), as written;
+ *     next group); of the groups kept, the largest value counts.  Sitemap lines
+ * belong to no group: every one is kept (up to MAX_SITEMAPS), as written;
  *   - a group is one or more User-agent lines followed by rules; a
  *     User-agent line after a rule starts the next group; rules before
  *     any User-agent line belong to no group;
