@@ -208,6 +208,31 @@ def cap_50000_urls(env):
 
 
 @t.case
+def cap_50_mib_uncompressed(env):
+    """A gzip sitemap of 55 MiB once decompressed (55 KiB on the wire):
+    the URL before the 50 MiB mark is offered, the one after it is not,
+    with a warning."""
+    root = env.tmp / "site"
+    filler = "<!-- %s -->\n" % ("x" * 1024)
+    body = (URLSET % ("  <url><loc>/early.html</loc></url>\n"
+                      + filler * (55 * 1024)
+                      + "  <url><loc>/late.html</loc></url>\n")).encode()
+    t.check(len(body) > 55 * 1024 * 1024, "the sitemap's size")
+    with t.Server(root=root) as s:
+        write(root, "robots.txt", "Sitemap: %s/big.xml.gz\n" % s.base)
+        write(root, "index.html", "<p>x\n")
+        write(root, "big.xml.gz", gzip.compress(body, 9))
+        write(root, "early.html", "<p>early\n")
+        write(root, "late.html", "<p>late\n")
+        r = env.pfetch("-r", "--sitemaps", s.url("/"), timeout=120)
+        t.eq(r.rc, 0, "exit status")
+        t.contains(r.stderr, "sitemap larger than 50 MiB uncompressed; the "
+                   "rest ignored", "warning")
+        t.eq(sorted(paths(s)), ["/", "/big.xml.gz", "/early.html",
+                                "/robots.txt"], "requests")
+
+
+@t.case
 def not_a_sitemap(env):
     """An HTML page at /sitemap.xml: a warning, no URL, no failure."""
     root = env.tmp / "site"
