@@ -28,7 +28,6 @@
 #include "frontier.h"
 
 #include <regex.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "robots.h"
@@ -67,7 +66,21 @@ struct mem {
     size_t nunfinished;
     int gate; /* smallest depth with unfinished items, or DEPTH_INF */
     int closed;
+    uint64_t rng; /* --random-wait's draws: our own, seeded per frontier */
 };
+
+/*
+ * xorshift64*: a draw for --random-wait.  Its own state, seeded from
+ * the clock, so that waits differ from run to run and the program's
+ * random() sequence is left alone.
+ */
+static uint64_t draw(struct mem *m)
+{
+    m->rng ^= m->rng >> 12;
+    m->rng ^= m->rng << 25;
+    m->rng ^= m->rng >> 27;
+    return m->rng * 0x2545F4914F6CDD1DULL;
+}
 
 /*
  * host:port of url into buf, or a pf__malloc'd copy when it does not fit
@@ -277,7 +290,8 @@ static void host_started(struct mem *m, struct pf__host *h, const char *url)
     h->last_ns = pf__now_ns();
     h->gap_ms = conf->wait_ms;
     if (conf->random_wait && conf->wait_ms > 0)
-        h->gap_ms = conf->wait_ms / 2 + random() % (conf->wait_ms + 1);
+        h->gap_ms = conf->wait_ms / 2 +
+                    (int64_t)(draw(m) % (uint64_t)(conf->wait_ms + 1));
     host_tell(m, h, url);
 }
 
@@ -694,6 +708,9 @@ int pf__frontier_mem_new(struct pf__frontier **out,
     pf__queue_init(&m->ready_hosts);
     pf__queue_init(&m->all_hosts);
     m->gate = PF__DEPTH_INF;
+    m->rng = (uint64_t)pf__now_ns() ^ (uint64_t)(uintptr_t)m;
+    if (m->rng == 0)
+        m->rng = 1; /* xorshift's one dead state */
     rc = pf__frontier_base_init(&m->base, conf, hooks, why, whylen);
     if (rc < 0) {
         mem_free(&m->base);
