@@ -19,6 +19,17 @@
  *                        (withdraw: its wait was cancelled)
  *
  * drain hands back queued items that will never start (a stop).
+ *
+ * What every backend owes politeness (--wait, --random-wait,
+ * Crawl-delay; see struct pf__frontier_conf): lease() gives a host with
+ * a wait one request at a time, spaced by its wait from the start of
+ * the last one, and never takes a -j slot for a host that is waiting;
+ * robots_ready() reads the host's Crawl-delay from the rules
+ * (pf__robots_crawl_delay_ms(), capped at PF__CRAWL_DELAY_MAX_MS) when
+ * conf.robots is set; the waiting hook hears of each host's wait; close()
+ * stops every timer.  And of sitemaps: PF__ACCEPT_SITEMAP items carry
+ * item->sitemap and do not widen the scope.  The operations themselves
+ * are unchanged by either.
  * Loop thread only.
  */
 #ifndef PF_FRONTIER_H
