@@ -805,6 +805,12 @@ static void crawl_done(struct fetch *f)
     r.bytes = err == 0 ? f->sink.offset + f->sink.bytes : 0;
     r.path = err == 0 && f->sink_open ? f->sink.relpath : NULL;
     r.error = err == 0 ? NULL : f->v.msg;
+    if (err != 0 && excused(it, &r)) {
+        size_t n = strlen(f->v.msg);
+
+        snprintf(f->v.msg + n, sizeof(f->v.msg) - n,
+                 " (no sitemap: not a failure)");
+    }
     r.elapsed_ms = pf__now_ms() - f->t0;
     /*
      * A body saved through a slash redirect sits where the directory

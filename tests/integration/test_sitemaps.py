@@ -136,6 +136,9 @@ def guessed_sitemap_missing_is_no_failure(env):
         t.eq(r.rc, 0, "exit status")
         rows = env.db().by_url()
         t.check_failed_row(rows[s.url("/sitemap.xml")], 404)
+        t.eq(rows[s.url("/sitemap.xml")]["error"],
+             "HTTP 404 Not Found (no sitemap: not a failure)", "error")
+        t.contains(r.stderr, "0 failed", "summary")
         t.eq(len(rows), 3, "rows")
 
 
