@@ -33,7 +33,7 @@ ctest --test-dir build-tsan --output-on-failure -j "$JOBS" -L unit
 # The threaded paths of the real program: parser pool, posts back to the
 # loop, URLs added from parser threads, the log writer.
 ctest --test-dir build-tsan --output-on-failure -j "$JOBS" \
-    -R '^integration[.](crawl|crawl_api|crawl_requisites|embed|examples|listing_example|shared_log|interrupt)$'
+    -R '^integration[.](crawl|crawl_api|crawl_requisites|embed|examples|listing_example|shared_log|interrupt|sitemaps)$'
 
 run build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPF_SANITIZE=address,undefined \
     -DCMAKE_C_COMPILER=clang -DPF_FUZZ=ON
