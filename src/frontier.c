@@ -296,24 +296,24 @@ static void host_started(struct mem *m, struct pf__host *h, const char *url)
 }
 
 /*
- * May h's first waiting item start now?  Retries may; otherwise the
- * depth gate and, for a discovered link, the host's robots.txt must
- * allow it.  Asking is what starts the robots.txt fetch of a host.
+ * May h's first waiting item start now?  Retries may, given room;
+ * otherwise the depth gate and, for a discovered link, the host's
+ * robots.txt must allow it.  Asking is what starts the robots.txt fetch
+ * of a host, even while the host is full or waits out its gap, so that
+ * the rules (and the Crawl-delay) are in by the time it may start.
  */
 static int host_can_start(struct mem *m, struct pf__host *h)
 {
     struct pf__item *it;
 
-    if (m->closed || pf__queue_empty(&h->pending) || !host_has_room(m, h))
-        return 0;
-    if (host_waits(m, h) && !host_gap_over(m, h))
+    if (m->closed || pf__queue_empty(&h->pending))
         return 0;
     it = pf__container_of(pf__queue_head(&h->pending), struct pf__item, link);
-    if (it->waiter != NULL)
-        return 1;
-    if (m->base.conf.gate && (int64_t)it->depth > (int64_t)m->gate + 1)
+    if (it->waiter == NULL && m->base.conf.gate &&
+        (int64_t)it->depth > (int64_t)m->gate + 1)
         return 0;
-    if (it->discovered && m->base.conf.robots && h->robots != ROBOTS_READY) {
+    if (it->waiter == NULL && it->discovered && m->base.conf.robots &&
+        h->robots != ROBOTS_READY) {
         if (h->robots == ROBOTS_NONE) {
             h->robots = ROBOTS_FETCHING;
             if (m->base.hooks.robots(h, it->url, m->base.hooks.ud) < 0)
@@ -322,7 +322,9 @@ static int host_can_start(struct mem *m, struct pf__host *h)
         if (h->robots != ROBOTS_READY)
             return 0;
     }
-    return 1;
+    if (!host_has_room(m, h))
+        return 0;
+    return !host_waits(m, h) || host_gap_over(m, h);
 }
 
 /* Put h on the ready list if it can start something and is not there. */

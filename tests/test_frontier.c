@@ -559,6 +559,38 @@ static void test_crawl_delay_timer(void)
     pf__loop_cleanup(&loop);
 }
 
+/*
+ * robots.txt is asked for as soon as a discovered link waits, even while
+ * its host is full (--per-host 1, the seed running): the rules, and a
+ * Crawl-delay, are in by the time the link may start.
+ */
+static void test_robots_asked_while_full(void)
+{
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(4, 1);
+    struct pf__frontier *f;
+    struct pf__item *seed, *it;
+
+    c.parsing = 1;
+    c.robots = 1;
+    f = make(&c, &h);
+    CHECK(f != NULL);
+    pf__frontier_accept(f, "http://a.test/", 0, NULL, 0);
+    seed = lease_url(f, "http://a.test/");
+    CHECK(seed != NULL);
+    pf__frontier_accept(f, "http://a.test/1", 1, "http://a.test/",
+                        PF__ACCEPT_DISCOVERED);
+    CHECK_EQ(h.robots, 1);
+    CHECK(pf__frontier_lease(f) == NULL); /* full, and no rules yet */
+    pf__frontier_robots_ready(f, h.host, NULL);
+    CHECK(pf__frontier_lease(f) == NULL); /* still full */
+    done(f, seed);
+    it = lease_url(f, "http://a.test/1");
+    CHECK(it != NULL);
+    done(f, it);
+    pf__frontier_free(f);
+}
+
 /* --wait: one request at a time per host, whatever --per-host says. */
 static void test_wait_one_at_a_time(void)
 {
@@ -599,4 +631,5 @@ TEST_MAIN(TEST(test_dedupe), TEST(test_accepted_and_alias),
           TEST(test_round_robin_and_jobs), TEST(test_depth_gate),
           TEST(test_shorter_path_moves_up), TEST(test_requeue),
           TEST(test_robots), TEST(test_drain_and_resume),
-          TEST(test_crawl_delay_timer), TEST(test_wait_one_at_a_time))
+          TEST(test_crawl_delay_timer), TEST(test_robots_asked_while_full),
+          TEST(test_wait_one_at_a_time))
