@@ -543,6 +543,14 @@ struct pf_config {
     const char *load_cookies; /* cookies to start with (Netscape format) */
     const char *save_cookies; /* the jar, written when the run ends */
     int http1_1;              /* never negotiate HTTP/2 */
+    /* Politeness and sitemaps: see pfetch(1), "POLITENESS", "SITEMAPS". */
+    int64_t wait_ms; /* --wait: at least this between the starts of two
+                        requests to a host, which then has one request in
+                        flight at a time; 0 = none */
+    int random_wait; /* --random-wait: each wait drawn in [0.5, 1.5] x
+                        wait_ms (never below a Crawl-delay) */
+    int sitemaps;    /* --sitemaps (needs recursive): the seeds' hosts'
+                        sitemaps, their URLs links of depth 1 */
 };
 
 struct pf_stats {

@@ -102,12 +102,16 @@ static int open_frontier(struct pf_crawler *c, const struct pf_config *cfg)
     fc.span_hosts = cfg->span_hosts;
     fc.accept = cfg->accept;
     fc.reject = cfg->reject;
+    fc.wait_ms = cfg->wait_ms;
+    fc.random_wait = cfg->random_wait;
+    fc.loop = pf__sched_loop(c->s);
     memset(&hooks, 0, sizeof(hooks));
     hooks.is_done = cfg->resume && c->db != NULL ? pf__crawler_is_done : NULL;
     hooks.accepted =
         cfg->layout == PF_LAYOUT_FLAT ? pf__crawler_accepted : NULL;
     hooks.pending = c->db != NULL ? pf__crawler_pending : NULL;
     hooks.robots = pf__crawler_robots;
+    hooks.waiting = pf__crawler_waiting;
     hooks.ud = c;
     rc = pf__frontier_mem_new(&c->frontier, &fc, &hooks, why, sizeof(why));
     if (rc == PF_EINVAL)
@@ -435,6 +439,7 @@ void pf_crawler_free(pf_crawler *c)
     pf__crawler_unwatch_lists(c);
     /* Coroutines (and the items they own) go with the scheduler. */
     pf_sched_free(c->s);
+    pf__crawler_cleanup(c);
     pf__frontier_free(c->frontier);
     pf__transfers_free(c->xfers);
     pf__urlset_free(&c->lists);

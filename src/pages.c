@@ -151,6 +151,12 @@ static int parse_task(void *arg, void **result)
         job->err = PF_EIO;
         return job->err;
     }
+    if (job->sitemap) {
+        job->err =
+            pf__sitemap_read_fd(fd, job->final_url, &job->links, &job->sm);
+        close(fd);
+        return job->err; /* a sitemap is no page: on_page never sees it */
+    }
     job->err = pf__parse_fd(fd, job->type, job->final_url, &job->links);
     close(fd);
     if (job->err == 0 && job->pages->on_page != NULL)

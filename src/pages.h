@@ -11,6 +11,7 @@
 
 #include "loop.h"
 #include "parse.h"
+#include "sitemap.h"
 
 struct pf__pages;
 
@@ -34,11 +35,13 @@ struct pf__page_job {
     char *last_modified; /* owned: the row's, or NULL */
     int follow_links;    /* the story's: -r */
     int follow_reqs;     /* the story's: -p */
+    int sitemap;         /* the story's: read it as a sitemap, into links */
     struct pf_result r;  /* the story's: the page's row, waiting */
     /* ---- */
     int err; /* 0, PF_EIO, PF_ENOMEM, PF_ECANCELED */
     struct pf__links links;
     unsigned char *follow;    /* per link, from on_page; NULL = all */
+    struct pf__sitemap sm;    /* a sitemap's: index, caps reached */
     struct pf__post post;     /* the way back to the loop thread */
     struct pf__queue backlog; /* in the backlog while it waits */
     struct pf__pages *pages;

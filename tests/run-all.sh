@@ -34,7 +34,7 @@ ctest --test-dir build-tsan --output-on-failure -j "$JOBS" -L unit
 # loop, URLs added from parser threads, the log writer (and its --json
 # lines, written from its thread).
 ctest --test-dir build-tsan --output-on-failure -j "$JOBS" \
-    -R '^integration[.](crawl|crawl_api|crawl_requisites|embed|examples|listing_example|shared_log|interrupt|validation)$'
+    -R '^integration[.](crawl|crawl_api|crawl_requisites|embed|examples|listing_example|shared_log|interrupt|validation|sitemaps)$'
 
 run build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPF_SANITIZE=address,undefined \
     -DCMAKE_C_COMPILER=clang -DPF_FUZZ=ON

@@ -11,7 +11,8 @@ Responses carry Content-Length (or chunked encoding where said) and
 connections are kept alive (HTTP/1.1) unless a scenario closes them.
 The server exits by itself when its parent process goes away.
 
-Normal paths are files under --root (404 without one).  A file named
+Normal paths are files under --root (404 without one); with the query
+"?gzip=1", a file is sent with Content-Encoding: gzip.  A file named
 ".generated" at the root lists virtual files, one "PATH SIZE" per line
 (e.g. "downloads/data.bin 1048576"): each is served as SIZE pattern bytes
 seeded with PATH, so large binaries need not be committed.  With
@@ -305,6 +306,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return
         if ROOT is not None:
             local = self.translate_path(path)
+            if "gzip=1" in target.partition("?")[2].split("&") and \
+                    os.path.isfile(local):
+                with open(local, "rb") as f:
+                    self.reply(200, gzip.compress(f.read(), mtime=0),
+                               headers=[("Content-Encoding", "gzip")],
+                               ctype=self.guess_type(local))
+                return
             if os.path.exists(local):
                 if VARS and self.send_substituted(path, local):
                     return

@@ -78,6 +78,12 @@ static void usage(FILE *fp)
           "  -p, --page-requisites    fetch the images, stylesheets, scripts "
           "of pages\n"
           "      --no-robots          ignore robots.txt\n"
+          "      --sitemaps           also crawl what the seeds' hosts' "
+          "sitemaps list\n"
+          "      --wait S             at least S seconds between requests "
+          "to a host\n"
+          "      --random-wait        each wait drawn from 0.5 to 1.5 times "
+          "--wait\n"
           "\n"
           "      --retries N          retries of transient failures "
           "(default 3)\n"
@@ -252,7 +258,10 @@ enum {
     OPT_NETRC_FILE,
     OPT_LOAD_COOKIES,
     OPT_SAVE_COOKIES,
-    OPT_HTTP1_1
+    OPT_HTTP1_1,
+    OPT_WAIT,
+    OPT_RANDOM_WAIT,
+    OPT_SITEMAPS
 };
 
 /*
@@ -277,6 +286,9 @@ static const struct args_option options[] = {
     {"reject", 0, 1, OPT_REJECT},
     {"page-requisites", 'p', 0, 'p'},
     {"no-robots", 0, 0, OPT_NO_ROBOTS},
+    {"sitemaps", 0, 0, OPT_SITEMAPS},
+    {"wait", 0, 1, OPT_WAIT},
+    {"random-wait", 0, 0, OPT_RANDOM_WAIT},
     {"retries", 0, 1, OPT_RETRIES},
     {"retry-backoff", 0, 1, OPT_RETRY_BACKOFF},
     {"timeout", 0, 1, OPT_TIMEOUT},
@@ -363,6 +375,15 @@ static int set_job_option(struct pf_config *cfg, int id, const char *v)
         break;
     case OPT_NO_ROBOTS:
         cfg->no_robots = 1;
+        break;
+    case OPT_SITEMAPS:
+        cfg->sitemaps = 1;
+        break;
+    case OPT_WAIT:
+        cfg->wait_ms = parse_seconds("--wait", v);
+        break;
+    case OPT_RANDOM_WAIT:
+        cfg->random_wait = 1;
         break;
     case OPT_RETRIES:
         cfg->retries = parse_count("--retries", v, 0, 1000);
@@ -554,6 +575,8 @@ static int parse_command_line(struct cli *o, int argc, char **argv)
     }
     if (o->noperands == 0)
         die_usage("%s", "no URL or list given");
+    if (o->cfg.sitemaps && !o->cfg.recursive)
+        die_usage("%s", "--sitemaps needs -r: sitemaps list pages to crawl");
     o->cfg.headers = o->headers;
     o->cfg.nheaders = o->nheaders;
     return 0;
