@@ -57,8 +57,9 @@ struct pf__host {
 /* The in-memory backend. */
 struct mem {
     struct pf__frontier base;
-    struct pf__strmap seen;  /* every URL accepted; -> item while waiting */
-    struct pf__strmap hosts; /* "host:port" -> struct pf__host */
+    struct pf__fpset seen;    /* every URL accepted, by fingerprint */
+    struct pf__fpmap waiting; /* crawls: fingerprint -> item, queued */
+    struct pf__strmap hosts;  /* "host:port" -> struct pf__host */
     struct pf__queue ready_hosts;
     struct pf__queue all_hosts;
     struct pf__frontier_counts n;
@@ -455,11 +456,13 @@ fail:
 static int link_seen_or_out(struct mem *m, const char *url, int depth,
                             const char *parent, int flags)
 {
-    void *v = NULL;
+    uint64_t fp = pf__fingerprint(url, strlen(url));
+    struct pf__item *it;
 
-    if (pf__strmap_lookup(&m->seen, url, &v)) {
-        if (v != NULL)
-            requeue_closer(m, v, depth, parent,
+    if (pf__fpset_get(&m->seen, fp) >= 0) {
+        it = pf__fpmap_get(&m->waiting, fp);
+        if (it != NULL)
+            requeue_closer(m, it, depth, parent,
                            (flags & PF__ACCEPT_REQUISITE) != 0);
         return PF_EDUPLICATE;
     }
@@ -471,14 +474,15 @@ static int mem_accept(struct pf__frontier *f, const char *url, int depth,
 {
     struct mem *m = (struct mem *)f;
     int link = (flags & PF__ACCEPT_DISCOVERED) && !(flags & PF__ACCEPT_RESUMED);
+    uint64_t fp = pf__fingerprint(url, strlen(url));
     struct pf__item *it;
     int rc;
 
     rc = link ? link_seen_or_out(m, url, depth, parent, flags)
-              : (pf__strmap_has(&m->seen, url) ? PF_EDUPLICATE : 0);
+              : (pf__fpset_get(&m->seen, fp) >= 0 ? PF_EDUPLICATE : 0);
     if (rc != 0)
         return rc;
-    rc = pf__strmap_put(&m->seen, url, NULL);
+    rc = pf__fpset_put(&m->seen, fp, 0);
     if (rc < 0)
         return rc;
     if (f->hooks.accepted != NULL) {
@@ -500,7 +504,12 @@ static int mem_accept(struct pf__frontier *f, const char *url, int depth,
         return PF_ENOMEM;
     if (f->conf.parsing) {
         /* While it waits, a shorter path to it may still turn up. */
-        pf__strmap_set(&m->seen, url, it);
+        if (pf__fpmap_set(&m->waiting, fp, it) < 0) {
+            unfinished_done(m, it->depth);
+            pf__free(it->parent);
+            pf__free(it);
+            return PF_ENOMEM;
+        }
         if (link && f->hooks.pending != NULL)
             f->hooks.pending(url, depth, parent, it->requisite, f->hooks.ud);
     }
@@ -514,7 +523,7 @@ static int mem_accept(struct pf__frontier *f, const char *url, int depth,
 static int mem_alias(struct pf__frontier *f, const char *url)
 {
     struct mem *m = (struct mem *)f;
-    int rc = pf__strmap_put(&m->seen, url, NULL);
+    int rc = pf__fpset_put(&m->seen, pf__fingerprint(url, strlen(url)), 0);
 
     return rc < 0 ? rc : rc == 1 ? 0 : PF_EDUPLICATE;
 }
@@ -537,7 +546,9 @@ static struct pf__item *mem_lease(struct pf__frontier *f)
         pf__queue_remove(&it->link);
         m->n.queued--;
         if (it->waiter == NULL && f->conf.parsing)
-            pf__strmap_set(&m->seen, it->url, NULL); /* its depth is final */
+            /* Its depth is final. */
+            pf__fpmap_del(&m->waiting,
+                          pf__fingerprint(it->url, strlen(it->url)));
         if (it->waiter == NULL && it->discovered && h->rules != NULL &&
             !pf__robots_allowed(h->rules, pf__url_path_query(it->url))) {
             it->refused = 1;
@@ -684,7 +695,8 @@ static void mem_free(struct pf__frontier *f)
     struct mem *m = (struct mem *)f;
 
     pf__strmap_free(&m->hosts, free_host);
-    pf__strmap_free(&m->seen, NULL);
+    pf__fpset_free(&m->seen);
+    pf__fpmap_free(&m->waiting);
     pf__free(m->unfinished);
     pf__frontier_base_cleanup(f);
     pf__free(m);

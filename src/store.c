@@ -104,8 +104,11 @@
 #define MAX_DIR_TRIES 64
 
 /*
- * What a path in the claims map stands for.  The map's values are these
- * small integers disguised as pointers (never NULL, never dereferenced).
+ * What a path in the claims set stands for: the tag of its fingerprint
+ * (0 is no claim).  A set of fingerprints rather than of paths keeps a
+ * run of a million files from holding a million path strings; a
+ * fingerprint clash (odds in util.h) only makes a free name look taken,
+ * so that file gets a ".N" name.
  */
 enum claim {
     CLAIM_FILE = 1, /* a final name given to a sink in this run */
@@ -113,9 +116,6 @@ enum claim {
     CLAIM_DIR,      /* a directory walked in this run */
     CLAIM_RESERVED  /* the log database and its companions */
 };
-
-#define CLAIM_PTR(c) ((void *)(uintptr_t)(c))
-#define CLAIM_OF(p) ((enum claim)(uintptr_t)(p))
 
 /* One cached directory. */
 struct dir_slot {
@@ -140,7 +140,7 @@ struct pf__store {
     int dirfd;      /* the output directory */
     size_t dir_len; /* the length of its name, as given */
     enum pf_layout layout;
-    struct pf__strmap claims;   /* relative path -> enum claim */
+    struct pf__fpset claims;    /* relative path -> enum claim */
     struct pf__strmap next_n;   /* base path -> unsigned long *, next ".N" */
     struct pf__strmap reserved; /* URL -> struct reservation * (flat) */
     struct pf__strmap index;    /* directory URL -> char *, its saved path */
@@ -200,9 +200,18 @@ static int make_dirs(const char *dir)
 
 static int claim(struct pf__store *st, const char *path, enum claim c)
 {
-    int rc = pf__strmap_put(&st->claims, path, CLAIM_PTR(c));
+    int rc = pf__fpset_put(&st->claims, pf__fingerprint(path, strlen(path)),
+                           (unsigned)c);
 
     return rc < 0 ? rc : 0;
+}
+
+/* What path is claimed as in this run, or 0. */
+static int claimed(const struct pf__store *st, const char *path)
+{
+    int tag = pf__fpset_get(&st->claims, pf__fingerprint(path, strlen(path)));
+
+    return tag < 0 ? 0 : tag;
 }
 
 /*
@@ -331,7 +340,7 @@ void pf__store_close(struct pf__store *st)
     }
     if (st->dirfd >= 0)
         close(st->dirfd);
-    pf__strmap_free(&st->claims, NULL);
+    pf__fpset_free(&st->claims);
     pf__strmap_free(&st->next_n, free_value);
     pf__strmap_free(&st->reserved, free_value);
     pf__strmap_free(&st->index, free_value);
@@ -375,7 +384,7 @@ static int enter_dir(struct pf__store *st, int pfd, char *name, size_t *nlen,
     int tries, rc, fd, e;
 
     for (tries = 0; tries < MAX_DIR_TRIES; tries++) {
-        void *tag;
+        int tag;
         struct stat sb;
 
         pf__buf_truncate(&st->phys, base);
@@ -389,14 +398,14 @@ static int enter_dir(struct pf__store *st, int pfd, char *name, size_t *nlen,
             *err = ENOMEM;
             return rc;
         }
-        tag = pf__strmap_get(&st->claims, st->phys.data);
-        if (tag != NULL && CLAIM_OF(tag) != CLAIM_DIR) {
+        tag = claimed(st, st->phys.data);
+        if (tag != 0 && tag != CLAIM_DIR) {
             *nlen = pf__name_join(name, name, *nlen, ".d", 2);
             continue;
         }
         fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0) {
-            rc = tag == NULL ? claim(st, st->phys.data, CLAIM_DIR) : 0;
+            rc = tag == 0 ? claim(st, st->phys.data, CLAIM_DIR) : 0;
             if (rc < 0) {
                 close(fd);
                 *err = ENOMEM;
@@ -579,23 +588,21 @@ static int available(struct pf__store *st, const char *comp, size_t clen)
     char part[PF__NAME_BUF];
     size_t plen = part_name(part, comp, clen);
     size_t klen = st->key.len;
-    void *tag;
     int rc;
 
-    if (pf__strmap_get(&st->claims, st->key.data) != NULL)
+    if (claimed(st, st->key.data) != 0)
         return 0;
     rc = make_key(&st->tmp, &st->phys, part, plen);
     if (rc < 0)
         return rc;
-    if (pf__strmap_get(&st->claims, st->tmp.data) != NULL)
+    if (claimed(st, st->tmp.data) != 0)
         return 0;
     if (klen > 5 && memcmp(st->key.data + klen - 5, ".part", 5) == 0) {
         pf__buf_truncate(&st->tmp, 0);
         rc = pf__buf_append(&st->tmp, st->key.data, klen - 5);
         if (rc < 0)
             return rc;
-        tag = pf__strmap_get(&st->claims, st->tmp.data);
-        if (tag != NULL && CLAIM_OF(tag) == CLAIM_FILE)
+        if (claimed(st, st->tmp.data) == CLAIM_FILE)
             return 0;
     }
     return 1;
