@@ -562,13 +562,18 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
     start_element(ctx, (const char *)name, &a);
 }
 
-/* An end tag, whichever parser found it. */
+/*
+ * An end tag, whichever parser found it.  libxml2's end of the <head>
+ * sends the links that waited; with the tokenizer they wait on, as the
+ * HTML standard has a <base> after </head> go into the head and apply to
+ * the whole document: the next element of the body or text sends them.
+ */
 static void end_element(struct parse *st, const char *n)
 {
     if (st->in_style && strcmp(n, "style") == 0) {
         css_finish(st);
         st->in_style = 0;
-    } else if (st->in_head && strcmp(n, "head") == 0) {
+    } else if (st->in_head && st->ctxt != NULL && strcmp(n, "head") == 0) {
         flush_pending(st);
     }
 }

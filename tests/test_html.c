@@ -376,6 +376,19 @@ static const struct html5_case html5_cases[] = {
      "page http://example.com/dir/%C2%80\n"},
     {"<a href=\"a&#0;b\">", "page http://example.com/dir/a%EF%BF%BDb\n",
      "page http://example.com/dir/a\n"},
+    /*
+     * UTF-8 in a page that declares no charset: libxml2 2.9 reads it as
+     * Latin-1; browsers detect UTF-8.
+     */
+    {"<a href=\"caf\xC3\xA9\">", "page http://example.com/dir/caf%C3%A9\n",
+     "page http://example.com/dir/caf%C3%83%C2%A9\n"},
+    /*
+     * A <base> after </head> goes into the head and is the document's
+     * base: libxml2 had sent the head's links before it.
+     */
+    {"<head><link href=a></head><base href=\"http://o.example/\"><a href=b>",
+     "page http://o.example/a\npage http://o.example/b\n",
+     "page http://example.com/dir/a\npage http://o.example/b\n"},
     /* A tag cut by the end of the document is dropped. */
     {"<a href=a", "", "page http://example.com/dir/a\n"},
 };
