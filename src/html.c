@@ -143,6 +143,14 @@ static void oom(struct pf__html *h)
 /* Append raw bytes to the tag, or mark it too big. */
 static void tag_bytes(struct pf__html *h, const unsigned char *p, size_t n)
 {
+    struct pf__buf *b = &h->tag;
+
+    if (!h->too_big && b->len + n + 1 <= b->cap) { /* the usual case */
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return;
+    }
     if (h->too_big || h->tag.len + n + 1 > PF__HTML_TAG_MAX) {
         h->too_big = 1;
         if (h->nattr > 0)
@@ -721,7 +729,7 @@ static unsigned char raw_elem(const char *name, size_t n)
 {
     size_t i;
 
-    if (n < 3 || n > 9)
+    if (n < 3 || n > 9 || !strchr("stxinp", name[0]))
         return RAW_NONE;
     for (i = 1; i < PF__ARRAY_LEN(raw_names); i++)
         if (strcmp(name, raw_names[i]) == 0)

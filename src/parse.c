@@ -1,9 +1,12 @@
 /*
  * parse.c -- link extraction: the URLs an HTML page or a stylesheet refers
  * to, resolved, normalised and deduplicated, each marked as a page link or
- * a page requisite.  HTML goes through libxml2's HTML parser in SAX mode
- * (no tree is built); CSS (stylesheets, <style>, style="") through css.c's
- * scanner; what both find goes into the caller's list (links.c).
+ * a page requisite.  HTML goes through html.c's streaming tokenizer (the
+ * HTML standard's tokenizer, no tree), or, for a UTF-16 page and for the
+ * tests that compare the two (pf__parse_*_xml), through libxml2's HTML
+ * parser in SAX mode; CSS (stylesheets, <style>, style="") through css.c's
+ * scanner; what they find goes into the caller's list (links.c).  Both
+ * HTML parsers feed the same rules (start_element, end_element).
  *
  * This module owns the rules of what a link is (which element, which
  * attribute, which kind), how a reference becomes a URL (with url.c's
@@ -12,11 +15,13 @@
  * no-ops), never keep state between calls or change libxml2's global
  * settings (every call has its own parser context and curl URL handle,
  * so parser threads share nothing; the one exception, libxml2's
- * per-thread error handler, is set for the parse and put back), and
+ * per-thread error handler, is set for a libxml2 parse and put back), and
  * never let memory grow with the size of a document.  The caps that keep
  * it bounded:
  *
- *   - input is read and given to libxml2 in chunks of CHUNK (64 KiB);
+ *   - input is read and given to the parser in chunks of CHUNK (64 KiB);
+ *   - the tokenizer keeps only the tag being read, up to PF__HTML_TAG_MAX
+ *     (8 MiB; attributes past it are dropped, the parse goes on);
  *   - libxml2 keeps what it has not parsed yet, which is little, except
  *     when it waits for the end of a construct (an attribute value with no
  *     closing quote, a comment with no end): past BACKLOG_MAX (8 MiB)
@@ -31,9 +36,13 @@
  *   - at most LINKS_MAX (100,000) links per call; the rest of a document
  *     that has more is not parsed.
  *
- * Charset: libxml2 reads a BOM or <meta charset> and hands us UTF-8; the
- * URLs come out percent-encoded UTF-8 (browsers use the page's charset for
- * the query of a non-UTF-8 page: we do not).
+ * Charset: the tokenizer reads a UTF-8 BOM and the first <meta> that
+ * declares a charset, and converts attribute values to UTF-8 (iconv); a
+ * page that declares none is read as UTF-8, and a value that is not UTF-8
+ * as windows-1252.  libxml2 does the same for its pages (but reads an
+ * undeclared page as Latin-1 throughout).  The URLs come out
+ * percent-encoded UTF-8 (browsers use the page's charset for the query of
+ * a non-UTF-8 page: we do not).
  */
 #include <errno.h>
 #include <stdarg.h>
