@@ -862,19 +862,38 @@ static size_t in_tag_name(struct pf__html *h, const unsigned char *p, size_t n)
     return k + tag_sep(h, p[k]);
 }
 
-static size_t in_before_attr(struct pf__html *h, unsigned char c)
+static size_t in_attr_name(struct pf__html *h, const unsigned char *p,
+                           size_t n);
+
+/*
+ * Before an attribute: white space, then its name, read on here rather
+ * than at the next step (a step per state is what costs, in a tag).
+ */
+static size_t in_before_attr(struct pf__html *h, const unsigned char *p,
+                             size_t n)
 {
-    if (is_space(c))
-        return 1;
+    size_t k = 0, r;
+    unsigned char c;
+
+    while (k < n && is_space(p[k]))
+        k++;
+    if (k == n)
+        return n;
+    c = p[k];
     if (c == '/' || c == '>')
-        return tag_sep(h, c);
+        return k + tag_sep(h, c);
     attr_begin(h);
     h->state = H_ATTR_NAME;
     if (c == '=') {
         tag_bytes(h, &c, 1);
-        return 1;
+        return k + 1;
     }
-    return 0;
+    if (h->stop)
+        return k;
+    h->off += k;
+    r = in_attr_name(h, p + k, n - k);
+    h->off -= k;
+    return k + r;
 }
 
 static size_t in_attr_name(struct pf__html *h, const unsigned char *p, size_t n)
@@ -887,6 +906,11 @@ static size_t in_attr_name(struct pf__html *h, const unsigned char *p, size_t n)
     attr_name_end(h, h->off + k);
     if (p[k] == '=') {
         h->state = H_BEFORE_VALUE;
+        if (k + 1 < n && (p[k + 1] == '"' || p[k + 1] == '\'')) {
+            value_begin(h, h->off + k + 2);
+            h->state = p[k + 1] == '"' ? H_VALUE_DQ : H_VALUE_SQ;
+            return k + 2;
+        }
         return k + 1;
     }
     if (is_space(p[k])) {
@@ -944,6 +968,10 @@ static size_t in_value_quoted(struct pf__html *h, const unsigned char *p,
     value_end(h);
     h->off -= k;
     h->state = H_AFTER_VALUE;
+    if (k + 1 < n && is_space(p[k + 1])) {
+        h->state = H_BEFORE_ATTR;
+        return k + 2;
+    }
     return k + 1;
 }
 
@@ -1231,7 +1259,7 @@ static size_t step(struct pf__html *h, const unsigned char *p, size_t n)
     case H_TAG_NAME:
         return in_tag_name(h, p, n);
     case H_BEFORE_ATTR:
-        return in_before_attr(h, p[0]);
+        return in_before_attr(h, p, n);
     case H_ATTR_NAME:
         return in_attr_name(h, p, n);
     case H_AFTER_ATTR_NAME:
