@@ -87,6 +87,8 @@ struct parse {
     int have_base;          /* a <base href> was seen */
     int in_head;            /* links wait, in pending, for a <base> */
     int in_style;           /* in a <style> element */
+    int in_noscript;        /* in a <noscript> of the <head> (tokenizer) */
+    int body_bg;            /* a <body background> was taken */
     struct pf__buf pending; /* waiting links: kind byte, text, NUL */
     struct pf__urlres res;
     struct pf__buf url; /* the link being added */
@@ -489,8 +491,11 @@ static void start_element(struct parse *st, const char *n,
     case 'b':
         if (strcmp(n, "base") == 0)
             take_base(st, a.href);
-        else if (strcmp(n, "body") == 0)
+        else if (strcmp(n, "body") == 0 && !st->body_bg) {
+            /* Another <body> only adds what the first did not have. */
+            st->body_bg = a.background != NULL;
             add_attr(st, a.background, PF__LINK_REQ);
+        }
         break;
     case 'e':
         if (strcmp(n, "embed") == 0)
@@ -611,6 +616,8 @@ static int tok_tag(const struct pf__html_tag *t, void *userdata)
 {
     struct parse *st = userdata;
 
+    if (t->name_len == 8 && strcmp(t->name, "noscript") == 0)
+        st->in_noscript = !t->end_tag && st->in_head;
     if (t->end_tag) {
         end_element(st, t->name);
     } else {
@@ -628,7 +635,9 @@ static int tok_tag(const struct pf__html_tag *t, void *userdata)
 
 /*
  * The tokenizer's text: a <style>'s, or text while links wait for a
- * <base>, which ends the <head> when it is not white space.
+ * <base>, which ends the <head> when it is not white space, except in a
+ * <noscript> (raw text to a browser that runs scripts, as libxml2 also
+ * has it).
  */
 static int tok_text(const char *text, size_t n, int raw, void *userdata)
 {
@@ -638,7 +647,7 @@ static int tok_text(const char *text, size_t n, int raw, void *userdata)
     if (raw) {
         if (st->in_style)
             css_feed(st, text, n);
-    } else if (st->in_head) {
+    } else if (st->in_head && !st->in_noscript) {
         for (i = 0; i < n && is_html_space((unsigned char)text[i]); i++)
             ;
         if (i < n) {

@@ -389,9 +389,51 @@ static const struct html5_case html5_cases[] = {
     {"<head><link href=a></head><base href=\"http://o.example/\"><a href=b>",
      "page http://o.example/a\npage http://o.example/b\n",
      "page http://example.com/dir/a\npage http://o.example/b\n"},
+    /*
+     * A second <body> adds the attributes the first lacked; libxml2 drops
+     * it.  (A background the first had stays.)
+     */
+    {"<body><body background=b>", "req http://example.com/dir/b\n", ""},
     /* A tag cut by the end of the document is dropped. */
     {"<a href=a", "", "page http://example.com/dir/a\n"},
 };
+
+/* Markup libxml2 and the tokenizer read alike, though not obviously. */
+static void test_same_on_odd_markup(void)
+{
+    static const char *const docs[] = {
+        "<head><link href=a><noscript>hi</noscript><base href=\"/b/\">",
+        "<link href=a>&nbsp;<base href=\"/b/\">",
+        "<body background=a><body background=b>",
+        "<html><body><html background=x>",
+        "<a href=x&amp;y&lt;z>",
+        "<!-- x --!><a href=a>",
+        "<a @x=1 href=a>",
+        "<style>@import 'a';</style><head></head><base href=\"/o/\">"};
+    size_t i;
+
+    for (i = 0; i < PF__ARRAY_LEN(docs); i++) {
+        char *tok = links_of(docs[i], strlen(docs[i]), BASE, 0);
+        char *xml = links_of(docs[i], strlen(docs[i]), BASE, 1);
+
+        if (strcmp(tok, xml) != 0)
+            fprintf(stderr, "%s\ntokenizer:\n%slibxml2:\n%s", docs[i], tok,
+                    xml);
+        CHECK_STR(tok, xml);
+        pf__free(tok);
+        pf__free(xml);
+    }
+}
+
+/* A UTF-16 page goes to libxml2: the tokenizer cannot read it. */
+static void test_utf16(void)
+{
+    static const char doc[] = "\xFF\xFE<\0a\0 \0h\0r\0e\0f\0=\0x\0>\0";
+    char *got = links_of(doc, sizeof(doc) - 1, BASE, 0);
+
+    CHECK_STR(got, "page http://example.com/dir/x\n");
+    pf__free(got);
+}
 
 static void test_html5_differences(void)
 {
@@ -501,5 +543,6 @@ static void test_same_links_manuals(void)
 TEST_MAIN(TEST(test_tags_and_offsets), TEST(test_comments), TEST(test_raw_text),
           TEST(test_script_data), TEST(test_char_refs), TEST(test_charsets),
           TEST(test_every_cut), TEST(test_huge_tag),
-          TEST(test_html5_differences), TEST(test_same_links_fixtures),
+          TEST(test_html5_differences), TEST(test_same_on_odd_markup),
+          TEST(test_utf16), TEST(test_same_links_fixtures),
           TEST(test_same_links_manuals))

@@ -98,6 +98,7 @@ static const struct frag frags[] = {
     {"<br/>", SAME},
     {"<table><tr><td><a href=\"%s\"></td></tr></table>", SAME},
     {"<noscript><img src=\"%s\"></noscript>", SAME},
+    {"<noscript>text</noscript>", SAME},
     {"<a href=\"%s?a=1&amp;b=2\">", SAME},
     {"<!-->", ABRUPT_COMMENT},
     {"<!--->", ABRUPT_COMMENT},
