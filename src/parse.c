@@ -1010,8 +1010,8 @@ static int run(struct source *src, enum pf__doc_type type, const char *base_url,
     xmlStructuredErrorFunc saved_handler;
     void *saved_context;
     struct parse *st;
-    const char *p;
-    size_t n;
+    const char *p = NULL;
+    size_t n = 0;
     int saved_errno = 0;
     int rc;
 

@@ -144,7 +144,7 @@ static char *generate(const uint8_t *data, size_t size, int *cls)
 
     /* The fragments that differ come last, and are picked less often. */
     *cls = 0;
-    while (frags[nsame].cls == SAME)
+    while (nsame + 1 < PF__ARRAY_LEN(frags) && frags[nsame].cls == SAME)
         nsame++;
     for (i = 0; i < size; i += 2) {
         const struct frag *f =
