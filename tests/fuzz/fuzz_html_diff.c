@@ -140,17 +140,16 @@ static const char *const urls[] = {"a.html",
 static char *generate(const uint8_t *data, size_t size, int *cls)
 {
     struct pf__buf doc = {NULL, 0, 0};
-    size_t i, nsame = 0;
+    size_t i, nsame = 0, ndiff;
 
     /* The fragments that differ come last, and are picked less often. */
     *cls = 0;
     while (nsame + 1 < PF__ARRAY_LEN(frags) && frags[nsame].cls == SAME)
         nsame++;
-    for (i = 0; i < size; i += 2) {
-        const struct frag *f =
-            data[i] < 240
-                ? &frags[data[i] % nsame]
-                : &frags[nsame + data[i] % (PF__ARRAY_LEN(frags) - nsame)];
+    ndiff = PF__ARRAY_LEN(frags) - nsame; /* at least 1 */
+    for (i = 0; i < size && nsame > 0 && ndiff > 0; i += 2) {
+        const struct frag *f = data[i] < 240 ? &frags[data[i] % nsame]
+                                             : &frags[nsame + data[i] % ndiff];
         const char *url =
             urls[(i + 1 < size ? data[i + 1] : 0) % PF__ARRAY_LEN(urls)];
         const char *p = f->text;
