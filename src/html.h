@@ -83,10 +83,11 @@ struct pf__html {
     unsigned char ret;   /* the state an end tag match returns to */
     unsigned char raw;   /* the raw text element open (enum, html.c) */
     unsigned char match; /* bytes of an end tag name matched */
-    unsigned char quote_seen;
-    unsigned char end_tag, self_closing, too_big, stop, started;
-    unsigned char cs;   /* enum pf__html_charset */
-    unsigned char bom;  /* bytes of a BOM read */
+    unsigned char end_tag, self_closing; /* of the tag being read */
+    unsigned char too_big;               /* it passed PF__HTML_TAG_MAX */
+    unsigned char stop;                  /* by a callback, an error or UTF-16 */
+    unsigned char cs;                    /* enum pf__html_charset */
+    unsigned char bom;  /* the first byte, while a BOM may follow */
     int want_data;      /* the caller's: report text between tags */
     int err;            /* PF_ENOMEM: stopped */
     uint64_t off;       /* offset of the next byte fed */
