@@ -583,7 +583,10 @@ PF_EXPORT int pf_crawler_add_link(pf_crawler *c, const struct pf_page *from,
  * "NAME:LINE: reason" and skipped.  pf_crawler_add_list() opens path
  * ("-" is standard input) at once and returns PF_EIO if it cannot;
  * pf_crawler_add_stream() reads fp, which stays the caller's and must stay
- * open until pf_crawler_run() returns; name labels its messages.
+ * open until pf_crawler_run() returns; name labels its messages.  A pipe,
+ * socket or terminal never blocks the run: its descriptor is read when it
+ * is ready (so the caller must not read it meanwhile), and the run waits
+ * for its writer to close it.
  */
 PF_EXPORT int pf_crawler_add_list(pf_crawler *c, const char *path);
 PF_EXPORT int pf_crawler_add_stream(pf_crawler *c, FILE *fp, const char *name);

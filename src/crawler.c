@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 
 #include "job.h"
@@ -410,6 +411,38 @@ int pf_crawler_add_stream(pf_crawler *c, FILE *fp, const char *name)
 }
 
 /*
+ * A list that is a pipe, a socket or a terminal and has no whole line yet
+ * is waited for by the loop, like a transfer's socket: the watch wakes the
+ * loop and stops itself, and the next turn reads again.
+ */
+static void on_list_ready(struct pf__loop *l, struct pf__io *w, uint32_t ev)
+{
+    (void)ev;
+    pf__io_set(l, w, 0);
+}
+
+static void watch_list(struct pf_crawler *c, int fd)
+{
+    struct pf__loop *l = pf__sched_loop(c->s);
+
+    if (c->list_watch.events != 0 && c->list_watch.fd != fd)
+        pf__io_set(l, &c->list_watch, 0);
+    if (c->list_watch.events == 0)
+        pf__io_init(&c->list_watch, fd, on_list_ready, c);
+    if (pf__io_set(l, &c->list_watch, EPOLLIN) < 0) {
+        pf__job_say(c, PF_LOG_ERROR, "cannot wait for a URL list: %s",
+                    strerror(errno));
+        pf__job_fatal(c, PF_ESYS);
+    }
+}
+
+void pf__crawler_unwatch_lists(struct pf_crawler *c)
+{
+    if (c->list_watch.events != 0)
+        pf__io_set(pf__sched_loop(c->s), &c->list_watch, 0);
+}
+
+/*
  * Read list lines until enough work is queued.  The lookahead lets the
  * per-host queues keep every slot busy without loading a whole list.
  */
@@ -427,6 +460,10 @@ void pf__crawler_read_lists(struct pf_crawler *c)
 
         if (rc == 0)
             return;
+        if (rc == PF__URLLIST_AGAIN) {
+            watch_list(c, pf__urlset_fd(&c->lists));
+            return;
+        }
         if (rc == PF_ENOMEM) {
             pf__job_fatal(c, PF_ENOMEM);
             return;

@@ -209,6 +209,7 @@ static void begin_stop(struct pf_crawler *c)
      * -c with the same list fetches it.  A list left open would keep the
      * run waiting for lines it no longer reads.
      */
+    pf__crawler_unwatch_lists(c);
     pf__urlset_close(&c->lists);
     /* What never started gets its row here. */
     while ((it = pf__frontier_drain(c->frontier)) != NULL)
@@ -400,6 +401,7 @@ void pf_crawler_free(pf_crawler *c)
         return;
     /* The parsers first: nothing may post to the loop once it is gone. */
     pf__pages_free(c->pages);
+    pf__crawler_unwatch_lists(c);
     /* Coroutines (and the items they own) go with the scheduler. */
     pf_sched_free(c->s);
     pf__frontier_free(c->frontier);

@@ -41,7 +41,8 @@ struct pf_crawler {
     struct pf__db *db;
     int64_t run_id;
 
-    struct pf__urlset lists; /* URL lists, read lazily */
+    struct pf__urlset lists;  /* URL lists, read lazily */
+    struct pf__io list_watch; /* a pipe list with no whole line yet */
 
     struct pf_stats st;
     int64_t started_ns;
@@ -74,7 +75,8 @@ void pf__job_db_failed(struct pf_crawler *c, int rc);
 
 /* crawler.c: the story, as the run drives it. */
 void pf__crawler_read_lists(struct pf_crawler *c); /* the lookahead */
-void pf__crawler_refill(struct pf_crawler *c);     /* start what may */
+void pf__crawler_unwatch_lists(struct pf_crawler *c);
+void pf__crawler_refill(struct pf_crawler *c); /* start what may */
 void pf__crawler_finish_unstarted(struct pf_crawler *c, struct pf__item *it);
 void pf__crawler_on_parsed(struct pf__page_job *job, void *ud);
 /* -c with a crawl: accept what an earlier run's frontier left. */

@@ -11,7 +11,10 @@
  * engine's business, not this file's.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -22,18 +25,30 @@
 /* Longest scheme name quoted in a bad-line message. */
 #define SCHEME_QUOTE_MAX 32
 
+/* What one read(2) of a pipe, socket or terminal takes at most. */
+#define POLL_READ_SIZE (64 * 1024)
+
+/* poll_byte()'s answers besides a byte and EOF. */
+#define BYTE_AGAIN (-2) /* nothing to read now */
+#define BYTE_ERR (-3)   /* a read error: errno says which */
+
 struct pf__urllist {
     FILE *fp;
     char *name; /* our copy, for messages */
     int own_fp;
     pf__badline_fn *bad;
     void *userdata;
-    CURLU *cu;              /* reused for every line */
-    char *line;             /* PF__URL_MAX + 1: the current line's head */
-    size_t line_len;        /* bytes of line kept, at most PF__URL_MAX */
-    int too_long;           /* the current line had more than that */
-    long lineno;            /* of the current line, 1-based */
-    int eof;                /* getc() said end of file */
+    CURLU *cu;           /* reused for every line */
+    char *line;          /* PF__URL_MAX + 1: the current line's head */
+    size_t line_len;     /* bytes of line kept, at most PF__URL_MAX */
+    int too_long;        /* the current line had more than that */
+    long lineno;         /* of the current line, 1-based */
+    int got;             /* the current line has a byte */
+    int partial;         /* ...and was cut off by BYTE_AGAIN */
+    int eof;             /* the end of the list was read */
+    int fd;              /* >= 0: read(2) only when ready; -1: stdio */
+    unsigned char *rbuf; /* fd's bytes read and not taken yet */
+    size_t rpos, rlen;
     int err;                /* a read error happened: sticky */
     int saved_errno;        /* errno of that read error */
     struct pf__buf scratch; /* the line, spaces encoded; a pass's URL */
@@ -44,7 +59,31 @@ struct pf__urllist {
 /*
  * The list reader.  A reader is used by one thread at a time (the loop
  * thread, in the engine); readers are independent of each other.
+ *
+ * A regular file is read through stdio: it never makes a reader wait.
+ * A pipe, a socket or a terminal can: their descriptor is read with
+ * read(2), and only when poll() says that read(2) will not block, so
+ * that a list fed slowly (a producer's pipe, a person typing) never
+ * stops the loop thread.  pf__urllist_next() then says
+ * PF__URLLIST_AGAIN, and the caller waits for pf__urllist_fd() to be
+ * readable.  Whatever stdio had buffered of such a stream before is not
+ * seen: the engine reads its streams from their start.
  */
+
+/* The descriptor to read with read(2) when fp may make a reader wait. */
+static int pollable_fd(FILE *fp)
+{
+    int fd = fileno(fp);
+    struct stat st;
+
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return -1;
+    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+        return fd;
+    if (S_ISCHR(st.st_mode) && isatty(fd))
+        return fd;
+    return -1;
+}
 
 int pf__urllist_open(struct pf__urllist **out, FILE *fp, const char *name,
                      int own_fp, pf__badline_fn *bad, void *userdata)
@@ -65,12 +104,20 @@ int pf__urllist_open(struct pf__urllist **out, FILE *fp, const char *name,
     r->cu = curl_url();
     if (r->cu == NULL)
         goto fail_cu;
+    r->fd = pollable_fd(fp);
+    if (r->fd >= 0) {
+        r->rbuf = pf__malloc(POLL_READ_SIZE);
+        if (r->rbuf == NULL)
+            goto fail_rbuf;
+    }
     r->fp = fp;
     r->own_fp = own_fp;
     r->bad = bad;
     r->userdata = userdata;
     *out = r;
     return 0;
+fail_rbuf:
+    curl_url_cleanup(r->cu);
 fail_cu:
     pf__free(r->line);
 fail_line:
@@ -81,44 +128,111 @@ fail_name:
 }
 
 /*
- * Read the next line into r->line: its first PF__URL_MAX bytes, without
- * the newline; the rest of a longer line is read and dropped, and the line
- * marked too long (its head is kept so that a long comment is still known
- * for one).  getc_unlocked() is a pointer bump in the stdio buffer and,
- * unlike fread() of a big block, returns what a pipe has without waiting
- * for more.  Returns 1 with a line, 0 at end of file, PF_EIO on a read
- * error (errno kept in r->saved_errno).
+ * The next byte of a pollable list: from what the last read(2) got, else
+ * from one more read(2) when poll() says it will not block.
  */
-static int read_line(struct pf__urllist *r)
+static int poll_byte(struct pf__urllist *r)
 {
-    int got = 0;
+    struct pollfd p;
+    ssize_t n;
+
+    if (r->rpos < r->rlen)
+        return r->rbuf[r->rpos++];
+    p.fd = r->fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    if (poll(&p, 1, 0) <= 0)
+        return BYTE_AGAIN; /* not ready, or EINTR: the caller comes back */
+    n = read(r->fd, r->rbuf, POLL_READ_SIZE);
+    if (n > 0) {
+        r->rlen = (size_t)n;
+        r->rpos = 1;
+        return r->rbuf[0];
+    }
+    if (n == 0)
+        return EOF;
+    return errno == EAGAIN || errno == EINTR ? BYTE_AGAIN : BYTE_ERR;
+}
+
+/* Keep byte c of the current line: its first PF__URL_MAX bytes. */
+static inline void keep_byte(struct pf__urllist *r, int c)
+{
+    r->got = 1;
+    if (r->line_len < PF__URL_MAX)
+        r->line[r->line_len++] = (char)c;
+    else
+        r->too_long = 1;
+}
+
+/* The rest of the current line from stdio; c is where it stopped. */
+static int read_stdio(struct pf__urllist *r)
+{
     int c;
 
-    r->line_len = 0;
-    r->too_long = 0;
-    if (r->eof)
-        return 0;
+    /*
+     * getc_unlocked() is a pointer bump in the stdio buffer, much cheaper
+     * than a call per byte.
+     */
     flockfile(r->fp);
     for (;;) {
         c = getc_unlocked(r->fp);
         if (c == EOF || c == '\n')
             break;
-        got = 1;
-        if (r->line_len < PF__URL_MAX)
-            r->line[r->line_len++] = (char)c;
-        else
-            r->too_long = 1;
+        keep_byte(r, c);
     }
     funlockfile(r->fp);
+    if (c == EOF && ferror(r->fp))
+        return BYTE_ERR;
+    return c;
+}
+
+/* The rest of the current line from a pollable descriptor. */
+static int read_polled(struct pf__urllist *r)
+{
+    int c;
+
+    for (;;) {
+        c = poll_byte(r);
+        if (c < 0 || c == '\n')
+            return c;
+        keep_byte(r, c);
+    }
+}
+
+/*
+ * Read the next line into r->line: its first PF__URL_MAX bytes, without
+ * the newline; the rest of a longer line is read and dropped, and the line
+ * marked too long (its head is kept so that a long comment is still known
+ * for one).  Returns 1 with a line, 0 at end of file, PF__URLLIST_AGAIN
+ * when a pollable list has no whole line yet (what it had is kept for the
+ * next call), PF_EIO on a read error (errno kept in r->saved_errno).
+ */
+static int read_line(struct pf__urllist *r)
+{
+    int c;
+
+    if (!r->partial) {
+        r->line_len = 0;
+        r->too_long = 0;
+        r->got = 0;
+    }
+    r->partial = 0;
+    if (r->eof)
+        return 0;
+    c = r->fd >= 0 ? read_polled(r) : read_stdio(r);
     if (c == '\n')
         return 1;
-    if (ferror(r->fp)) {
+    if (c == BYTE_AGAIN) {
+        r->partial = 1;
+        return PF__URLLIST_AGAIN;
+    }
+    if (c == BYTE_ERR) {
         r->saved_errno = errno != 0 ? errno : EIO;
         r->err = 1;
         return PF_EIO;
     }
     r->eof = 1;
-    return got;
+    return r->got;
 }
 
 /* Report the current line as bad, for reason msg. */
@@ -203,8 +317,8 @@ int pf__urllist_next(struct pf__urllist *r, const char **url, long *lineno)
             errno = r->saved_errno;
             return rc;
         }
-        if (rc == 0)
-            return 0;
+        if (rc == 0 || rc == PF__URLLIST_AGAIN)
+            return rc;
         r->lineno++;
         rc = take_line(r);
         if (rc < 0)
@@ -225,6 +339,7 @@ void pf__urllist_close(struct pf__urllist *r)
     if (r->own_fp)
         fclose(r->fp);
     curl_url_cleanup(r->cu);
+    pf__free(r->rbuf);
     pf__buf_free(&r->url);
     pf__buf_free(&r->scratch);
     pf__free(r->line);
@@ -254,7 +369,7 @@ int pf__urlset_next(struct pf__urlset *set, const char **url)
         long lineno;
         int rc = pf__urllist_next(set->v[set->cur], url, &lineno);
 
-        if (rc == 1 || rc == PF_ENOMEM)
+        if (rc == 1 || rc == PF_ENOMEM || rc == PF__URLLIST_AGAIN)
             return rc;
         pf__urllist_close(set->v[set->cur]);
         set->v[set->cur++] = NULL;
@@ -262,6 +377,16 @@ int pf__urlset_next(struct pf__urlset *set, const char **url)
             return rc;
     }
     return 0;
+}
+
+int pf__urllist_fd(const struct pf__urllist *r)
+{
+    return r->fd;
+}
+
+int pf__urlset_fd(const struct pf__urlset *set)
+{
+    return set->cur < set->n ? pf__urllist_fd(set->v[set->cur]) : -1;
 }
 
 size_t pf__urlset_reading(const struct pf__urlset *set)

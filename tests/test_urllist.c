@@ -368,6 +368,69 @@ static void test_list_read_error(void)
     fclose(fp); /* own_fp was 0: still ours */
 }
 
+static void put_str(int fd, const char *s)
+{
+    size_t n = strlen(s);
+
+    CHECK_EQ(write(fd, s, n), (ssize_t)n);
+}
+
+/*
+ * A list on a pipe never makes the reader wait: what has no whole line
+ * yet is PF__URLLIST_AGAIN, a line written in pieces is one line, and a
+ * too-long line is still told once, whatever its pieces.
+ */
+static void test_list_pipe(void)
+{
+    struct outcome o;
+    struct pf__urllist *r = NULL;
+    const char *url = NULL;
+    long lineno = 0;
+    char big[PF__URL_MAX / 2 + 1];
+    int fds[2];
+    FILE *fp;
+
+    memset(&o, 0, sizeof(o));
+    o.name = "pipe";
+    CHECK_EQ(pipe(fds), 0);
+    fp = fdopen(fds[0], "r");
+    CHECK(fp != NULL);
+    CHECK_EQ(pf__urllist_open(&r, fp, "pipe", 1, on_bad, &o), 0);
+    CHECK_EQ(pf__urllist_fd(r), fds[0]);
+    CHECK_EQ(pf__urllist_next(r, &url, &lineno), PF__URLLIST_AGAIN);
+    put_str(fds[1], "http://a.example/1\nhttp://b.exa");
+    CHECK_EQ(pf__urllist_next(r, &url, &lineno), 1);
+    CHECK_STR(url, "http://a.example/1");
+    CHECK_EQ(pf__urllist_next(r, &url, &lineno), PF__URLLIST_AGAIN);
+    put_str(fds[1], "mple/2\n# a comm");
+    CHECK_EQ(pf__urllist_next(r, &url, &lineno), 1);
+    CHECK_STR(url, "http://b.example/2");
+    CHECK_EQ(lineno, 2);
+    CHECK_EQ(pf__urllist_next(r, &url, &lineno), PF__URLLIST_AGAIN);
+    /* Line 4: three pieces, over PF__URL_MAX in all. */
+    put_str(fds[1], "ent\nhttp://c.example/");
+    memset(big, 'c', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    CHECK_EQ(pf__urllist_next(r, &url, &lineno), PF__URLLIST_AGAIN);
+    put_str(fds[1], big);
+    CHECK_EQ(pf__urllist_next(r, &url, &lineno), PF__URLLIST_AGAIN);
+    put_str(fds[1], big);
+    put_str(fds[1], "\nhttp://d.example/4");
+    CHECK_EQ(o.nbad, 0);
+    CHECK_EQ(pf__urllist_next(r, &url, &lineno), PF__URLLIST_AGAIN);
+    CHECK_EQ(o.nbad, 1);
+    CHECK_EQ(o.bad[0].lineno, 4);
+    CHECK(strstr(o.bad[0].text, "too long") != NULL);
+    /* The writer closes: the last line needs no newline. */
+    CHECK_EQ(close(fds[1]), 0);
+    CHECK_EQ(pf__urllist_next(r, &url, &lineno), 1);
+    CHECK_STR(url, "http://d.example/4");
+    CHECK_EQ(lineno, 5);
+    CHECK_EQ(pf__urllist_next(r, &url, &lineno), 0);
+    CHECK_EQ(pf__urllist_next(r, &url, &lineno), 0);
+    pf__urllist_close(r);
+}
+
 static void test_list_args(void)
 {
     struct pf__urllist *r = NULL;
@@ -476,5 +539,6 @@ TEST_MAIN(TEST(test_list_basic), TEST(test_list_crlf), TEST(test_list_bom),
           TEST(test_list_nul), TEST(test_list_junk),
           TEST(test_list_no_final_newline), TEST(test_list_empty_and_blank),
           TEST(test_list_long_lines), TEST(test_list_max_line_whole),
-          TEST(test_list_read_error), TEST(test_list_args),
-          TEST(test_list_memstream), TEST(test_oom), TEST(test_list_speed))
+          TEST(test_list_read_error), TEST(test_list_pipe),
+          TEST(test_list_args), TEST(test_list_memstream), TEST(test_oom),
+          TEST(test_list_speed))

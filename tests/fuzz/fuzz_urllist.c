@@ -16,7 +16,11 @@
  *   - on any line, the split reads nothing past the NUL and gives parts
  *     that lie inside the string;
  *   - bad lines come with the reader's name, in increasing line order,
- *     and no line is both good and bad.
+ *     and no line is both good and bad;
+ *   - the same input written to a pipe in pieces (cut where its own
+ *     bytes say) gives the same URLs and bad lines, with the same line
+ *     numbers, as when read whole: a line cut between two writes is one
+ *     line.
  *
  * Seeds: fixtures/fuzz/urllist/.  A broken invariant aborts, which
  * libFuzzer reports with the input that broke it.
@@ -25,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -37,7 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char list_name[] = "fuzz.txt";
 
 struct track {
-    long last; /* the last line number seen, good or bad */
+    long last;  /* the last line number seen, good or bad */
+    char *log;  /* "G lineno url\n" and "B lineno\n", in order */
+    size_t len; /* of log */
 };
 
 static void require(int cond, const char *what)
@@ -255,18 +262,31 @@ static void check_url(const char *url)
     check_split(url);
 }
 
+/* Append one line of what a reading gave to t->log. */
+static void track_add(struct track *t, char kind, long lineno, const char *url)
+{
+    size_t n = (size_t)snprintf(NULL, 0, "%c %ld %s\n", kind, lineno, url);
+    char *p = realloc(t->log, t->len + n + 1);
+
+    require(p != NULL, "memory for the reading's log");
+    t->log = p;
+    snprintf(t->log + t->len, n + 1, "%c %ld %s\n", kind, lineno, url);
+    t->len += n;
+}
+
 static void on_bad(const char *name, long lineno, const char *why,
                    void *userdata)
 {
     struct track *t = userdata;
 
+    track_add(t, 'B', lineno, "");
     require(strcmp(name, list_name) == 0, "bad line carries the name");
     require(lineno > t->last, "line numbers increase");
     require(why != NULL && why[0] != '\0', "a bad line has a reason");
     t->last = lineno;
 }
 
-static void read_as_list(const uint8_t *data, size_t size)
+static int read_as_list(const uint8_t *data, size_t size, struct track *out)
 {
     struct pf__urllist *r = NULL;
     struct track t = {0};
@@ -279,13 +299,13 @@ static void read_as_list(const uint8_t *data, size_t size)
     /* A copy: fmemopen takes a non-const buffer, whatever the mode. */
     copy = malloc(size + 1);
     if (copy == NULL)
-        return;
+        return 0;
     if (size > 0)
         memcpy(copy, data, size);
     fp = fmemopen(copy, size, "r");
     if (fp == NULL) {
         free(copy);
-        return;
+        return 0;
     }
     rc = pf__urllist_open(&r, fp, list_name, 1, on_bad, &t);
     require(rc == 0, "open succeeds");
@@ -296,10 +316,64 @@ static void read_as_list(const uint8_t *data, size_t size)
         require(lineno > t.last, "line numbers increase");
         t.last = lineno;
         check_url(url);
+        track_add(&t, 'G', lineno, url);
     }
     require(rc == 0, "an in-memory list reads to its end");
     pf__urllist_close(r);
     free(copy);
+    *out = t;
+    return 1;
+}
+
+/* Read everything a pipe's reader has now; 0 at the end of the list. */
+static int drain(struct pf__urllist *r, struct track *t)
+{
+    const char *url;
+    long lineno;
+    int rc;
+
+    while ((rc = pf__urllist_next(r, &url, &lineno)) == 1)
+        track_add(t, 'G', lineno, url);
+    require(rc == 0 || rc == PF__URLLIST_AGAIN, "a pipe reads without error");
+    return rc;
+}
+
+/*
+ * The same bytes through a pipe, in pieces of 1 to 64 bytes (each
+ * piece's size is the byte at its start), the reader drained between
+ * pieces: it must give what the whole read gave.
+ */
+static void read_in_pieces(const uint8_t *data, size_t size,
+                           const struct track *whole)
+{
+    struct pf__urllist *r = NULL;
+    struct track t = {0};
+    size_t at = 0;
+    int fds[2];
+    FILE *fp;
+
+    if (pipe(fds) != 0)
+        return;
+    fp = fdopen(fds[0], "r");
+    require(fp != NULL, "fdopen of a pipe");
+    require(pf__urllist_open(&r, fp, list_name, 1, on_bad, &t) == 0,
+            "open succeeds");
+    while (at < size) {
+        size_t n = (size_t)(data[at] % 64) + 1;
+
+        if (n > size - at)
+            n = size - at;
+        require(write(fds[1], data + at, n) == (ssize_t)n, "write to pipe");
+        at += n;
+        require(drain(r, &t) == PF__URLLIST_AGAIN, "an open pipe waits");
+    }
+    close(fds[1]);
+    require(drain(r, &t) == 0, "a closed pipe ends");
+    pf__urllist_close(r);
+    require(t.len == whole->len &&
+                (t.len == 0 || memcmp(t.log, whole->log, t.len) == 0),
+            "a list read in pieces gives what it gives whole");
+    free(t.log);
 }
 
 static void normalize_lines(const uint8_t *data, size_t size)
@@ -336,7 +410,11 @@ static void normalize_lines(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    read_as_list(data, size);
+    struct track whole = {0};
+
+    if (read_as_list(data, size, &whole))
+        read_in_pieces(data, size, &whole);
+    free(whole.log);
     normalize_lines(data, size);
     return 0;
 }

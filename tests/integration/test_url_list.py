@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """URL lists: comments, blank lines, CRLF, bad lines reported with
-"<list>:<line>:" on stderr and skipped, duplicates fetched once."""
+"<list>:<line>:" on stderr and skipped, duplicates fetched once; a list
+on a pipe that stays open is fetched as its lines arrive."""
+
+import signal
+import subprocess
+import time
 
 import pftest as t
 
@@ -135,6 +140,72 @@ def hostile_list(env):
                "the Host header sent for the IDN URL")
     t.check(rows[v6]["error"], "the IPv6 URL has no error")
     t.eq(len(env.db().fetches()), 6, "rows")
+
+
+def _start_on_pipe(env):
+    argv = [str(t.PFETCH), "--progress", "none", "-", "-o", str(env.out)]
+    return subprocess.Popen(argv, stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, cwd=env.tmp,
+                            env=t.clean_env())
+
+
+@t.case
+def open_pipe(env):
+    # A producer that writes a line, then waits: the line is fetched while
+    # the pipe is still open, and a line written in two pieces is one URL.
+    urls = [env.url("/_/bytes/%d/pipe%d" % (20 + i, i)) for i in range(3)]
+    p = _start_on_pipe(env)
+    try:
+        p.stdin.write(urls[0].encode() + b"\n")
+        p.stdin.flush()
+        t.wait_for(lambda: env.srv.count("/_/bytes/20/pipe0") == 1, 10,
+                   "the first line fetched while the pipe is open")
+        half = len(urls[1]) // 2
+        p.stdin.write(urls[1][:half].encode())
+        p.stdin.flush()
+        time.sleep(0.2)  # lets pfetch read the half line
+        t.check(p.poll() is None, "pfetch exited before the pipe closed")
+        p.stdin.write(urls[1][half:].encode() + b"\n" + urls[2].encode())
+        p.stdin.close()
+        rc = p.wait(20)
+        err = p.stderr.read().decode(errors="replace")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    t.eq(rc, 0, "exit status (stderr: %s)" % err)
+    rows = env.db().by_url()
+    t.eq(sorted(rows), sorted(urls), "URLs with a row")
+    for i, url in enumerate(urls):
+        t.check_ok_row(env.out, rows[url], t.pattern(20 + i, "pipe%d" % i))
+    t.eq(env.srv.total(), 3, "requests in all")
+
+
+@t.case
+def interrupt_on_open_pipe(env):
+    # Ctrl-C while pfetch waits for more lines: it stops at once, with the
+    # rows of what it read and a finished run.
+    url = env.url("/_/bytes/40/waiting")
+    p = _start_on_pipe(env)
+    try:
+        p.stdin.write(url.encode() + b"\n")
+        p.stdin.flush()
+        t.wait_for(lambda: env.srv.count("/_/bytes/40/waiting") == 1, 10,
+                   "the first line fetched")
+        time.sleep(0.3)  # its row is committed
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(5)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdin.close()
+    t.eq(rc, 130, "exit status")
+    log = env.db()
+    t.eq([r["url"] for r in log.fetches()], [url], "rows")
+    t.check(log.runs()[-1]["finished_at"], "the run is marked finished")
+    t.eq(log.integrity(), "ok", "integrity_check")
 
 
 t.run()
