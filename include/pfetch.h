@@ -428,20 +428,24 @@ enum pf_log_level { PF_LOG_ERROR = 0, PF_LOG_WARN, PF_LOG_INFO, PF_LOG_DEBUG };
  * and so must anything the program prints.
  */
 struct pf_result {
-    const char *url;          /* the URL as accepted (normalised) */
-    const char *final_url;    /* URL of the last response; = url if none */
-    long status;              /* HTTP status of the last response, or 0 */
-    int64_t bytes;            /* body bytes saved */
-    const char *path;         /* relative to out_dir; NULL if not saved */
-    const char *content_type; /* NULL when the server sent none */
-    const char *error;        /* NULL on success, else a readable reason */
-    int err;                  /* 0 on success, else a PF_E* code */
-    int curl_code;            /* CURLcode of the last attempt */
-    int attempts;             /* requests made */
-    int depth;                /* 0 for URLs given by the user */
-    const char *parent_url;   /* the page that linked here, or NULL */
-    int64_t elapsed_ms;       /* from first attempt start to the end */
-    int64_t started_at_ms;    /* wall clock, ms since the Unix epoch */
+    const char *url;           /* the URL as accepted (normalised) */
+    const char *final_url;     /* URL of the last response; = url if none */
+    long status;               /* HTTP status of the last response, or 0 */
+    int64_t bytes;             /* body bytes saved */
+    const char *path;          /* relative to out_dir; NULL if not saved */
+    const char *content_type;  /* NULL when the server sent none */
+    const char *error;         /* NULL on success, else a readable reason */
+    int err;                   /* 0 on success, else a PF_E* code */
+    int curl_code;             /* CURLcode of the last attempt */
+    int attempts;              /* requests made */
+    int depth;                 /* 0 for URLs given by the user */
+    const char *parent_url;    /* the page that linked here, or NULL */
+    int64_t elapsed_ms;        /* from first attempt start to the end */
+    int64_t started_at_ms;     /* wall clock, ms since the Unix epoch */
+    const char *sha256;        /* hex SHA-256 of the saved file, or NULL */
+    const char *etag;          /* the last response's ETag as received */
+    const char *last_modified; /* its Last-Modified as received, or NULL */
+    const char *http_version;  /* "1.1", "2"...; NULL when none came */
 };
 
 typedef void pf_done_fn(pf_crawler *c, const struct pf_result *r,
@@ -520,6 +524,10 @@ struct pf_config {
     unsigned parsers;    /* parser threads; 0 = one per online CPU */
     pf_page_fn *on_page; /* each parsed page; parser thread; may be NULL */
     int page_doc;        /* give on_page the libxml2 tree of HTML pages */
+
+    /* Re-fetching and output: see pfetch(1), -N and --json. */
+    int timestamping; /* -N: ask again with the log's validators */
+    FILE *json_out;   /* --json: one JSON line per committed row, or NULL */
 };
 
 struct pf_stats {

@@ -55,6 +55,9 @@ int pf__crawler_is_done(const char *url, void *ud)
 {
     struct pf_crawler *c = ud;
 
+    /* -N -c: a done URL is asked again, conditionally, not skipped. */
+    if (c->cfg.timestamping)
+        return 0;
     return pf__db_is_done(c->db, url);
 }
 
@@ -489,6 +492,9 @@ static void finish_item(struct pf_crawler *c, const struct pf_result *r)
         rc = pf__db_log_fetch(c->db, r);
         if (rc < 0)
             pf__job_db_failed(c, rc);
+    } else if (c->cfg.json_out != NULL) {
+        /* No log: the row is as committed as it will ever be. */
+        pf__db_json_line(c->cfg.json_out, r);
     }
     c->st.done++;
     if (r->err != 0)
@@ -580,9 +586,16 @@ struct fetch {
     struct pf__verdict v; /* of the last attempt */
     char *final_url;
     char *ctype;
+    char *etag;          /* the last response's, as received */
+    char *last_modified; /* the last response's, as received */
+    const char *http_version;
     int curl_code;
     long status;
     int64_t t0;
+    struct pf__db_saved saved; /* -N: the file saved before */
+    int conditional;           /* -N: saved is there to ask with */
+    int unchanged;             /* -N: a 304 kept saved's file */
+    char kept_sha256[65];      /* its digest, when the log had none */
 };
 
 /*
@@ -629,16 +642,70 @@ static int open_part(struct fetch *f)
     return 0;
 }
 
+/*
+ * -N: may the request be conditional?  When the log has a file saved for
+ * the URL that is still there with the size it was saved with, and a
+ * validator to ask with.  A log that cannot be read costs the
+ * condition, not the URL: it is fetched whole.
+ */
+static void timestamping(struct fetch *f)
+{
+    struct pf_crawler *c = f->c;
+    int64_t size = -1;
+
+    if (!c->cfg.timestamping || c->db == NULL)
+        return;
+    if (pf__db_last_saved(c->db, f->it->url, &f->saved) != 1)
+        return;
+    if (f->saved.bytes >= 0 &&
+        (f->saved.etag != NULL || f->saved.last_modified != NULL) &&
+        pf__store_file_size(c->store, f->saved.path, &size) == 0 &&
+        size == f->saved.bytes)
+        f->conditional = 1;
+    else
+        pf__db_saved_free(&f->saved);
+}
+
+/* Take what res holds that the row needs. */
+static void keep_response(struct fetch *f, struct pf__result *res)
+{
+    /* final_url: the last response's URL, not a refused target's. */
+    pf__free(f->final_url);
+    f->final_url = res->final_url;
+    res->final_url = NULL;
+    pf__free(f->ctype);
+    f->ctype = res->content_type;
+    res->content_type = NULL;
+    pf__free(f->etag);
+    f->etag = res->resp.etag;
+    res->resp.etag = NULL;
+    pf__free(f->last_modified);
+    f->last_modified = res->resp.last_modified;
+    res->resp.last_modified = NULL;
+    f->http_version = res->http_version;
+    f->curl_code = res->curl_code;
+    f->status = res->a.status;
+}
+
 /* One attempt, judged into f->v; *res is what came. */
 static void attempt(struct fetch *f, struct pf__result *res)
 {
-    struct pf__try try = {f->it->url, &f->sink, &f->sink_open,
-                          f->part_validator, f->judge.refreshed == 1};
+    struct pf__try try = {f->it->url,
+                          &f->sink,
+                          &f->sink_open,
+                          f->part_validator,
+                          f->judge.refreshed == 1,
+                          NULL,
+                          NULL};
 
     f->judge.attempts++;
     memset(res, 0, sizeof(*res));
     if (open_part(f) < 0)
         return;
+    if (f->conditional) {
+        try.if_none_match = f->saved.etag;
+        try.if_modified_since = f->saved.last_modified;
+    }
     if (pf__transfer_run(f->c->xfers, &try, res) < 0) {
         f->v.next = PF__NEXT_FAIL;
         f->v.err = PF_ENOMEM;
@@ -648,15 +715,7 @@ static void attempt(struct fetch *f, struct pf__result *res)
     if (f->judge.refreshed == 1)
         f->judge.refreshed = 2;
     pf__outcome_judge(&res->a, &f->judge, &f->v);
-    /* final_url: the last response's URL, not a refused target's. */
-    pf__free(f->final_url);
-    f->final_url = res->final_url;
-    res->final_url = NULL;
-    pf__free(f->ctype);
-    f->ctype = res->content_type;
-    res->content_type = NULL;
-    f->curl_code = res->curl_code;
-    f->status = res->a.status;
+    keep_response(f, res);
 }
 
 /* Keep the body: rename the .part (opening it first for an empty one). */
@@ -755,12 +814,36 @@ static int next_step(struct fetch *f, const struct pf__result *res)
         return 0;
     case PF__NEXT_RETRY:
         return wait_retry(f, res) == 0;
+    case PF__NEXT_UNCHANGED:
+        f->unchanged = 1;
+        return 0;
     default:
         return 0;
     }
 }
 
 static void crawl_done(struct fetch *f);
+
+/*
+ * -N, a 304: the row names the file kept, with its digest (the log's,
+ * or computed now for a row of an older log that had none), no bytes,
+ * and what the 304 did not repeat of the file's validators and type.
+ */
+static void unchanged_row(struct fetch *f, struct pf_result *r)
+{
+    r->path = f->saved.path;
+    r->bytes = 0;
+    r->sha256 = f->saved.sha256;
+    if (r->sha256 == NULL &&
+        pf__store_file_sha256(f->c->store, f->saved.path, f->kept_sha256) == 0)
+        r->sha256 = f->kept_sha256;
+    if (r->etag == NULL && r->last_modified == NULL) {
+        r->etag = f->saved.etag;
+        r->last_modified = f->saved.last_modified;
+    }
+    if (r->content_type == NULL)
+        r->content_type = f->saved.content_type;
+}
 
 /*
  * One URL: attempts until one is final, then its row (or, for a page to
@@ -782,6 +865,7 @@ static void crawl_one(void *arg)
     f.judge.retries = f.c->cfg.retries;
     f.judge.stall_ms = f.c->cfg.stall_timeout_ms;
     f.judge.max_size = f.c->cfg.max_filesize;
+    timestamping(&f);
     while (again) {
         struct pf__result res;
 
@@ -823,8 +907,14 @@ static void crawl_done(struct fetch *f)
     r.content_type = f->ctype;
     r.bytes = err == 0 ? f->sink.offset + f->sink.bytes : 0;
     r.path = err == 0 && f->sink_open ? f->sink.relpath : NULL;
+    r.sha256 = r.path != NULL && f->sink.sha256[0] ? f->sink.sha256 : NULL;
     r.error = err == 0 ? NULL : f->v.msg;
     r.elapsed_ms = pf__now_ms() - f->t0;
+    r.etag = f->etag;
+    r.last_modified = f->last_modified;
+    r.http_version = f->http_version;
+    if (err == 0 && f->unchanged)
+        unchanged_row(f, &r);
     /*
      * A body saved through a slash redirect sits where the directory
      * URL's own would: that URL is seen now (wget's rule too), before
@@ -848,6 +938,9 @@ static void crawl_done(struct fetch *f)
     pf__sink_free(&f->sink);
     pf__free(f->final_url);
     pf__free(f->ctype);
+    pf__free(f->etag);
+    pf__free(f->last_modified);
+    pf__db_saved_free(&f->saved);
 }
 
 /* Parsing. */
@@ -892,6 +985,20 @@ static int parse_later(struct pf_crawler *c, struct pf__item *it,
     job->r.path = job->path;
     job->r.content_type = job->ctype;
     job->r.parent_url = it->parent;
+    job->sha256 = r->sha256 != NULL ? pf__strdup(r->sha256) : NULL;
+    job->etag = r->etag != NULL ? pf__strdup(r->etag) : NULL;
+    job->last_modified =
+        r->last_modified != NULL ? pf__strdup(r->last_modified) : NULL;
+    if ((r->sha256 != NULL && job->sha256 == NULL) ||
+        (r->etag != NULL && job->etag == NULL) ||
+        (r->last_modified != NULL && job->last_modified == NULL)) {
+        pf__page_job_free(job);
+        pf__job_fatal(c, PF_ENOMEM);
+        return 0;
+    }
+    job->r.sha256 = job->sha256;
+    job->r.etag = job->etag;
+    job->r.last_modified = job->last_modified;
     pf__pages_submit(c->pages, job);
     return 1;
 }

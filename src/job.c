@@ -131,6 +131,7 @@ static int open_outputs(struct pf_crawler *c, const struct pf_config *cfg)
             pf__free(errmsg);
             return rc;
         }
+        pf__db_set_json(c->db, cfg->json_out);
     }
     if (cfg->recursive || cfg->page_requisites || cfg->on_page != NULL) {
         rc = pf__pages_new(&c->pages, pf__sched_loop(c->s), cfg->parsers, c,

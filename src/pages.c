@@ -90,6 +90,9 @@ void pf__page_job_free(struct pf__page_job *job)
     pf__free(job->ctype);
     pf__free(job->path);
     pf__free(job->abspath);
+    pf__free(job->sha256);
+    pf__free(job->etag);
+    pf__free(job->last_modified);
     pf__free(job);
 }
 

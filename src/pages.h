@@ -25,13 +25,16 @@ struct pf__page_job {
     const char *url; /* the URL asked (the item's) */
     int depth;       /* the page's */
     enum pf__doc_type type;
-    char *final_url;    /* owned: the base of its links */
-    char *ctype;        /* owned */
-    char *path;         /* owned: relative to the output directory */
-    char *abspath;      /* owned: what the parser opens */
-    int follow_links;   /* the story's: -r */
-    int follow_reqs;    /* the story's: -p */
-    struct pf_result r; /* the story's: the page's row, waiting */
+    char *final_url;     /* owned: the base of its links */
+    char *ctype;         /* owned */
+    char *path;          /* owned: relative to the output directory */
+    char *abspath;       /* owned: what the parser opens */
+    char *sha256;        /* owned: the row's, or NULL */
+    char *etag;          /* owned: the row's, or NULL */
+    char *last_modified; /* owned: the row's, or NULL */
+    int follow_links;    /* the story's: -r */
+    int follow_reqs;     /* the story's: -p */
+    struct pf_result r;  /* the story's: the page's row, waiting */
     /* ---- */
     int err; /* 0, PF_EIO, PF_ENOMEM, PF_ECANCELED */
     struct pf__links links;

@@ -84,6 +84,21 @@
  */
 #define DIR_CACHE_SLOTS 32
 
+/*
+ * The longest whole path of a saved file (the output directory as given,
+ * '/', the file's relative path), its NUL aside: PATH_MAX on Linux, so
+ * any program can open the file with the path the log gives.
+ */
+#define PATH_BYTES 4095
+
+/*
+ * What a tree path keeps free under PATH_BYTES for what the store may
+ * add to it after naming: ".part" and ".N" to the file name, ".d" to
+ * directories that meet a file.  A path that still ends up too long is
+ * refused (ENAMETOOLONG) rather than saved where no one can open it.
+ */
+#define PATH_SLACK 128
+
 /* Bounds on the search for a free name; reaching one fails the URL. */
 #define MAX_NAME_TRIES 100000
 #define MAX_DIR_TRIES 64
@@ -122,7 +137,8 @@ struct reservation {
 };
 
 struct pf__store {
-    int dirfd; /* the output directory */
+    int dirfd;      /* the output directory */
+    size_t dir_len; /* the length of its name, as given */
     enum pf_layout layout;
     struct pf__strmap claims;   /* relative path -> enum claim */
     struct pf__strmap next_n;   /* base path -> unsigned long *, next ".N" */
@@ -271,6 +287,7 @@ int pf__store_open(struct pf__store **out, const char *dir,
         return PF_ENOMEM;
     }
     st->layout = layout;
+    st->dir_len = strlen(dir);
     for (i = 0; i < DIR_CACHE_SLOTS; i++)
         st->cache[i].fd = -1;
     mkerr = make_dirs(dir);
@@ -761,8 +778,9 @@ static int open_part_file(int dirfd, const char *part, int mode,
     if (mode != PF__SINK_NEW) {
         struct stat sb;
 
+        /* Readable too: its body so far is hashed (sha256). */
         fd = openat(dirfd, part,
-                    O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+                    O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
                         (mode == PF__SINK_RESUME ? O_CREAT : 0),
                     0666);
         if (fd >= 0) {
@@ -796,8 +814,133 @@ static int open_part_file(int dirfd, const char *part, int mode,
 }
 
 /* ------------------------------------------------------------------ */
+/* SHA-256 (libcrypto's EVP digests)                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Feed the first len bytes of fd (read with pread, from 0) to md.  0, or
+ * -1 with errno set.
+ */
+static int hash_fd(EVP_MD_CTX *md, int fd, int64_t len)
+{
+    char buf[65536];
+    int64_t off = 0;
+
+    while (len < 0 || off < len) {
+        size_t want = len < 0 || len - off > (int64_t)sizeof(buf)
+                          ? sizeof(buf)
+                          : (size_t)(len - off);
+        ssize_t n = pread(fd, buf, want, (off_t)off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        if (EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
+            errno = ENOMEM;
+            return -1;
+        }
+        off += n;
+    }
+    if (len >= 0 && off < len) {
+        errno = EIO; /* shorter than it was a moment ago */
+        return -1;
+    }
+    return 0;
+}
+
+static void hex_digest(EVP_MD_CTX *md, char hex[65])
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int n = 0, i;
+
+    hex[0] = '\0';
+    if (EVP_DigestFinal_ex(md, d, &n) != 1 || n != 32)
+        return;
+    for (i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+/*
+ * The sink's digest, started over; a resumed .part's body so far is fed
+ * to it first, so that the digest covers the whole file.  0, PF_ENOMEM,
+ * or PF_EIO (sys_errno set).
+ */
+static int hash_start(struct pf__sink *sk)
+{
+    if (sk->md == NULL)
+        sk->md = EVP_MD_CTX_new();
+    if (sk->md == NULL || EVP_DigestInit_ex(sk->md, EVP_sha256(), NULL) != 1) {
+        sk->sys_errno = ENOMEM;
+        return PF_ENOMEM;
+    }
+    if (sk->offset > 0 && hash_fd(sk->md, sk->fd, sk->offset) < 0) {
+        sk->sys_errno = errno;
+        return PF_EIO;
+    }
+    return 0;
+}
+
+int pf__store_file_size(struct pf__store *st, const char *relpath,
+                        int64_t *size)
+{
+    struct stat sb;
+
+    if (relpath == NULL || relpath[0] == '/' ||
+        fstatat(st->dirfd, relpath, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+        !S_ISREG(sb.st_mode))
+        return -1;
+    *size = (int64_t)sb.st_size;
+    return 0;
+}
+
+int pf__store_file_sha256(struct pf__store *st, const char *relpath,
+                          char hex[65])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int fd = -1, rc = -1;
+
+    hex[0] = '\0';
+    if (md != NULL && relpath != NULL && relpath[0] != '/')
+        fd = openat(st->dirfd, relpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+        hash_fd(md, fd, -1) == 0) {
+        hex_digest(md, hex);
+        rc = hex[0] != '\0' ? 0 : -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* Sinks                                                               */
 /* ------------------------------------------------------------------ */
+
+/*
+ * url's tree path, its deep directories folded (pf__name_fit()) when the
+ * whole path would not fit in PATH_BYTES.
+ */
+static int tree_path_fit(struct pf__store *st, const char *url, char **mapped)
+{
+    char *path = NULL;
+    int rc = pf__name_tree_path(url, &path);
+    size_t room = PATH_BYTES > st->dir_len + 1 + PATH_SLACK
+                      ? PATH_BYTES - st->dir_len - 1 - PATH_SLACK
+                      : 0;
+
+    *mapped = NULL;
+    if (rc < 0 || strlen(path) <= room) {
+        *mapped = path;
+        return rc;
+    }
+    rc = pf__name_fit(path, room, mapped);
+    pf__free(path);
+    return rc;
+}
 
 /*
  * What url's body is named after, into *mapped (pf__malloc'd).  Tree
@@ -836,7 +979,7 @@ static int map_url(struct pf__store *st, const char *url, const char *final_url,
     }
     if (pf__name_slash_redirect(url, final_url))
         from = final_url;
-    rc = pf__name_tree_path(from, mapped);
+    rc = tree_path_fit(st, from, mapped);
     if (rc == 0 && pf__url_split(from, &u) == 0 && u.path_len > 0 &&
         from[u.path_off + u.path_len - 1] == '/') {
         *dir_url = from;
@@ -938,6 +1081,13 @@ int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
         nlen = strlen(name);
         exact = 1;
     }
+    /* The whole path, .part and all, must stay openable (PATH_BYTES). */
+    if (rc == 0 &&
+        st->dir_len + 1 + st->phys.len + 1 + nlen + PF__NAME_SUFFIX_MAX >
+            PATH_BYTES) {
+        sk->sys_errno = ENAMETOOLONG;
+        rc = PF_EIO;
+    }
     if (rc == 0)
         rc = open_named(st, sk, name, nlen, exact, mode, comp, &clen, &n, &fd);
     if (rc == 0) {
@@ -972,7 +1122,7 @@ int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
     pf__free(mapped);
     sk->fd = fd;
     sk->name = sk->relpath + (st->key.len - clen);
-    return 0;
+    return hash_start(sk);
 }
 
 int pf__sink_write(struct pf__sink *sk, const void *buf, size_t n)
@@ -991,6 +1141,10 @@ int pf__sink_write(struct pf__sink *sk, const void *buf, size_t n)
         if (w == 0) {
             sk->sys_errno = EIO;
             return PF_EIO;
+        }
+        if (EVP_DigestUpdate(sk->md, p, (size_t)w) != 1) {
+            sk->sys_errno = ENOMEM;
+            return PF_ENOMEM;
         }
         p += w;
         n -= (size_t)w;
@@ -1014,7 +1168,7 @@ int pf__sink_truncate(struct pf__sink *sk)
     }
     sk->offset = 0;
     sk->bytes = 0;
-    return 0;
+    return hash_start(sk);
 }
 
 /*
@@ -1105,6 +1259,8 @@ int pf__sink_commit(struct pf__sink *sk)
         return PF_EIO;
     }
     part_name(part, sk->name, strlen(sk->name));
+    if (sk->md != NULL)
+        hex_digest(sk->md, sk->sha256);
     /* The complete file carries nothing of ours. */
     if (sk->validated)
         fremovexattr(sk->fd, VALIDATOR_XATTR);
@@ -1164,6 +1320,8 @@ void pf__sink_free(struct pf__sink *sk)
     sk->dirfd = -1;
     pf__free(sk->relpath);
     pf__free(sk->dir_url);
+    EVP_MD_CTX_free(sk->md);
+    sk->md = NULL;
     sk->relpath = NULL;
     sk->dir_url = NULL;
     sk->name = NULL;

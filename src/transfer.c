@@ -438,6 +438,39 @@ static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 }
 
 /*
+ * The request headers of one attempt: the user's, and the conditional
+ * lines given (NULL entries skipped).  0 with *out set, or -1 when out
+ * of memory.
+ */
+static int with_headers(struct pf__transfers *t, const char *const *lines,
+                        size_t n, struct curl_slist **out)
+{
+    const struct curl_slist *h;
+    struct curl_slist *l = NULL, *nl;
+    size_t i;
+
+    for (h = t->headers; h != NULL; h = h->next) {
+        nl = curl_slist_append(l, h->data);
+        if (nl == NULL)
+            goto fail;
+        l = nl;
+    }
+    for (i = 0; i < n; i++) {
+        if (lines[i] == NULL)
+            continue;
+        nl = curl_slist_append(l, lines[i]);
+        if (nl == NULL)
+            goto fail;
+        l = nl;
+    }
+    *out = l;
+    return 0;
+fail:
+    curl_slist_free_all(l);
+    return -1;
+}
+
+/*
  * The request headers of a resumed attempt: the user's, and If-Range
  * with the validator kept with the .part.  0 with *out set, or -1 when
  * there is no validator (the resume then goes with Range alone).
@@ -446,26 +479,52 @@ static int if_range(struct pf__transfers *t, const char *v,
                     struct curl_slist **out)
 {
     char line[sizeof(((struct pf__resp *)0)->validator) + 16];
-    const struct curl_slist *h;
-    struct curl_slist *l = NULL, *n;
+    const char *lines[1] = {line};
 
     if (strlen(v) < 6)
         return -1;
-    for (h = t->headers; h != NULL; h = h->next) {
-        n = curl_slist_append(l, h->data);
-        if (n == NULL)
-            goto fail;
-        l = n;
-    }
     snprintf(line, sizeof(line), "If-Range: %s", v + 5);
-    n = curl_slist_append(l, line);
-    if (n == NULL)
-        goto fail;
-    *out = n;
-    return 0;
-fail:
-    curl_slist_free_all(l);
-    return -1;
+    return with_headers(t, lines, 1, out);
+}
+
+/*
+ * A validator fit for a request header: printable ASCII and spaces
+ * only, so that no byte a server sent can end the line or add one.
+ */
+static int header_safe(const char *v)
+{
+    if (v == NULL || v[0] == '\0')
+        return 0;
+    for (; *v != '\0'; v++)
+        if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
+            return 0;
+    return 1;
+}
+
+/*
+ * -N: If-None-Match and If-Modified-Since with the saved file's
+ * validators.  1 with *out set when the request is conditional, 0 when
+ * there is nothing to ask with, -1 when out of memory.
+ */
+static int conditional(struct pf__transfers *t, const struct pf__try *try,
+                       struct curl_slist **out)
+{
+    char *lines[2] = {NULL, NULL};
+    int rc = 0;
+
+    if (header_safe(try->if_none_match))
+        lines[0] = pf__asprintf("If-None-Match: %s", try->if_none_match);
+    if (header_safe(try->if_modified_since))
+        lines[1] =
+            pf__asprintf("If-Modified-Since: %s", try->if_modified_since);
+    if ((header_safe(try->if_none_match) && lines[0] == NULL) ||
+        (header_safe(try->if_modified_since) && lines[1] == NULL))
+        rc = -1;
+    else if (lines[0] != NULL || lines[1] != NULL)
+        rc = with_headers(t, (const char *const *)lines, 2, out) == 0 ? 1 : -1;
+    pf__free(lines[0]);
+    pf__free(lines[1]);
+    return rc;
 }
 
 /*
@@ -529,6 +588,28 @@ static int junk_on_reused(CURL *e, CURLcode cc, long code)
     return connects == 0;
 }
 
+/* The HTTP version of the last response, as the log writes it. */
+static const char *version_text(CURL *e)
+{
+    long v = 0;
+
+    curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &v);
+    switch (v) {
+    case CURL_HTTP_VERSION_1_0:
+        return "1.0";
+    case CURL_HTTP_VERSION_1_1:
+        return "1.1";
+    case CURL_HTTP_VERSION_2_0:
+        return "2";
+#if LIBCURL_VERSION_NUM >= 0x074200
+    case CURL_HTTP_VERSION_3:
+        return "3";
+#endif
+    default:
+        return NULL;
+    }
+}
+
 /* What the attempt came to, into res->a.  After the transfer. */
 static void describe(struct attempt *a, int rc, CURLcode cc)
 {
@@ -547,6 +628,7 @@ static void describe(struct attempt *a, int rc, CURLcode cc)
         res->retry_after_s = (int64_t)ra;
     o->rc = rc;
     res->curl_code = rc < 0 ? CURLE_ABORTED_BY_CALLBACK : (int)cc;
+    res->http_version = code > 0 ? version_text(a->easy) : NULL;
     o->status = code;
     o->reason = res->resp.reason;
     o->encoded = res->resp.encoded;
@@ -597,6 +679,11 @@ static struct curl_slist *ask_rest(struct attempt *a)
      */
     if (from > 0 && if_range(a->t, a->try->part_validator, &if_hdrs) == 0)
         curl_easy_setopt(a->easy, CURLOPT_HTTPHEADER, if_hdrs);
+    /* -N: a file saved before is asked for only if it changed. */
+    if (from == 0 && conditional(a->t, a->try, &if_hdrs) == 1) {
+        a->res->a.conditional = 1;
+        curl_easy_setopt(a->easy, CURLOPT_HTTPHEADER, if_hdrs);
+    }
     return if_hdrs;
 }
 

@@ -44,17 +44,24 @@ struct pf__try {
     int *sink_open;        /* *sink_open once the .part is open */
     char *part_validator;  /* [192] in/out: what the .part's body had */
     int fresh_connect;     /* go on a new connection */
+    /*
+     * -N: the validators of the file saved before, for If-None-Match and
+     * If-Modified-Since (NULL: none).  Not sent when a .part goes on.
+     */
+    const char *if_none_match;
+    const char *if_modified_since;
 };
 
 /* The attempt's result; pf__result_free() gives back what it holds. */
 struct pf__result {
-    struct pf__attempt a;  /* for pf__outcome_judge() */
-    struct pf__resp resp;  /* the last response's header fields */
-    char *final_url;       /* the last response's URL, or NULL */
-    char *content_type;    /* its Content-Type, or NULL */
-    int64_t retry_after_s; /* its Retry-After, 0 if none */
-    int curl_code;         /* libcurl's code, for struct pf_result */
-    char errtext[256];     /* libcurl's words (its error buffer) */
+    struct pf__attempt a;     /* for pf__outcome_judge() */
+    struct pf__resp resp;     /* the last response's header fields */
+    char *final_url;          /* the last response's URL, or NULL */
+    char *content_type;       /* its Content-Type, or NULL */
+    int64_t retry_after_s;    /* its Retry-After, 0 if none */
+    int curl_code;            /* libcurl's code, for struct pf_result */
+    const char *http_version; /* "1.1", "2"... (static), NULL if none */
+    char errtext[256];        /* libcurl's words (its error buffer) */
 };
 
 /*

@@ -6,10 +6,11 @@
 #   tests/deps.sh           that, and what the test suite needs too
 set -eu
 
-# Building and running: the compiler and libraries, python3 for the demo's
+# Building and running: the compiler and libraries (libssl-dev for
+# libcrypto's SHA-256), python3 for the demo's
 # local server, sqlite3 to query the log, CA certificates for https.
 PKGS="gcc make cmake pkg-config libcurl4-openssl-dev libxml2-dev \
-libsqlite3-dev sqlite3 python3 ca-certificates"
+libsqlite3-dev libssl-dev sqlite3 python3 ca-certificates"
 # The documentation sites test_mirror_wget.py mirrors with wget and pfetch.
 # Their names carry the release's versions (Debian 12): one the archive
 # does not have is left out, and the test skips that site.

@@ -49,11 +49,18 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
                                   [?chunk=BYTES, default 1000] with ms
                                   between chunks, ETag "<key>-v<V>" and a
                                   Last-Modified of version V (none with
-                                  ?validators=none); Range honoured, and
-                                  If-Range: a validator of another version
-                                  gets the whole body (200)
+                                  ?validators=none; only one with
+                                  ?validators=etag or =date); Range
+                                  honoured, and If-Range: a validator of
+                                  another version gets the whole body
+                                  (200); If-None-Match naming the ETag,
+                                  or else If-Modified-Since not before the
+                                  version's date, gets a 304
   /_/bump/<key>                   the next version V of <key> (V starts
                                   at 1)
+  /_/hostile[/<seed>]             200, 16 pattern bytes, with an ETag, a
+                                  Last-Modified and a Content-Type holding
+                                  bytes 0x01, 0x7f and 0xff
   /_/stall[/<n>]                  headers (Content-Length 1000), n bytes
                                   (default 0), then nothing until the
                                   client goes away
@@ -536,6 +543,24 @@ def version_of(key):
         return STATE.versions.get(key, 1)
 
 
+def not_modified(h, etag, mtime):
+    """Does a conditional GET get a 304?  If-None-Match, when sent,
+    decides alone (RFC 9110, 13.2.2); else If-Modified-Since."""
+    inm = h.headers.get("If-None-Match")
+    if inm is not None:
+        return etag is not None and (
+            inm.strip() == "*" or
+            etag in [t.strip() for t in inm.split(",")])
+    ims = h.headers.get("If-Modified-Since")
+    if ims is None or mtime is None:
+        return False
+    try:
+        when = email.utils.parsedate_to_datetime(ims).timestamp()
+    except (TypeError, ValueError):
+        return False
+    return mtime <= when
+
+
 @scenario("versioned")
 def sc_versioned(h, args, query):
     """A resource that changes: /_/bump/<key> makes its next version."""
@@ -546,8 +571,15 @@ def sc_versioned(h, args, query):
     modified = email.utils.formatdate(1700000000 + 86400 * v, usegmt=True)
     step = max(1, int(query.get("chunk", "1000")))
     body = pattern(n, "%s:v%d" % (key, v))
-    validators = [] if query.get("validators") == "none" else [
-        ("ETag", etag), ("Last-Modified", modified)]
+    which = query.get("validators", "both")
+    validators = [(name, value) for name, value, kind in
+                  (("ETag", etag, "etag"), ("Last-Modified", modified, "date"))
+                  if which in ("both", kind)]
+    if not_modified(h, etag if which in ("both", "etag") else None,
+                    1700000000 + 86400 * v if which in ("both", "date")
+                    else None):
+        h.reply(304, b"", validators, ctype=None)
+        return
     rng = h.if_range(n, query, (etag, modified))
     if rng is False:
         return
@@ -573,6 +605,17 @@ def sc_bump(h, args, query):
         STATE.versions[key] = STATE.versions.get(key, 1) + 1
         v = STATE.versions[key]
     h.reply(200, b"v%d\n" % v, ctype="text/plain")
+
+
+@scenario("hostile")
+def sc_hostile(h, args, query):
+    """Validators and a type no one should trust: control bytes, DEL
+    and a byte that is not UTF-8 (sent as latin-1 bytes)."""
+    seed = "/".join(args)
+    h.send_pattern(200, 16, seed, [
+        ("ETag", '"a\x01b\xffc"'),
+        ("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT\x7f\x01")],
+        ctype="text/plain; x=\x01\xff")
 
 
 @scenario("stall")

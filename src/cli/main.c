@@ -56,6 +56,8 @@ static void usage(FILE *fp)
           "DIR/pfetch.db)\n"
           "  -c, --continue           skip URLs done in an earlier run, "
           "resume .part files\n"
+          "  -N, --timestamping       ask again for files saved before, "
+          "only if changed\n"
           "  -j, --jobs N             transfers at once (default 16)\n"
           "      --per-host N         transfers at once per host:port "
           "(default: no cap)\n"
@@ -93,6 +95,7 @@ static void usage(FILE *fp)
           "  -H, --header 'K: V'      an extra request header (repeatable)\n"
           "  -q, --quiet              print errors only\n"
           "  -v, --verbose            print retries and other details\n"
+          "      --json               a JSON line per URL on standard output\n"
           "      --progress bar|lines|none\n"
           "                           progress display (default: bar on a "
           "terminal)\n"
@@ -222,7 +225,8 @@ enum {
     OPT_SPAN_HOSTS,
     OPT_ACCEPT,
     OPT_REJECT,
-    OPT_NO_ROBOTS
+    OPT_NO_ROBOTS,
+    OPT_JSON
 };
 
 /*
@@ -235,6 +239,7 @@ static const struct args_option options[] = {
     {"layout", 0, 1, OPT_LAYOUT},
     {"db", 0, 1, OPT_DB},
     {"continue", 'c', 0, 'c'},
+    {"timestamping", 'N', 0, 'N'},
     {"jobs", 'j', 1, 'j'},
     {"per-host", 0, 1, OPT_PER_HOST},
     {"parsers", 'P', 1, 'P'},
@@ -257,6 +262,7 @@ static const struct args_option options[] = {
     {"header", 'H', 1, 'H'},
     {"quiet", 'q', 0, 'q'},
     {"verbose", 'v', 0, 'v'},
+    {"json", 0, 0, OPT_JSON},
     {"progress", 0, 1, OPT_PROGRESS},
     {"help", 'h', 0, 'h'},
     {"version", 0, 0, OPT_VERSION}};
@@ -284,6 +290,9 @@ static int set_job_option(struct pf_config *cfg, int id, const char *v)
         break;
     case 'c':
         cfg->resume = 1;
+        break;
+    case 'N':
+        cfg->timestamping = 1;
         break;
     case 'j':
         cfg->jobs = parse_count("-j/--jobs", v, 1, 100000);
@@ -385,6 +394,9 @@ static void set_option(struct cli *o, int id, const char *v)
         break;
     case 'q':
         o->quiet = 1;
+        break;
+    case OPT_JSON:
+        o->cfg.json_out = stdout;
         break;
     case 'v':
         o->verbose = 1;
