@@ -287,8 +287,11 @@ class Nginx:
     $status $ssl_session_reused" per request to .access_log.  skip()s
     when nginx is missing.  A context manager."""
 
-    def __init__(self, d, root, cert, key):
+    def __init__(self, d, root, cert, key, upstream=None):
+        """upstream: a port on 127.0.0.1 that /_/ is passed to, over
+        HTTP/1.1, one connection per request (the test server's)."""
         self.d, self.root, self.cert, self.key = Path(d), root, cert, key
+        self.upstream = upstream
         self.proc = None
 
     def __enter__(self):
@@ -316,10 +319,14 @@ http {
     listen 127.0.0.1:%(port)d ssl http2;
     ssl_certificate %(cert)s; ssl_certificate_key %(key)s;
     root %(root)s;
+    %(proxy)s
   }
 }
 """ % {"d": self.d, "port": self.port, "cert": self.cert, "key": self.key,
                 "root": self.root,
+                "proxy": "" if self.upstream is None else
+                "location /_/ { proxy_pass http://127.0.0.1:%d; "
+                "proxy_buffering off; }" % self.upstream,
                 "user": "user root;" if os.geteuid() == 0 else ""})
             self.proc = subprocess.Popen(
                 [nginx, "-c", str(conf), "-p", str(self.d)],

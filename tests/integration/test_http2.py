@@ -6,6 +6,8 @@ connection, as HTTP/2.0; with --http1.1, as HTTP/1.1.  -j and
 --per-host still count transfers, and the progress lines and summary
 account for every file.  Plain http:// stays HTTP/1.1."""
 
+import json
+
 import pftest as t
 
 N = 60
@@ -19,14 +21,15 @@ def site(env):
     return www
 
 
-def nginx(env):
+def nginx(env, upstream=None):
     c = t.make_ca(env.tmp / "pki")
     # nginx's workers may run as another user: let them read the files.
     for p in (env.tmp, env.tmp / "www", env.tmp / "pki"):
         p.chmod(0o755)
     for f in (c["cert"], c["key"]):
         f.chmod(0o644)
-    return c, t.Nginx(env.tmp / "nginx", env.tmp / "www", c["cert"], c["key"])
+    return c, t.Nginx(env.tmp / "nginx", env.tmp / "www", c["cert"], c["key"],
+                      upstream)
 
 
 def check_files(env, base):
@@ -83,6 +86,34 @@ def http1_1_and_per_host(env):
         t.eq({l[1] for l in log}, {"HTTP/2.0"}, "protocols")
         t.eq(len({l[0] for l in log}), 1, "connections with --per-host 2")
         t.eq(len(t.files(out2)), N, "files with --per-host 2")
+
+
+@t.case
+def streams_counted_as_transfers(env):
+    # nginx passes each HTTP/2 stream to the test server on a connection
+    # of its own, so the server sees how many streams were open at once:
+    # never more than -j, nor than --per-host, and each at most once.
+    site(env)
+    c, ng = nginx(env, upstream=env.srv.port)
+    with ng:
+        # The server's peak only grows: the lower cap first.
+        for opts, cap in ((("-j", "16", "--per-host", "2"), 2),
+                          (("-j", "3"), 3)):
+            urls = ["%s/_/bytes/2000/s%d%d?delay=200" % (ng.base, cap, i)
+                    for i in range(12)]
+            lst = env.write_list("streams.txt", urls)
+            out = env.tmp / ("out-%d" % cap)
+            r = env.pfetch("-q", "--cacert", c["ca"], *opts, lst, "-o", out,
+                           out=False)
+            t.eq(r.rc, 0, "exit status with %s" % " ".join(opts))
+            t.eq(len(t.files(out)), 12, "files")
+            peak = json.loads(env.srv.get("/_/inflight"))
+            t.check(1 < peak["max"] <= cap,
+                    "streams at once with %s: %d" % (" ".join(opts),
+                                                      peak["max"]))
+        log = ng.log()
+        t.eq({l[1] for l in log}, {"HTTP/2.0"}, "protocols")
+        t.eq(len({l[0] for l in log}), 2, "connections (one per run)")
 
 
 @t.case
