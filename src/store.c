@@ -70,6 +70,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "hasher.h"
 #include "names.h"
 #include "url.h"
 #include "util.h"
@@ -137,8 +138,9 @@ struct reservation {
 };
 
 struct pf__store {
-    int dirfd;      /* the output directory */
-    size_t dir_len; /* the length of its name, as given */
+    struct pf__hasher *hasher; /* big bodies' SHA-256; NULL: all in line */
+    int dirfd;                 /* the output directory */
+    size_t dir_len;            /* the length of its name, as given */
     enum pf_layout layout;
     struct pf__fpset claims;    /* relative path -> enum claim */
     struct pf__strmap next_n;   /* base path -> unsigned long *, next ".N" */
@@ -299,6 +301,8 @@ int pf__store_open(struct pf__store **out, const char *dir,
     st->dir_len = strlen(dir);
     for (i = 0; i < DIR_CACHE_SLOTS; i++)
         st->cache[i].fd = -1;
+    if (pf__hasher_new(&st->hasher) < 0)
+        st->hasher = NULL; /* every body is then hashed in line */
     mkerr = make_dirs(dir);
     if (mkerr == ENOMEM) {
         rc = PF_ENOMEM;
@@ -340,6 +344,7 @@ void pf__store_close(struct pf__store *st)
     }
     if (st->dirfd >= 0)
         close(st->dirfd);
+    pf__hasher_free(st->hasher);
     pf__fpset_free(&st->claims);
     pf__strmap_free(&st->next_n, free_value);
     pf__strmap_free(&st->reserved, free_value);
@@ -806,8 +811,9 @@ static int open_part_file(int dirfd, const char *part, int mode,
         }
     }
     for (i = 0; i < 3; i++) {
+        /* Readable too: the hasher reads a big body back (hasher.h). */
         fd = openat(dirfd, part,
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+                    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
         if (fd >= 0 || errno != EEXIST)
             return fd;
         if (unlinkat(dirfd, part, 0) < 0 && errno != ENOENT) {
@@ -1132,9 +1138,53 @@ int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
     return hash_start(sk);
 }
 
+/*
+ * A body past this size is hashed by the store's hasher thread, from the
+ * page cache, while the loop goes on receiving: on the large workload
+ * (2 x 256 MiB) hashing in line took the loop thread from 0.5 to 0.9 s
+ * of CPU and halved the rate.  Smaller bodies are hashed in line: a hop
+ * to a thread would cost them more than it saves.
+ */
+#define HASH_OFFLOAD_MIN (256 * 1024)
+
+/* Lend the sink's digest to the hasher, when it has one to lend. */
+static void hash_offload(struct pf__sink *sk)
+{
+    if (sk->st->hasher != NULL &&
+        pf__hashjob_start(sk->st->hasher, &sk->hj, sk->md, sk->fd,
+                          sk->offset + sk->bytes) < 0)
+        sk->hj = NULL; /* hashed in line, as smaller bodies are */
+}
+
+/* Take the digest back from the hasher; 0, or PF_EIO (sys_errno set). */
+static int hash_reclaim(struct pf__sink *sk)
+{
+    struct pf__hashjob *hj = sk->hj;
+
+    if (hj == NULL)
+        return 0;
+    sk->hj = NULL;
+    if (pf__hashjob_reclaim(hj) < 0) {
+        sk->sys_errno = errno;
+        return PF_EIO;
+    }
+    return 0;
+}
+
+static void hash_cancel(struct pf__sink *sk)
+{
+    if (sk->hj != NULL)
+        pf__hashjob_cancel(sk->hj);
+    sk->hj = NULL;
+}
+
 int pf__sink_write(struct pf__sink *sk, const void *buf, size_t n)
 {
     const char *p = buf;
+
+    if (sk->hj == NULL &&
+        sk->offset + sk->bytes + (int64_t)n >= HASH_OFFLOAD_MIN)
+        hash_offload(sk);
 
     while (n > 0) {
         ssize_t w = write(sk->fd, p, n);
@@ -1149,7 +1199,7 @@ int pf__sink_write(struct pf__sink *sk, const void *buf, size_t n)
             sk->sys_errno = EIO;
             return PF_EIO;
         }
-        if (EVP_DigestUpdate(sk->md, p, (size_t)w) != 1) {
+        if (sk->hj == NULL && EVP_DigestUpdate(sk->md, p, (size_t)w) != 1) {
             sk->sys_errno = ENOMEM;
             return PF_ENOMEM;
         }
@@ -1157,6 +1207,8 @@ int pf__sink_write(struct pf__sink *sk, const void *buf, size_t n)
         n -= (size_t)w;
         sk->bytes += w;
     }
+    if (sk->hj != NULL)
+        pf__hashjob_grow(sk->hj, sk->offset + sk->bytes);
     return 0;
 }
 
@@ -1165,6 +1217,7 @@ int pf__sink_write(struct pf__sink *sk, const void *buf, size_t n)
 
 int pf__sink_truncate(struct pf__sink *sk)
 {
+    hash_cancel(sk);     /* the digest starts over below */
     if (sk->validated) { /* the old body's: the new one brings its own */
         fremovexattr(sk->fd, VALIDATOR_XATTR);
         sk->validated = 0;
@@ -1266,6 +1319,9 @@ int pf__sink_commit(struct pf__sink *sk)
         return PF_EIO;
     }
     part_name(part, sk->name, strlen(sk->name));
+    rc = hash_reclaim(sk);
+    if (rc < 0)
+        return rc;
     if (sk->md != NULL)
         hex_digest(sk->md, sk->sha256);
     /* The complete file carries nothing of ours. */
@@ -1301,6 +1357,7 @@ int pf__sink_commit(struct pf__sink *sk)
 
 void pf__sink_abort(struct pf__sink *sk, int keep_part)
 {
+    hash_cancel(sk);
     if (sk->fd >= 0) {
         close(sk->fd);
         sk->fd = -1;
@@ -1319,6 +1376,7 @@ void pf__sink_abort(struct pf__sink *sk, int keep_part)
 
 void pf__sink_free(struct pf__sink *sk)
 {
+    hash_cancel(sk);
     if (sk->fd >= 0) {
         close(sk->fd);
         sk->fd = -1;

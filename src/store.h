@@ -42,17 +42,18 @@ int pf__store_reserve(struct pf__store *st, const char *url,
 /* One body being written. */
 struct pf__sink {
     struct pf__store *st;
-    int dirfd;       /* the directory holding the file (owned) */
-    int fd;          /* NAME.part, or -1 before open / after close */
-    char *name;      /* final file name inside dirfd */
-    char *relpath;   /* final path relative to the output directory */
-    int64_t bytes;   /* bytes written through this sink (after offset) */
-    int64_t offset;  /* size of a resumed .part file at open */
-    int sys_errno;   /* errno of the failed call, for messages */
-    int validated;   /* a validator is attached to the .part */
-    char *dir_url;   /* the directory URL whose index.html this is, or NULL */
-    EVP_MD_CTX *md;  /* SHA-256 of the whole file: the resumed prefix too */
-    char sha256[65]; /* its hex digest once committed, else "" */
+    int dirfd;      /* the directory holding the file (owned) */
+    int fd;         /* NAME.part, or -1 before open / after close */
+    char *name;     /* final file name inside dirfd */
+    char *relpath;  /* final path relative to the output directory */
+    int64_t bytes;  /* bytes written through this sink (after offset) */
+    int64_t offset; /* size of a resumed .part file at open */
+    int sys_errno;  /* errno of the failed call, for messages */
+    int validated;  /* a validator is attached to the .part */
+    char *dir_url;  /* the directory URL whose index.html this is, or NULL */
+    EVP_MD_CTX *md; /* SHA-256 of the whole file: the resumed prefix too */
+    struct pf__hashjob *hj; /* md lent to the store's hasher, or NULL */
+    char sha256[65];        /* its hex digest once committed, else "" */
 };
 
 /* How pf__sink_open() treats a NAME.part already there. */
