@@ -428,20 +428,24 @@ enum pf_log_level { PF_LOG_ERROR = 0, PF_LOG_WARN, PF_LOG_INFO, PF_LOG_DEBUG };
  * and so must anything the program prints.
  */
 struct pf_result {
-    const char *url;          /* the URL as accepted (normalised) */
-    const char *final_url;    /* URL of the last response; = url if none */
-    long status;              /* HTTP status of the last response, or 0 */
-    int64_t bytes;            /* body bytes saved */
-    const char *path;         /* relative to out_dir; NULL if not saved */
-    const char *content_type; /* NULL when the server sent none */
-    const char *error;        /* NULL on success, else a readable reason */
-    int err;                  /* 0 on success, else a PF_E* code */
-    int curl_code;            /* CURLcode of the last attempt */
-    int attempts;             /* requests made */
-    int depth;                /* 0 for URLs given by the user */
-    const char *parent_url;   /* the page that linked here, or NULL */
-    int64_t elapsed_ms;       /* from first attempt start to the end */
-    int64_t started_at_ms;    /* wall clock, ms since the Unix epoch */
+    const char *url;           /* the URL as accepted (normalised) */
+    const char *final_url;     /* URL of the last response; = url if none */
+    long status;               /* HTTP status of the last response, or 0 */
+    int64_t bytes;             /* body bytes saved */
+    const char *path;          /* relative to out_dir; NULL if not saved */
+    const char *content_type;  /* NULL when the server sent none */
+    const char *error;         /* NULL on success, else a readable reason */
+    int err;                   /* 0 on success, else a PF_E* code */
+    int curl_code;             /* CURLcode of the last attempt */
+    int attempts;              /* requests made */
+    int depth;                 /* 0 for URLs given by the user */
+    const char *parent_url;    /* the page that linked here, or NULL */
+    int64_t elapsed_ms;        /* from first attempt start to the end */
+    int64_t started_at_ms;     /* wall clock, ms since the Unix epoch */
+    const char *sha256;        /* hex SHA-256 of the saved file, or NULL */
+    const char *etag;          /* the last response's ETag as received */
+    const char *last_modified; /* its Last-Modified as received, or NULL */
+    const char *http_version;  /* "1.1", "2"...; NULL when none came */
 };
 
 typedef void pf_done_fn(pf_crawler *c, const struct pf_result *r,
@@ -520,6 +524,33 @@ struct pf_config {
     unsigned parsers;    /* parser threads; 0 = one per online CPU */
     pf_page_fn *on_page; /* each parsed page; parser thread; may be NULL */
     int page_doc;        /* give on_page the libxml2 tree of HTML pages */
+
+    /* Re-fetching and output: see pfetch(1), -N and --json. */
+    int timestamping; /* -N: ask again with the log's validators */
+    FILE *json_out;   /* --json: one JSON line per committed row, or NULL */
+    /* Network and identity: see pfetch(1), "NETWORK AND IDENTITY". */
+    const char *cacert;       /* CA certificates (PEM) to verify TLS peers
+                                 against, instead of the system's; or NULL */
+    int insecure;             /* do not verify TLS peers (warned once) */
+    const char *proxy;        /* every request through this proxy URL
+                                 (http://, https://, socks5h://); NULL: the
+                                 environment's http_proxy, https_proxy and
+                                 no_proxy, as curl reads them; "": none */
+    const char *user;         /* "USER:PASS", Basic or Digest, sent only to
+                                 the seeds' host:port; or NULL */
+    int netrc;                /* credentials from ~/.netrc */
+    const char *netrc_file;   /* credentials from this file; or NULL */
+    const char *load_cookies; /* cookies to start with (Netscape format) */
+    const char *save_cookies; /* the jar, written when the run ends */
+    int http1_1;              /* never negotiate HTTP/2 */
+    /* Politeness and sitemaps: see pfetch(1), "POLITENESS", "SITEMAPS". */
+    int64_t wait_ms; /* --wait: at least this between the starts of two
+                        requests to a host, which then has one request in
+                        flight at a time; 0 = none */
+    int random_wait; /* --random-wait: each wait drawn in [0.5, 1.5] x
+                        wait_ms (never below a Crawl-delay) */
+    int sitemaps;    /* --sitemaps (needs recursive): the seeds' hosts'
+                        sitemaps, their URLs links of depth 1 */
 };
 
 struct pf_stats {

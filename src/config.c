@@ -64,6 +64,8 @@ int pf__config_check(const struct pf_config *cfg)
         return PF_EINVAL;
     if (cfg->parsers > 1024)
         return PF_EINVAL;
+    if (cfg->wait_ms < 0 || (cfg->sitemaps && !cfg->recursive))
+        return PF_EINVAL;
     return 0;
 }
 

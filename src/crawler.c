@@ -55,6 +55,9 @@ int pf__crawler_is_done(const char *url, void *ud)
 {
     struct pf_crawler *c = ud;
 
+    /* -N -c: a done URL is asked again, conditionally, not skipped. */
+    if (c->cfg.timestamping)
+        return 0;
     return pf__db_is_done(c->db, url);
 }
 
@@ -222,6 +225,10 @@ int pf__crawler_resume(struct pf_crawler *c)
     return rc;
 }
 
+static void sitemaps_of_seed(struct pf_crawler *c, const char *url);
+static void accept_sitemap(struct pf_crawler *c, const char *url,
+                           const char *parent, int guessed);
+
 /* A seed (depth 0) or a list line.  Loop thread. */
 static int accept_seed(struct pf_crawler *c, const char *url)
 {
@@ -232,7 +239,11 @@ static int accept_seed(struct pf_crawler *c, const char *url)
         pf__job_state(c) == RUN_IDLE)
         rc = remember_password(c, url);
     if (rc == 0)
+        rc = pf__transfers_seed(c->xfers, url);
+    if (rc == 0)
         rc = pf__frontier_accept(c->frontier, url, 0, NULL, 0);
+    if (rc == 0 && c->cfg.sitemaps && c->cfg.recursive)
+        sitemaps_of_seed(c, url);
 
     if (rc == PF_ENOMEM)
         pf__job_fatal(c, rc);
@@ -481,7 +492,19 @@ void pf__crawler_read_lists(struct pf_crawler *c)
 
 /* Rows. */
 
-static void finish_item(struct pf_crawler *c, const struct pf_result *r)
+/*
+ * A guessed /sitemap.xml (robots.txt named no sitemap) that is not
+ * there: its row says so, but it is no failure of the run, as a missing
+ * robots.txt is none.  A sitemap robots.txt names is a URL like others.
+ */
+static int excused(const struct pf__item *it, const struct pf_result *r)
+{
+    return it != NULL && it->sitemap == 2 &&
+           (r->status == 404 || r->status == 410);
+}
+
+static void finish_item(struct pf_crawler *c, const struct pf__item *it,
+                        const struct pf_result *r)
 {
     int rc;
 
@@ -489,10 +512,13 @@ static void finish_item(struct pf_crawler *c, const struct pf_result *r)
         rc = pf__db_log_fetch(c->db, r);
         if (rc < 0)
             pf__job_db_failed(c, rc);
+    } else if (c->cfg.json_out != NULL) {
+        /* No log: the row is as committed as it will ever be. */
+        pf__db_json_line(c->cfg.json_out, r);
     }
     c->st.done++;
     if (r->err != 0)
-        c->st.failed += r->err != PF_EROBOTS;
+        c->st.failed += r->err != PF_EROBOTS && !excused(it, r);
     c->st.refused += r->err == PF_EROBOTS;
     if (c->cfg.on_done != NULL)
         c->cfg.on_done(c, r, c->cfg.userdata);
@@ -512,7 +538,7 @@ static void finish_without_request(struct pf_crawler *c, struct pf__item *it,
     r.depth = it->depth;
     r.parent_url = it->parent;
     r.started_at_ms = pf__wall_ms();
-    finish_item(c, &r);
+    finish_item(c, it, &r);
     pf__frontier_complete(c->frontier, it);
 }
 
@@ -580,9 +606,16 @@ struct fetch {
     struct pf__verdict v; /* of the last attempt */
     char *final_url;
     char *ctype;
+    char *etag;          /* the last response's, as received */
+    char *last_modified; /* the last response's, as received */
+    const char *http_version;
     int curl_code;
     long status;
     int64_t t0;
+    struct pf__db_saved saved; /* -N: the file saved before */
+    int conditional;           /* -N: saved is there to ask with */
+    int unchanged;             /* -N: a 304 kept saved's file */
+    char kept_sha256[65];      /* its digest, when the log had none */
 };
 
 /*
@@ -629,16 +662,70 @@ static int open_part(struct fetch *f)
     return 0;
 }
 
+/*
+ * -N: may the request be conditional?  When the log has a file saved for
+ * the URL that is still there with the size it was saved with, and a
+ * validator to ask with.  A log that cannot be read costs the
+ * condition, not the URL: it is fetched whole.
+ */
+static void timestamping(struct fetch *f)
+{
+    struct pf_crawler *c = f->c;
+    int64_t size = -1;
+
+    if (!c->cfg.timestamping || c->db == NULL)
+        return;
+    if (pf__db_last_saved(c->db, f->it->url, &f->saved) != 1)
+        return;
+    if (f->saved.bytes >= 0 &&
+        (f->saved.etag != NULL || f->saved.last_modified != NULL) &&
+        pf__store_file_size(c->store, f->saved.path, &size) == 0 &&
+        size == f->saved.bytes)
+        f->conditional = 1;
+    else
+        pf__db_saved_free(&f->saved);
+}
+
+/* Take what res holds that the row needs. */
+static void keep_response(struct fetch *f, struct pf__result *res)
+{
+    /* final_url: the last response's URL, not a refused target's. */
+    pf__free(f->final_url);
+    f->final_url = res->final_url;
+    res->final_url = NULL;
+    pf__free(f->ctype);
+    f->ctype = res->content_type;
+    res->content_type = NULL;
+    pf__free(f->etag);
+    f->etag = res->resp.etag;
+    res->resp.etag = NULL;
+    pf__free(f->last_modified);
+    f->last_modified = res->resp.last_modified;
+    res->resp.last_modified = NULL;
+    f->http_version = res->http_version;
+    f->curl_code = res->curl_code;
+    f->status = res->a.status;
+}
+
 /* One attempt, judged into f->v; *res is what came. */
 static void attempt(struct fetch *f, struct pf__result *res)
 {
-    struct pf__try try = {f->it->url, &f->sink, &f->sink_open,
-                          f->part_validator, f->judge.refreshed == 1};
+    struct pf__try try = {f->it->url,
+                          &f->sink,
+                          &f->sink_open,
+                          f->part_validator,
+                          f->judge.refreshed == 1,
+                          NULL,
+                          NULL};
 
     f->judge.attempts++;
     memset(res, 0, sizeof(*res));
     if (open_part(f) < 0)
         return;
+    if (f->conditional) {
+        try.if_none_match = f->saved.etag;
+        try.if_modified_since = f->saved.last_modified;
+    }
     if (pf__transfer_run(f->c->xfers, &try, res) < 0) {
         f->v.next = PF__NEXT_FAIL;
         f->v.err = PF_ENOMEM;
@@ -648,15 +735,7 @@ static void attempt(struct fetch *f, struct pf__result *res)
     if (f->judge.refreshed == 1)
         f->judge.refreshed = 2;
     pf__outcome_judge(&res->a, &f->judge, &f->v);
-    /* final_url: the last response's URL, not a refused target's. */
-    pf__free(f->final_url);
-    f->final_url = res->final_url;
-    res->final_url = NULL;
-    pf__free(f->ctype);
-    f->ctype = res->content_type;
-    res->content_type = NULL;
-    f->curl_code = res->curl_code;
-    f->status = res->a.status;
+    keep_response(f, res);
 }
 
 /* Keep the body: rename the .part (opening it first for an empty one). */
@@ -755,12 +834,36 @@ static int next_step(struct fetch *f, const struct pf__result *res)
         return 0;
     case PF__NEXT_RETRY:
         return wait_retry(f, res) == 0;
+    case PF__NEXT_UNCHANGED:
+        f->unchanged = 1;
+        return 0;
     default:
         return 0;
     }
 }
 
 static void crawl_done(struct fetch *f);
+
+/*
+ * -N, a 304: the row names the file kept, with its digest (the log's,
+ * or computed now for a row of an older log that had none), no bytes,
+ * and what the 304 did not repeat of the file's validators and type.
+ */
+static void unchanged_row(struct fetch *f, struct pf_result *r)
+{
+    r->path = f->saved.path;
+    r->bytes = 0;
+    r->sha256 = f->saved.sha256;
+    if (r->sha256 == NULL &&
+        pf__store_file_sha256(f->c->store, f->saved.path, f->kept_sha256) == 0)
+        r->sha256 = f->kept_sha256;
+    if (r->etag == NULL && r->last_modified == NULL) {
+        r->etag = f->saved.etag;
+        r->last_modified = f->saved.last_modified;
+    }
+    if (r->content_type == NULL)
+        r->content_type = f->saved.content_type;
+}
 
 /*
  * One URL: attempts until one is final, then its row (or, for a page to
@@ -782,6 +885,7 @@ static void crawl_one(void *arg)
     f.judge.retries = f.c->cfg.retries;
     f.judge.stall_ms = f.c->cfg.stall_timeout_ms;
     f.judge.max_size = f.c->cfg.max_filesize;
+    timestamping(&f);
     while (again) {
         struct pf__result res;
 
@@ -823,8 +927,20 @@ static void crawl_done(struct fetch *f)
     r.content_type = f->ctype;
     r.bytes = err == 0 ? f->sink.offset + f->sink.bytes : 0;
     r.path = err == 0 && f->sink_open ? f->sink.relpath : NULL;
+    r.sha256 = r.path != NULL && f->sink.sha256[0] ? f->sink.sha256 : NULL;
     r.error = err == 0 ? NULL : f->v.msg;
+    if (err != 0 && excused(it, &r)) {
+        size_t n = strlen(f->v.msg);
+
+        snprintf(f->v.msg + n, sizeof(f->v.msg) - n,
+                 " (no sitemap: not a failure)");
+    }
     r.elapsed_ms = pf__now_ms() - f->t0;
+    r.etag = f->etag;
+    r.last_modified = f->last_modified;
+    r.http_version = f->http_version;
+    if (err == 0 && f->unchanged)
+        unchanged_row(f, &r);
     /*
      * A body saved through a slash redirect sits where the directory
      * URL's own would: that URL is seen now (wget's rule too), before
@@ -842,12 +958,15 @@ static void crawl_done(struct fetch *f)
      * crawl relies on.
      */
     if (err != 0 || !parse_later(c, it, &r)) {
-        finish_item(c, &r);
+        finish_item(c, it, &r);
         pf__frontier_complete(c->frontier, it);
     }
     pf__sink_free(&f->sink);
     pf__free(f->final_url);
     pf__free(f->ctype);
+    pf__free(f->etag);
+    pf__free(f->last_modified);
+    pf__db_saved_free(&f->saved);
 }
 
 /* Parsing. */
@@ -868,13 +987,19 @@ static int parse_later(struct pf_crawler *c, struct pf__item *it,
 
     if (c->pages == NULL || pf__job_state(c) >= RUN_STOPPING || r->path == NULL)
         return 0;
-    type = pf__doc_type(r->content_type);
-    if (type == PF__DOC_OTHER || (it->requisite && type != PF__DOC_CSS))
-        return 0;
-    links = c->cfg.recursive && !it->requisite && it->depth < c->max_depth;
-    reqs = c->cfg.page_requisites;
-    if (!links && !reqs && c->cfg.on_page == NULL)
-        return 0;
+    if (it->sitemap) { /* whatever its type says */
+        type = PF__DOC_OTHER;
+        links = 1;
+        reqs = 0;
+    } else {
+        type = pf__doc_type(r->content_type);
+        if (type == PF__DOC_OTHER || (it->requisite && type != PF__DOC_CSS))
+            return 0;
+        links = c->cfg.recursive && !it->requisite && it->depth < c->max_depth;
+        reqs = c->cfg.page_requisites;
+        if (!links && !reqs && c->cfg.on_page == NULL)
+            return 0;
+    }
     job = pf__page_job_new(c->out_dir, r->path, r->final_url, r->content_type);
     if (job == NULL) {
         pf__job_fatal(c, PF_ENOMEM);
@@ -886,14 +1011,69 @@ static int parse_later(struct pf_crawler *c, struct pf__item *it,
     job->type = type;
     job->follow_links = links;
     job->follow_reqs = reqs;
+    job->sitemap = it->sitemap != 0;
     job->r = *r;
     job->r.url = it->url;
     job->r.final_url = job->final_url;
     job->r.path = job->path;
     job->r.content_type = job->ctype;
     job->r.parent_url = it->parent;
+    job->sha256 = r->sha256 != NULL ? pf__strdup(r->sha256) : NULL;
+    job->etag = r->etag != NULL ? pf__strdup(r->etag) : NULL;
+    job->last_modified =
+        r->last_modified != NULL ? pf__strdup(r->last_modified) : NULL;
+    if ((r->sha256 != NULL && job->sha256 == NULL) ||
+        (r->etag != NULL && job->etag == NULL) ||
+        (r->last_modified != NULL && job->last_modified == NULL)) {
+        pf__page_job_free(job);
+        pf__job_fatal(c, PF_ENOMEM);
+        return 0;
+    }
+    job->r.sha256 = job->sha256;
+    job->r.etag = job->etag;
+    job->r.last_modified = job->last_modified;
     pf__pages_submit(c->pages, job);
     return 1;
+}
+
+/*
+ * A sitemap is back: the sitemaps of an index are fetched as sitemaps;
+ * the URLs of a sitemap are offered as links of depth 1 found on it (so
+ * not with -l 0), for scope, filters and robots.txt to judge.
+ */
+static void sitemap_parsed(struct pf_crawler *c, struct pf__page_job *job)
+{
+    struct pf__item *it = job->item;
+    char u[PF__URL_SHOWN_BUF];
+    const char *shown = pf__url_shown(it->url, u, sizeof(u));
+    size_t i;
+
+    if (job->sm.too_many)
+        pf__job_say(c, PF_LOG_WARN,
+                    "%s: more than %d URLs in one sitemap; the rest ignored",
+                    shown, PF__SITEMAP_MAX_URLS);
+    if (job->sm.too_big)
+        pf__job_say(c, PF_LOG_WARN,
+                    "%s: sitemap larger than %d MiB uncompressed; the rest "
+                    "ignored",
+                    shown, PF__SITEMAP_MAX_BYTES / (1024 * 1024));
+    if (job->sm.malformed)
+        pf__job_say(c, PF_LOG_WARN,
+                    "%s: not a well-formed sitemap; %zu URLs read before the "
+                    "fault",
+                    shown, job->links.n);
+    pf__job_say(c, PF_LOG_DEBUG, "%s: %s of %zu URLs", shown,
+                job->sm.index ? "sitemap index" : "sitemap", job->links.n);
+    if (pf__job_state(c) >= RUN_STOPPING || job->err != 0)
+        return;
+    for (i = 0; i < job->links.n; i++) {
+        const char *url = pf__links_url(&job->links, i);
+
+        if (job->sm.index)
+            accept_sitemap(c, url, it->url, 0);
+        else if (c->max_depth >= 1)
+            accept_link(c, url, 1, it->url, 0);
+    }
 }
 
 /* A page is back: accept its links, then its row.  Loop thread. */
@@ -909,8 +1089,10 @@ void pf__crawler_on_parsed(struct pf__page_job *job, void *ud)
                     pf__url_shown(it->url, u, sizeof(u)), job->path,
                     job->err == PF_EIO ? "cannot read it"
                                        : pf_strerror(job->err));
-    if (pf__job_state(c) < RUN_STOPPING &&
-        (job->follow_links || job->follow_reqs)) {
+    if (job->sitemap) {
+        sitemap_parsed(c, job);
+    } else if (pf__job_state(c) < RUN_STOPPING &&
+               (job->follow_links || job->follow_reqs)) {
         for (i = 0; i < job->links.n; i++) {
             int req = job->links.kind[i] == PF__LINK_REQ;
 
@@ -924,36 +1106,170 @@ void pf__crawler_on_parsed(struct pf__page_job *job, void *ud)
                             it->url, 1);
         }
     }
-    finish_item(c, &job->r);
+    finish_item(c, it, &job->r);
     pf__page_job_free(job);
     pf__frontier_complete(c->frontier, it);
 }
 
 /*
- * robots.txt: one coroutine per host fetches it into memory before the
- * first discovered link of the host starts.  Whatever goes wrong (no
- * file, an error status, a failed transfer), everything is allowed, as
- * DESIGN.md and most crawlers have it; a file over ROBOTS_MAX is parsed
- * as far as it goes.  It takes no -j slot and gets no row.
+ * robots.txt: one coroutine per host fetches it into memory, once, for
+ * whoever asks first: the frontier, before the first discovered link of
+ * the host starts, or --sitemaps, for a seed's host, whose sitemaps it
+ * names.  Whatever goes wrong (no file, an error status, a failed
+ * transfer), everything is allowed, as DESIGN.md and most crawlers have
+ * it; a file over ROBOTS_MAX is parsed as far as it goes.  It takes no
+ * -j slot, waits for no Crawl-delay and gets no row.  A host's record
+ * lives until the job is freed: its rules until the frontier takes them,
+ * its Sitemap lines for a seed of the host that comes later.
  */
-struct robots_fetch {
+struct robots_host {
     struct pf_crawler *c;
-    struct pf__host *h;
-    char url[];
+    struct pf__host *h;       /* the frontier's, once it asked; or NULL */
+    struct pf__robots *rules; /* in, and not handed to the frontier yet */
+    struct pf__buf sitemaps;  /* its Sitemap values, each NUL-terminated */
+    int started;              /* the fetch was started */
+    int in;                   /* the fetch is over */
+    int want_sitemaps;        /* a seed's host: offer its sitemaps */
+    char url[];               /* its robots.txt */
 };
+
+static void robots_host_free(void *p)
+{
+    struct robots_host *rh = p;
+
+    pf__robots_free(rh->rules);
+    pf__buf_free(&rh->sitemaps);
+    pf__free(rh);
+}
+
+void pf__crawler_cleanup(struct pf_crawler *c)
+{
+    pf__strmap_free(&c->robots_hosts, robots_host_free);
+}
+
+/* The record of url's host, made when new; NULL when out of memory. */
+static struct robots_host *robots_host_of(struct pf_crawler *c, const char *url)
+{
+    size_t n = pf__url_origin_len(url);
+    struct robots_host *rh;
+    char *key = NULL;
+
+    if (n == 0 || pf__url_hostport(url, &key) < 0)
+        return NULL;
+    rh = pf__strmap_get(&c->robots_hosts, key);
+    if (rh == NULL) {
+        rh = pf__calloc(1, sizeof(*rh) + n + sizeof("/robots.txt"));
+        if (rh != NULL) {
+            rh->c = c;
+            memcpy(rh->url, url, n);
+            memcpy(rh->url + n, "/robots.txt", sizeof("/robots.txt"));
+            if (pf__strmap_put(&c->robots_hosts, key, rh) < 0) {
+                pf__free(rh);
+                rh = NULL;
+            }
+        }
+    }
+    pf__free(key);
+    return rh;
+}
+
+/*
+ * A sitemap to fetch (depth 0, never filtered; parent the index that
+ * names it, or NULL).  Loop thread.
+ */
+static void accept_sitemap(struct pf_crawler *c, const char *url,
+                           const char *parent, int guessed)
+{
+    int rc = pf__frontier_accept(c->frontier, url, 0, parent,
+                                 PF__ACCEPT_SITEMAP |
+                                     (guessed ? PF__ACCEPT_GUESSED : 0));
+
+    if (rc == PF_ENOMEM)
+        pf__job_fatal(c, rc);
+}
+
+/*
+ * --sitemaps: the Sitemap lines of the host's robots.txt, or its
+ * /sitemap.xml when it names none it could be fetched at.
+ */
+static void offer_sitemaps(struct pf_crawler *c, struct robots_host *rh)
+{
+    const char *v = rh->sitemaps.data;
+    const char *end = v + rh->sitemaps.len;
+    char u[PF__URL_SHOWN_BUF];
+    int offered = 0;
+
+    if (pf__job_state(c) >= RUN_STOPPING)
+        return;
+    for (; v != NULL && v < end; v += strlen(v) + 1) {
+        char *norm = NULL;
+        const char *why = NULL;
+
+        if (pf__url_normalize(v, &norm, &why) < 0) {
+            pf__job_say(c, PF_LOG_WARN, "%s: Sitemap '%.200s' skipped: %s",
+                        pf__url_shown(rh->url, u, sizeof(u)), v,
+                        why != NULL ? why : "not an http(s) URL");
+            continue;
+        }
+        accept_sitemap(c, norm, NULL, 0);
+        pf__free(norm);
+        offered++;
+    }
+    if (offered == 0) {
+        size_t n = strlen(rh->url) - strlen("/robots.txt");
+        char *guess = pf__asprintf("%.*s/sitemap.xml", (int)n, rh->url);
+
+        if (guess == NULL) {
+            pf__job_fatal(c, PF_ENOMEM);
+            return;
+        }
+        accept_sitemap(c, guess, NULL, 1);
+        pf__free(guess);
+    }
+}
+
+/* What robots.txt says of politeness, for the user. */
+static void say_crawl_delay(struct pf_crawler *c, const char *shown,
+                            const struct pf__robots *rules)
+{
+    int64_t ms = pf__robots_crawl_delay_ms(rules);
+
+    if (ms > PF__CRAWL_DELAY_MAX_MS)
+        pf__job_say(c, PF_LOG_WARN,
+                    "%s: Crawl-delay of %.1f s taken as %d s, the most "
+                    "pfetch waits",
+                    shown, (double)ms / 1000, PF__CRAWL_DELAY_MAX_MS / 1000);
+    else if (ms >= 0)
+        pf__job_say(c, PF_LOG_DEBUG, "%s: Crawl-delay %.1f s", shown,
+                    (double)ms / 1000);
+}
+
+/* Keep the Sitemap lines of rules in rh, for --sitemaps. */
+static void keep_sitemaps(struct pf_crawler *c, struct robots_host *rh,
+                          const struct pf__robots *rules)
+{
+    const char *v = NULL;
+
+    while ((v = pf__robots_sitemap(rules, v)) != NULL) {
+        if (pf__buf_append(&rh->sitemaps, v, strlen(v) + 1) < 0) {
+            pf__job_fatal(c, PF_ENOMEM);
+            return;
+        }
+    }
+}
 
 static void robots_fetch(void *arg)
 {
-    struct robots_fetch *rf = arg;
-    struct pf_crawler *c = rf->c;
+    struct robots_host *rh = arg;
+    struct pf_crawler *c = rh->c;
     struct pf__buf body = {NULL, 0, 0};
     struct pf__robots *rules = NULL;
     char why[256] = "no file";
     char u[PF__URL_SHOWN_BUF];
-    const char *shown = pf__url_shown(rf->url, u, sizeof(u));
+    const char *shown = pf__url_shown(rh->url, u, sizeof(u));
     long status = 0;
     int truncated = 0;
-    int rc = pf__transfer_get(c->xfers, rf->url, ROBOTS_MAX, &body, &status,
+    int rc = pf__transfer_get(c->xfers, rh->url, ROBOTS_MAX, &body, &status,
                               &truncated, why, sizeof(why));
 
     if (rc == 0 && status >= 200 && status <= 299) {
@@ -961,37 +1277,102 @@ static void robots_fetch(void *arg)
                              c->product, &rules) < 0)
             rules = NULL;
         pf__job_say(c, PF_LOG_DEBUG, "%s: %zu bytes", shown, body.len);
+        say_crawl_delay(c, shown, rules);
     } else if (rc == 0 || rc == PF_ECURL) {
         pf__job_say(c, PF_LOG_DEBUG, "%s: %s; everything allowed", shown, why);
     }
-    pf__frontier_robots_ready(c->frontier, rf->h, rules);
     pf__buf_free(&body);
-    pf__free(rf);
+    if (c->cfg.sitemaps)
+        keep_sitemaps(c, rh, rules);
+    rh->in = 1;
+    if (rh->want_sitemaps)
+        offer_sitemaps(c, rh);
+    if (rh->h != NULL)
+        pf__frontier_robots_ready(c->frontier, rh->h, rules);
+    else
+        rh->rules = rules; /* until the frontier asks */
 }
 
-/* Start the robots.txt fetch of h, whose URLs include url.  Loop thread. */
+/* A robots.txt already in, handed to the frontier that just asked. */
+static void robots_deliver(void *arg)
+{
+    struct robots_host *rh = arg;
+    struct pf__robots *rules = rh->rules;
+
+    rh->rules = NULL;
+    pf__frontier_robots_ready(rh->c->frontier, rh->h, rules);
+}
+
+/* Start the fetch of rh; < 0 when it cannot start. */
+static int robots_start(struct pf_crawler *c, struct robots_host *rh)
+{
+    if (pf__job_state(c) >= RUN_STOPPING ||
+        pf_spawn(c->s, robots_fetch, rh, NULL) < 0)
+        return -1;
+    rh->started = 1;
+    return 0;
+}
+
+/* The frontier asks for h's robots.txt, whose URLs include url. */
 int pf__crawler_robots(struct pf__host *h, const char *url, void *ud)
 {
     struct pf_crawler *c = ud;
-    size_t n = pf__url_origin_len(url);
-    struct robots_fetch *rf;
+    struct robots_host *rh = robots_host_of(c, url);
 
     /*
      * Whatever keeps us from asking (out of memory, a stop) counts as a
      * robots.txt that could not be read: everything is allowed.
      */
-    if (n == 0 || pf__job_state(c) >= RUN_STOPPING)
+    if (rh == NULL || pf__job_state(c) >= RUN_STOPPING)
         return -1;
-    rf = pf__calloc(1, sizeof(*rf) + n + sizeof("/robots.txt"));
-    if (rf == NULL)
+    rh->h = h;
+    if (!rh->started)
+        return robots_start(c, rh);
+    /* In already (for --sitemaps): handed over from a coroutine, since
+       the frontier may not be re-entered from its own hook. */
+    if (rh->in && pf_spawn(c->s, robots_deliver, rh, NULL) < 0)
         return -1;
-    rf->c = c;
-    rf->h = h;
-    memcpy(rf->url, url, n);
-    memcpy(rf->url + n, "/robots.txt", sizeof("/robots.txt"));
-    if (pf_spawn(c->s, robots_fetch, rf, NULL) < 0) {
-        pf__free(rf);
-        return -1;
-    }
     return 0;
+}
+
+/*
+ * --sitemaps: the first seed of a host offers the host's sitemaps, once
+ * its robots.txt is in (not fetched at all with --no-robots: then
+ * /sitemap.xml).  Loop thread.
+ */
+static void sitemaps_of_seed(struct pf_crawler *c, const char *url)
+{
+    struct robots_host *rh = robots_host_of(c, url);
+
+    if (rh == NULL) {
+        pf__job_fatal(c, PF_ENOMEM);
+        return;
+    }
+    if (rh->want_sitemaps)
+        return;
+    rh->want_sitemaps = 1;
+    if (c->cfg.no_robots || rh->in)
+        offer_sitemaps(c, rh);
+    else if (!rh->started && robots_start(c, rh) < 0)
+        offer_sitemaps(c, rh); /* as with a robots.txt that failed */
+}
+
+/* -v: the wait a host keeps, once it applies. */
+void pf__crawler_waiting(const char *url, int64_t wait_ms, int crawl_delay,
+                         void *ud)
+{
+    struct pf_crawler *c = ud;
+    char *hp = NULL;
+    double s = (double)wait_ms / 1000;
+
+    if (pf__url_hostport(url, &hp) < 0)
+        return;
+    if (crawl_delay)
+        pf__job_say(c, PF_LOG_INFO, "%s: waiting %.1f s (Crawl-delay)", hp, s);
+    else if (c->cfg.random_wait)
+        pf__job_say(c, PF_LOG_INFO, "%s: waiting %.1f-%.1f s (--random-wait)",
+                    hp, s / 2, s * 1.5);
+    else
+        pf__job_say(c, PF_LOG_INFO, "%s: waiting %.1f s (--wait)", hp, s);
+    pf__free(hp);
 }

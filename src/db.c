@@ -37,15 +37,20 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "json.h"
 #include "url.h"
 #include "util.h"
 
 /* The schema version this code writes; PRAGMA user_version holds it. */
 /*
- * 1: runs, fetches.  2: frontier (crawls).  Every step only adds tables
- * and indexes with IF NOT EXISTS, so running schema_sql migrates.
+ * 0: pfetch 0.1's runs and fetches, without a version.  1: runs,
+ * fetches.  2: frontier (crawls).  3: fetches gains sha256, etag,
+ * last_modified and http_version.  Tables and indexes come with IF NOT
+ * EXISTS in schema_sql, columns with ALTER TABLE ADD COLUMN
+ * (added_columns) when missing, so running both migrates any older log
+ * in place: old rows keep their values, NULL in the new columns.
  */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* How long a lock held by another connection is waited for, in ms. */
 #define BUSY_TIMEOUT_MS 5000
@@ -83,7 +88,11 @@ static const char schema_sql[] =
     " depth INTEGER,"
     " parent_url TEXT,"
     " elapsed_ms INTEGER,"
-    " started_at TEXT);"
+    " started_at TEXT,"
+    " sha256 TEXT,"
+    " etag TEXT,"
+    " last_modified TEXT,"
+    " http_version TEXT);"
     "CREATE INDEX IF NOT EXISTS fetches_url ON fetches(url);"
     "CREATE INDEX IF NOT EXISTS fetches_run_id ON fetches(run_id);"
     "CREATE TABLE IF NOT EXISTS frontier("
@@ -95,14 +104,23 @@ static const char schema_sql[] =
     " requisite INTEGER);"
     "CREATE INDEX IF NOT EXISTS frontier_run_id ON frontier(run_id);";
 
+/* Columns of fetches added after 0.1, in order, with their types. */
+static const char *const added_columns[][2] = {
+    {"sha256", "TEXT"},
+    {"etag", "TEXT"},
+    {"last_modified", "TEXT"},
+    {"http_version", "TEXT"},
+};
+
 static const char insert_run_sql[] =
     "INSERT INTO runs(started_at, argv, version) VALUES(?1, ?2, ?3)";
 
 static const char insert_fetch_sql[] =
     "INSERT INTO fetches(run_id, url, final_url, status, bytes, path,"
     " content_type, error, attempts, depth, parent_url, elapsed_ms,"
-    " started_at)"
-    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    " started_at, sha256, etag, last_modified, http_version)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+    " ?14, ?15, ?16, ?17)";
 
 static const char insert_frontier_sql[] =
     "INSERT INTO frontier(run_id, url, depth, parent_url, requisite)"
@@ -124,8 +142,9 @@ struct pf__db {
     sqlite3_stmt *commit;
     sqlite3_stmt *insert_fetch;
     sqlite3_stmt *insert_frontier;
-    sqlite3_stmt *is_done; /* on rh */
-    sqlite3_stmt *saved;   /* on rh, prepared at its first use */
+    sqlite3_stmt *is_done;    /* on rh */
+    sqlite3_stmt *saved;      /* on rh, prepared at its first use */
+    sqlite3_stmt *last_saved; /* on rh, -N's, prepared at its first use */
     sqlite3_stmt *finish_run;
     int in_txn;           /* a batch transaction is open */
     unsigned pending;     /* rows in it */
@@ -146,6 +165,7 @@ struct pf__db {
     int thread_started;
     int sync_init; /* the mutexes and conditions exist */
     pthread_t thread;
+    FILE *json; /* --json: committed rows go there as JSON Lines */
 };
 
 /*
@@ -298,6 +318,51 @@ static int user_version(struct pf__db *db, int *version)
     return rc;
 }
 
+/* 1 when fetches has a column of that name, 0 when not, or PF_E*. */
+static int has_column(struct pf__db *db, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(db, "PRAGMA table_info(fetches)", &st);
+    int src;
+
+    if (rc < 0)
+        return rc;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *col = sqlite3_column_text(st, 1);
+
+        if (col != NULL && strcmp((const char *)col, name) == 0) {
+            rc = 1;
+            break;
+        }
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = fail(db, src);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Add the columns an older log's fetches lacks.  In the transaction. */
+static int add_columns(struct pf__db *db)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]); i++) {
+        char sql[128];
+        int rc = has_column(db, added_columns[i][0]);
+
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            continue;
+        snprintf(sql, sizeof(sql), "ALTER TABLE fetches ADD COLUMN %s %s",
+                 added_columns[i][0], added_columns[i][1]);
+        rc = exec(db, sql);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 /*
  * Create the schema in a new file, or check the version of an existing
  * one, in one write transaction so that two pfetch starting at once on a
@@ -316,7 +381,7 @@ static int setup_schema(struct pf__db *db)
     if (version > SCHEMA_VERSION) {
         snprintf(db->errmsg, sizeof(db->errmsg),
                  "%s: written by a newer pfetch (schema version %d; this "
-                 "one knows up to %d)",
+                 "one knows up to %d): use that pfetch, or another --db",
                  db->path, version, SCHEMA_VERSION);
         rc = PF_EDB;
         goto rollback;
@@ -326,6 +391,8 @@ static int setup_schema(struct pf__db *db)
 
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
         rc = exec(db, schema_sql);
+        if (rc == 0)
+            rc = add_columns(db);
         if (rc == 0)
             rc = exec(db, sql);
         if (rc < 0)
@@ -516,6 +583,13 @@ fail:
     return rc;
 }
 
+/* Bind s, or leave NULL when s is. */
+static void bind_opt(sqlite3_stmt *st, int idx, const char *s)
+{
+    if (s != NULL)
+        sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+}
+
 /* Writer thread (or the last commit at close), conn_mu held. */
 static int insert_row(struct pf__db *db, enum row_table table,
                       const struct pf_result *r)
@@ -568,6 +642,10 @@ static int insert_row(struct pf__db *db, enum row_table table,
         format_time(started, r->started_at_ms);
         sqlite3_bind_text(st, 13, started, -1, SQLITE_STATIC);
     }
+    bind_opt(st, 14, r->sha256);
+    bind_opt(st, 15, r->etag);
+    bind_opt(st, 16, r->last_modified);
+    bind_opt(st, 17, r->http_version);
 step:
     src = sqlite3_step(st);
     sqlite3_reset(st);
@@ -654,10 +732,11 @@ static int queue_row(struct pf__db *db, enum row_table table,
     char *p;
     int err;
 
-    w = pf__malloc(sizeof(*w) + masked_len0(r->url) +
-                   masked_len0(r->final_url) + len0(r->path) +
-                   len0(r->content_type) + len0(r->error) +
-                   masked_len0(r->parent_url));
+    w = pf__malloc(
+        sizeof(*w) + masked_len0(r->url) + masked_len0(r->final_url) +
+        len0(r->path) + len0(r->content_type) + len0(r->error) +
+        masked_len0(r->parent_url) + len0(r->sha256) + len0(r->etag) +
+        len0(r->last_modified) + len0(r->http_version));
     if (w == NULL)
         return PF_ENOMEM;
     w->table = table;
@@ -669,6 +748,10 @@ static int queue_row(struct pf__db *db, enum row_table table,
     w->r.content_type = pack(&p, r->content_type);
     w->r.error = pack(&p, r->error);
     w->r.parent_url = pack_masked(&p, r->parent_url);
+    w->r.sha256 = pack(&p, r->sha256);
+    w->r.etag = pack(&p, r->etag);
+    w->r.last_modified = pack(&p, r->last_modified);
+    w->r.http_version = pack(&p, r->http_version);
     pthread_mutex_lock(&db->mu);
     err = db->err;
     pf__queue_insert_tail(&db->rows, &w->link);
@@ -702,24 +785,66 @@ int pf__db_log_frontier(struct pf__db *db, const char *url, int depth,
     return queue_row(db, ROW_FRONTIER, &r);
 }
 
-/* Insert and commit a batch taken off the queue.  Writer thread. */
+/*
+ * --json: one line for r, written whole with one fwrite() and flushed,
+ * under the stream's lock, so that no line is split or interleaved with
+ * another writer's.  Nothing is written when out of memory; a failed
+ * write (a closed pipe) is the reader's loss, not the run's.
+ */
+int pf__db_json_line(FILE *fp, const struct pf_result *r)
+{
+    struct pf__buf line = {NULL, 0, 0};
+    char started[TIMESTAMP_LEN];
+    int rc;
+
+    if (fp == NULL)
+        return 0;
+    if (r->started_at_ms > 0)
+        format_time(started, r->started_at_ms);
+    rc = pf__json_row(&line, r, r->started_at_ms > 0 ? started : NULL);
+    if (rc == 0) {
+        flockfile(fp);
+        fwrite(line.data, 1, line.len, fp);
+        fflush(fp);
+        funlockfile(fp);
+    }
+    pf__buf_free(&line);
+    return rc;
+}
+
+void pf__db_set_json(struct pf__db *db, FILE *fp)
+{
+    db->json = fp;
+}
+
+/*
+ * Insert and commit a batch taken off the queue, then (--json) write
+ * the lines of its fetches rows, which are committed now.  Writer
+ * thread.
+ */
 static int write_batch(struct pf__db *db, struct pf__queue *batch)
 {
+    struct pf__queue *q;
     int rc = 0;
 
     pthread_mutex_lock(&db->conn_mu);
+    for (q = batch->next; q != batch && rc == 0; q = q->next) {
+        struct row *w = pf__container_of(q, struct row, link);
+
+        rc = insert_row(db, w->table, &w->r);
+    }
+    if (rc == 0)
+        rc = commit_batch(db);
+    pthread_mutex_unlock(&db->conn_mu);
     while (!pf__queue_empty(batch)) {
         struct row *w =
             pf__container_of(pf__queue_head(batch), struct row, link);
 
         pf__queue_remove(&w->link);
-        if (rc == 0)
-            rc = insert_row(db, w->table, &w->r);
+        if (rc == 0 && w->table == ROW_FETCH)
+            pf__db_json_line(db->json, &w->r);
         pf__free(w);
     }
-    if (rc == 0)
-        rc = commit_batch(db);
-    pthread_mutex_unlock(&db->conn_mu);
     return rc;
 }
 
@@ -947,6 +1072,89 @@ int pf__db_saved_path(struct pf__db *db, const char *url, char **path)
     return rc;
 }
 
+/* A text column, copied; 0, or PF_ENOMEM. */
+static int column_dup(sqlite3_stmt *st, int col, char **out)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+
+    *out = NULL;
+    if (t == NULL)
+        return 0;
+    *out = pf__strdup((const char *)t);
+    return *out != NULL ? 0 : PF_ENOMEM;
+}
+
+void pf__db_saved_free(struct pf__db_saved *s)
+{
+    pf__free(s->path);
+    pf__free(s->etag);
+    pf__free(s->last_modified);
+    pf__free(s->sha256);
+    pf__free(s->content_type);
+    memset(s, 0, sizeof(*s));
+}
+
+/*
+ * Loop thread.  Once per URL of a -N run, so the statement is kept.  The
+ * latest row that kept a file (a 2xx, or a 304 that kept one), and the
+ * size the latest 2xx row of that file saw.
+ */
+int pf__db_last_saved(struct pf__db *db, const char *url,
+                      struct pf__db_saved *out)
+{
+    static const char sql[] =
+        "SELECT f.path, f.etag, f.last_modified, f.sha256, f.content_type,"
+        " (SELECT b.bytes FROM fetches AS b WHERE b.url = ?1"
+        "  AND b.path = f.path AND b.error IS NULL"
+        "  AND b.status BETWEEN 200 AND 299 ORDER BY b.id DESC LIMIT 1)"
+        " FROM fetches AS f WHERE f.url = ?1 AND f.run_id <> ?2"
+        " AND f.error IS NULL AND f.path IS NOT NULL"
+        " ORDER BY f.id DESC LIMIT 1";
+    sqlite3_stmt *st;
+    int src, rc;
+
+    memset(out, 0, sizeof(*out));
+    out->bytes = -1;
+    if (db == NULL || url == NULL)
+        return PF_EINVAL;
+    rc = reader(db);
+    if (rc <= 0)
+        return rc;
+    if (db->last_saved == NULL) {
+        src = sqlite3_prepare_v3(db->rh, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                 &db->last_saved, NULL);
+        if (src != SQLITE_OK)
+            return fail_on(db, db->rh, src);
+    }
+    st = db->last_saved;
+    if (bind_url(st, 1, url) < 0)
+        return PF_ENOMEM;
+    sqlite3_bind_int64(st, 2, db->run_id);
+    src = sqlite3_step(st);
+    rc = 0;
+    if (src == SQLITE_ROW) {
+        rc = column_dup(st, 0, &out->path);
+        if (rc == 0)
+            rc = column_dup(st, 1, &out->etag);
+        if (rc == 0)
+            rc = column_dup(st, 2, &out->last_modified);
+        if (rc == 0)
+            rc = column_dup(st, 3, &out->sha256);
+        if (rc == 0)
+            rc = column_dup(st, 4, &out->content_type);
+        if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+            out->bytes = sqlite3_column_int64(st, 5);
+        rc = rc == 0 ? 1 : rc;
+    } else if (src != SQLITE_DONE) {
+        rc = fail_on(db, db->rh, src);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc < 0)
+        pf__db_saved_free(out);
+    return rc;
+}
+
 /*
  * Loop thread.  Prepared per call: it runs once per resumed crawl.  The
  * smallest depth wins, with the parent of one row of that depth.
@@ -1025,6 +1233,7 @@ void pf__db_close(struct pf__db *db)
     }
     sqlite3_finalize(db->is_done);
     sqlite3_finalize(db->saved);
+    sqlite3_finalize(db->last_saved);
     sqlite3_close(db->rh);
     if (db->sync_init) {
         pthread_cond_destroy(&db->drained);

@@ -8,6 +8,7 @@
 #define PF_DB_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "pfetch.h"
 
@@ -60,6 +61,34 @@ int pf__db_is_done(struct pf__db *db, const char *url);
  * URL's name from run to run with it.
  */
 int pf__db_saved_path(struct pf__db *db, const char *url, char **path);
+
+/*
+ * For -N: what the latest successful row of an earlier run that saved a
+ * file says about url.  bytes is the size the latest 2xx row of that
+ * file recorded (-1 when none did); the strings are pf__malloc'd, NULL
+ * for NULL.  pf__db_last_saved() returns 1 with *out filled, 0 when no
+ * such row exists, or PF_EDB / PF_ENOMEM.
+ */
+struct pf__db_saved {
+    char *path;
+    char *etag;
+    char *last_modified;
+    char *sha256;
+    char *content_type;
+    int64_t bytes;
+};
+int pf__db_last_saved(struct pf__db *db, const char *url,
+                      struct pf__db_saved *out);
+void pf__db_saved_free(struct pf__db_saved *s);
+
+/*
+ * --json: from now on, write each fetches row to fp as a line of JSON
+ * (json.h) once its transaction is committed, from the writer thread.
+ * pf__db_json_line() writes one such line at once (a job without a log
+ * uses it); 0 or PF_ENOMEM.
+ */
+void pf__db_set_json(struct pf__db *db, FILE *fp);
+int pf__db_json_line(FILE *fp, const struct pf_result *r);
 
 /*
  * For -c with a crawl: call fn for every URL of an earlier run's frontier

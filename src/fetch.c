@@ -212,6 +212,18 @@ int pf__fetch_set_maxconnects(pf_sched *s, long n)
     return 0;
 }
 
+int pf__fetch_set_multiplex(pf_sched *s, int on)
+{
+    struct fetch *f;
+    int rc = fetch_get(s, &f);
+
+    if (rc < 0)
+        return rc;
+    curl_multi_setopt(f->multi, CURLMOPT_PIPELINING,
+                      on ? (long)CURLPIPE_MULTIPLEX : (long)CURLPIPE_NOTHING);
+    return 0;
+}
+
 static void xfer_cancel(struct pf_co *co, void *arg)
 {
     struct xfer *x = arg;

@@ -15,4 +15,10 @@
  */
 int pf__fetch_set_maxconnects(pf_sched *s, long n);
 
+/*
+ * Let transfers to one host share a connection, multiplexed (HTTP/2),
+ * or not (on 0).  Returns as pf__fetch_set_maxconnects().
+ */
+int pf__fetch_set_multiplex(pf_sched *s, int on);
+
 #endif /* PF_FETCH_H */

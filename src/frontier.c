@@ -15,6 +15,15 @@
  * page of depth d-2 or less.  Levels d and d+1 still overlap, so the
  * pipeline never drains.  robots.txt is fetched (through a hook) once
  * per host, before the first discovered link of that host starts.
+ *
+ * Politeness (--wait, --random-wait, Crawl-delay).  A host with a wait
+ * runs one request at a time, and remembers when its last one started
+ * and the gap drawn for it.  While the gap runs, host_can_start() says
+ * no and arms the host's timer (the loop's timer heap: no polling) for
+ * the moment it ends; the timer puts the host back on the ready list.
+ * So a waiting host is never on the ready list and holds no -j slot:
+ * the other hosts' requests go on at full speed meanwhile.  Retries wait
+ * their turn too: each attempt is a request.
  */
 #include "frontier.h"
 
@@ -26,6 +35,8 @@
 
 enum robots_state { ROBOTS_NONE, ROBOTS_FETCHING, ROBOTS_READY };
 
+struct mem;
+
 struct pf__host {
     struct pf__queue pending; /* items waiting for a slot, by depth */
     struct pf__queue link;    /* in ready_hosts */
@@ -34,13 +45,21 @@ struct pf__host {
     int in_ready;
     enum robots_state robots;
     struct pf__robots *rules; /* NULL: everything allowed */
+    /* Politeness: see "Politeness" above. */
+    struct mem *m;          /* for the timer */
+    struct pf__timer timer; /* armed while a gap keeps the host back */
+    int64_t last_ns;        /* when its last request started; 0: none */
+    int64_t gap_ms;         /* --wait's gap after it, as drawn */
+    int64_t delay_ms;       /* its Crawl-delay, capped; 0: none */
+    int64_t shown_ms;       /* the wait the waiting hook last gave; 0 */
 };
 
 /* The in-memory backend. */
 struct mem {
     struct pf__frontier base;
-    struct pf__strmap seen;  /* every URL accepted; -> item while waiting */
-    struct pf__strmap hosts; /* "host:port" -> struct pf__host */
+    struct pf__fpset seen;    /* every URL accepted, by fingerprint */
+    struct pf__fpmap waiting; /* crawls: fingerprint -> item, queued */
+    struct pf__strmap hosts;  /* "host:port" -> struct pf__host */
     struct pf__queue ready_hosts;
     struct pf__queue all_hosts;
     struct pf__frontier_counts n;
@@ -48,7 +67,21 @@ struct mem {
     size_t nunfinished;
     int gate; /* smallest depth with unfinished items, or DEPTH_INF */
     int closed;
+    uint64_t rng; /* --random-wait's draws: our own, seeded per frontier */
 };
+
+/*
+ * xorshift64*: a draw for --random-wait.  Its own state, seeded from
+ * the clock, so that waits differ from run to run and the program's
+ * random() sequence is left alone.
+ */
+static uint64_t draw(struct mem *m)
+{
+    m->rng ^= m->rng >> 12;
+    m->rng ^= m->rng << 25;
+    m->rng ^= m->rng >> 27;
+    return m->rng * 0x2545F4914F6CDD1DULL;
+}
 
 /*
  * host:port of url into buf, or a pf__malloc'd copy when it does not fit
@@ -162,6 +195,8 @@ int pf__frontier_wants(const struct pf__frontier *f, const char *url)
 
 /* Hosts. */
 
+static void host_timer(struct pf__loop *l, struct pf__timer *t);
+
 static struct pf__host *host_get(struct mem *m, const char *url)
 {
     char buf[PF__HOSTPORT_BUF];
@@ -176,6 +211,8 @@ static struct pf__host *host_get(struct mem *m, const char *url)
         if (h != NULL) {
             pf__queue_init(&h->pending);
             pf__queue_init(&h->link);
+            h->m = m;
+            pf__timer_init(&h->timer, host_timer, h);
             if (pf__strmap_put(&m->hosts, key, h) < 0) {
                 pf__free(h);
                 h = NULL;
@@ -188,28 +225,96 @@ static struct pf__host *host_get(struct mem *m, const char *url)
     return h;
 }
 
+/* Does h keep a wait between its requests? */
+static int host_waits(const struct mem *m, const struct pf__host *h)
+{
+    return m->base.conf.wait_ms > 0 || h->delay_ms > 0;
+}
+
 static int host_has_room(const struct mem *m, const struct pf__host *h)
 {
+    if (host_waits(m, h))
+        return h->active == 0; /* one request at a time */
     return m->base.conf.per_host == 0 || h->active < m->base.conf.per_host;
 }
 
 /*
- * May h's first waiting item start now?  Retries may; otherwise the
- * depth gate and, for a discovered link, the host's robots.txt must
- * allow it.  Asking is what starts the robots.txt fetch of a host.
+ * Has h's gap since its last start run out?  If not, arm its timer for
+ * the moment it does (host_timer() then updates it).  A timer that
+ * cannot be armed (out of memory) lets the request go rather than
+ * stall the host for ever.
+ */
+static int host_gap_over(struct mem *m, struct pf__host *h)
+{
+    int64_t gap = h->gap_ms > h->delay_ms ? h->gap_ms : h->delay_ms;
+    int64_t due = h->last_ns + gap * 1000000;
+
+    if (h->last_ns == 0 || pf__now_ns() >= due || m->base.conf.loop == NULL)
+        return 1;
+    if (pf__timer_active(&h->timer) && h->timer.deadline_ns == due)
+        return 0;
+    return pf__timer_start(m->base.conf.loop, &h->timer, due) < 0;
+}
+
+static void host_update(struct mem *m, struct pf__host *h);
+
+static void host_timer(struct pf__loop *l, struct pf__timer *t)
+{
+    struct pf__host *h = t->data;
+
+    (void)l;
+    host_update(h->m, h);
+}
+
+/* The waiting hook hears of h's wait (url is one of h's) when it is new. */
+static void host_tell(struct mem *m, struct pf__host *h, const char *url)
+{
+    const struct pf__frontier_conf *conf = &m->base.conf;
+    int64_t wait = conf->wait_ms > h->delay_ms ? conf->wait_ms : h->delay_ms;
+
+    if (wait > 0 && wait != h->shown_ms && m->base.hooks.waiting != NULL) {
+        h->shown_ms = wait;
+        m->base.hooks.waiting(url, wait, h->delay_ms > conf->wait_ms,
+                              m->base.hooks.ud);
+    }
+}
+
+/*
+ * A request of h starts now: the next gap begins.  --random-wait draws
+ * it between 0.5 and 1.5 times --wait; a Crawl-delay is its floor (in
+ * host_gap_over()).
+ */
+static void host_started(struct mem *m, struct pf__host *h, const char *url)
+{
+    const struct pf__frontier_conf *conf = &m->base.conf;
+
+    h->last_ns = pf__now_ns();
+    h->gap_ms = conf->wait_ms;
+    if (conf->random_wait && conf->wait_ms > 0)
+        h->gap_ms = conf->wait_ms / 2 +
+                    (int64_t)(draw(m) % (uint64_t)(conf->wait_ms + 1));
+    host_tell(m, h, url);
+}
+
+/*
+ * May h's first waiting item start now?  Retries may, given room;
+ * otherwise the depth gate and, for a discovered link, the host's
+ * robots.txt must allow it.  Asking is what starts the robots.txt fetch
+ * of a host, even while the host is full or waits out its gap, so that
+ * the rules (and the Crawl-delay) are in by the time it may start.
  */
 static int host_can_start(struct mem *m, struct pf__host *h)
 {
     struct pf__item *it;
 
-    if (m->closed || pf__queue_empty(&h->pending) || !host_has_room(m, h))
+    if (m->closed || pf__queue_empty(&h->pending))
         return 0;
     it = pf__container_of(pf__queue_head(&h->pending), struct pf__item, link);
-    if (it->waiter != NULL)
-        return 1;
-    if (m->base.conf.gate && (int64_t)it->depth > (int64_t)m->gate + 1)
+    if (it->waiter == NULL && m->base.conf.gate &&
+        (int64_t)it->depth > (int64_t)m->gate + 1)
         return 0;
-    if (it->discovered && m->base.conf.robots && h->robots != ROBOTS_READY) {
+    if (it->waiter == NULL && it->discovered && m->base.conf.robots &&
+        h->robots != ROBOTS_READY) {
         if (h->robots == ROBOTS_NONE) {
             h->robots = ROBOTS_FETCHING;
             if (m->base.hooks.robots(h, it->url, m->base.hooks.ud) < 0)
@@ -218,7 +323,9 @@ static int host_can_start(struct mem *m, struct pf__host *h)
         if (h->robots != ROBOTS_READY)
             return 0;
     }
-    return 1;
+    if (!host_has_room(m, h))
+        return 0;
+    return !host_waits(m, h) || host_gap_over(m, h);
 }
 
 /* Put h on the ready list if it can start something and is not there. */
@@ -328,6 +435,8 @@ static struct pf__item *item_new(struct mem *m, const char *url, int depth,
     it->depth = depth;
     it->discovered = (flags & PF__ACCEPT_DISCOVERED) != 0;
     it->requisite = (flags & PF__ACCEPT_REQUISITE) != 0;
+    if (flags & PF__ACCEPT_SITEMAP)
+        it->sitemap = (flags & PF__ACCEPT_GUESSED) ? 2 : 1;
     if (parent != NULL) {
         it->parent = pf__strdup(parent);
         if (it->parent == NULL)
@@ -347,11 +456,13 @@ fail:
 static int link_seen_or_out(struct mem *m, const char *url, int depth,
                             const char *parent, int flags)
 {
-    void *v = NULL;
+    uint64_t fp = pf__fingerprint(url, strlen(url));
+    struct pf__item *it;
 
-    if (pf__strmap_lookup(&m->seen, url, &v)) {
-        if (v != NULL)
-            requeue_closer(m, v, depth, parent,
+    if (pf__fpset_get(&m->seen, fp) >= 0) {
+        it = pf__fpmap_get(&m->waiting, fp);
+        if (it != NULL)
+            requeue_closer(m, it, depth, parent,
                            (flags & PF__ACCEPT_REQUISITE) != 0);
         return PF_EDUPLICATE;
     }
@@ -363,14 +474,15 @@ static int mem_accept(struct pf__frontier *f, const char *url, int depth,
 {
     struct mem *m = (struct mem *)f;
     int link = (flags & PF__ACCEPT_DISCOVERED) && !(flags & PF__ACCEPT_RESUMED);
+    uint64_t fp = pf__fingerprint(url, strlen(url));
     struct pf__item *it;
     int rc;
 
     rc = link ? link_seen_or_out(m, url, depth, parent, flags)
-              : (pf__strmap_has(&m->seen, url) ? PF_EDUPLICATE : 0);
+              : (pf__fpset_get(&m->seen, fp) >= 0 ? PF_EDUPLICATE : 0);
     if (rc != 0)
         return rc;
-    rc = pf__strmap_put(&m->seen, url, NULL);
+    rc = pf__fpset_put(&m->seen, fp, 0);
     if (rc < 0)
         return rc;
     if (f->hooks.accepted != NULL) {
@@ -379,7 +491,8 @@ static int mem_accept(struct pf__frontier *f, const char *url, int depth,
             return rc;
     }
     /* A seed's host is in scope, even when the seed is skipped. */
-    if (f->conf.parsing && !(flags & PF__ACCEPT_DISCOVERED)) {
+    if (f->conf.parsing &&
+        !(flags & (PF__ACCEPT_DISCOVERED | PF__ACCEPT_SITEMAP))) {
         rc = pf__frontier_add_seed_host(f, url);
         if (rc < 0)
             return rc;
@@ -391,7 +504,12 @@ static int mem_accept(struct pf__frontier *f, const char *url, int depth,
         return PF_ENOMEM;
     if (f->conf.parsing) {
         /* While it waits, a shorter path to it may still turn up. */
-        pf__strmap_set(&m->seen, url, it);
+        if (pf__fpmap_set(&m->waiting, fp, it) < 0) {
+            unfinished_done(m, it->depth);
+            pf__free(it->parent);
+            pf__free(it);
+            return PF_ENOMEM;
+        }
         if (link && f->hooks.pending != NULL)
             f->hooks.pending(url, depth, parent, it->requisite, f->hooks.ud);
     }
@@ -405,7 +523,7 @@ static int mem_accept(struct pf__frontier *f, const char *url, int depth,
 static int mem_alias(struct pf__frontier *f, const char *url)
 {
     struct mem *m = (struct mem *)f;
-    int rc = pf__strmap_put(&m->seen, url, NULL);
+    int rc = pf__fpset_put(&m->seen, pf__fingerprint(url, strlen(url)), 0);
 
     return rc < 0 ? rc : rc == 1 ? 0 : PF_EDUPLICATE;
 }
@@ -428,13 +546,16 @@ static struct pf__item *mem_lease(struct pf__frontier *f)
         pf__queue_remove(&it->link);
         m->n.queued--;
         if (it->waiter == NULL && f->conf.parsing)
-            pf__strmap_set(&m->seen, it->url, NULL); /* its depth is final */
+            /* Its depth is final. */
+            pf__fpmap_del(&m->waiting,
+                          pf__fingerprint(it->url, strlen(it->url)));
         if (it->waiter == NULL && it->discovered && h->rules != NULL &&
             !pf__robots_allowed(h->rules, pf__url_path_query(it->url))) {
             it->refused = 1;
         } else {
             h->active++;
             m->n.active++;
+            host_started(m, h, it->url);
         }
         host_update(m, h);
         return it;
@@ -521,14 +642,35 @@ static void mem_counts(const struct pf__frontier *f,
 static void mem_robots_ready(struct pf__frontier *f, struct pf__host *h,
                              struct pf__robots *rules)
 {
+    int64_t delay = pf__robots_crawl_delay_ms(rules);
+
     h->rules = rules;
     h->robots = ROBOTS_READY;
+    if (f->conf.robots && delay > 0)
+        h->delay_ms =
+            delay < PF__CRAWL_DELAY_MAX_MS ? delay : PF__CRAWL_DELAY_MAX_MS;
+    /* The discovered link that asked for robots.txt still waits. */
+    if (!pf__queue_empty(&h->pending))
+        host_tell(
+            (struct mem *)f, h,
+            pf__container_of(pf__queue_head(&h->pending), struct pf__item, link)
+                ->url);
     host_update((struct mem *)f, h);
 }
 
+/* No timer stays armed: the loop may go before the frontier does. */
 static void mem_close(struct pf__frontier *f)
 {
-    ((struct mem *)f)->closed = 1;
+    struct mem *m = (struct mem *)f;
+    struct pf__queue *q;
+
+    m->closed = 1;
+    for (q = m->all_hosts.next; q != &m->all_hosts; q = q->next) {
+        struct pf__host *h = pf__container_of(q, struct pf__host, all);
+
+        if (pf__timer_active(&h->timer))
+            pf__timer_stop(f->conf.loop, &h->timer);
+    }
 }
 
 static void free_host(void *p)
@@ -553,7 +695,8 @@ static void mem_free(struct pf__frontier *f)
     struct mem *m = (struct mem *)f;
 
     pf__strmap_free(&m->hosts, free_host);
-    pf__strmap_free(&m->seen, NULL);
+    pf__fpset_free(&m->seen);
+    pf__fpmap_free(&m->waiting);
     pf__free(m->unfinished);
     pf__frontier_base_cleanup(f);
     pf__free(m);
@@ -579,6 +722,9 @@ int pf__frontier_mem_new(struct pf__frontier **out,
     pf__queue_init(&m->ready_hosts);
     pf__queue_init(&m->all_hosts);
     m->gate = PF__DEPTH_INF;
+    m->rng = (uint64_t)pf__now_ns() ^ (uint64_t)(uintptr_t)m;
+    if (m->rng == 0)
+        m->rng = 1; /* xorshift's one dead state */
     rc = pf__frontier_base_init(&m->base, conf, hooks, why, whylen);
     if (rc < 0) {
         mem_free(&m->base);

@@ -19,6 +19,17 @@
  *                        (withdraw: its wait was cancelled)
  *
  * drain hands back queued items that will never start (a stop).
+ *
+ * What every backend owes politeness (--wait, --random-wait,
+ * Crawl-delay; see struct pf__frontier_conf): lease() gives a host with
+ * a wait one request at a time, spaced by its wait from the start of
+ * the last one, and never takes a -j slot for a host that is waiting;
+ * robots_ready() reads the host's Crawl-delay from the rules
+ * (pf__robots_crawl_delay_ms(), capped at PF__CRAWL_DELAY_MAX_MS) when
+ * conf.robots is set; the waiting hook hears of each host's wait; close()
+ * stops every timer.  And of sitemaps: PF__ACCEPT_SITEMAP items carry
+ * item->sitemap and do not widen the scope.  The operations themselves
+ * are unchanged by either.
  * Loop thread only.
  */
 #ifndef PF_FRONTIER_H
@@ -27,6 +38,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "loop.h"
 #include "util.h"
 
 /* Depth of -l inf. */
@@ -36,6 +48,16 @@
 #define PF__ACCEPT_DISCOVERED 1 /* a link of a page: scope, robots.txt */
 #define PF__ACCEPT_REQUISITE 2  /* a page requisite (-p) */
 #define PF__ACCEPT_RESUMED 4    /* from an earlier run's frontier (-c) */
+/*
+ * A sitemap file (--sitemaps): fetched as a seed is (no scope, filters
+ * or robots.txt), but its host does not join the crawl's scope.  With
+ * GUESSED too, it is the /sitemap.xml that robots.txt named none for.
+ */
+#define PF__ACCEPT_SITEMAP 8
+#define PF__ACCEPT_GUESSED 16
+
+/* A Crawl-delay counts for at most this long (a warning says so). */
+#define PF__CRAWL_DELAY_MAX_MS 60000
 
 struct pf__host;
 struct pf__robots;
@@ -50,6 +72,7 @@ struct pf__item {
     unsigned char discovered; /* found in a page: robots.txt applies */
     unsigned char requisite;  /* accepted as a page requisite (-p) */
     unsigned char refused;    /* leased only to be refused (robots.txt) */
+    unsigned char sitemap;    /* 1: a sitemap file; 2: a guessed one */
     char *parent;
     char url[]; /* normalised */
 };
@@ -72,6 +95,14 @@ struct pf__frontier_hooks {
      * when it cannot be (everything is then allowed).
      */
     int (*robots)(struct pf__host *h, const char *url, void *ud);
+    /*
+     * The host of url now keeps wait_ms between the starts of its
+     * requests, because of its robots.txt's Crawl-delay (crawl_delay) or
+     * --wait: called when a host's wait first applies and when it
+     * changes, for -v.  Or NULL.
+     */
+    void (*waiting)(const char *url, int64_t wait_ms, int crawl_delay,
+                    void *ud);
     void *ud;
 };
 
@@ -85,6 +116,19 @@ struct pf__frontier_conf {
     int span_hosts;     /* links of any host are in scope */
     const char *accept; /* --accept, an ERE, or NULL */
     const char *reject; /* --reject, an ERE, or NULL */
+    /*
+     * Politeness.  A host with a wait (wait_ms, or its robots.txt's
+     * Crawl-delay as robots_ready() hands it over, capped at
+     * PF__CRAWL_DELAY_MAX_MS; the larger counts) has one request in
+     * flight at a time, and its requests start at least that long
+     * apart: with random_wait, each gap of --wait is drawn between 0.5
+     * and 1.5 times wait_ms (never below the Crawl-delay).  A host
+     * waiting out its gap is off the ready list and holds no slot; a
+     * timer of loop puts it back.  loop may be NULL when nothing waits.
+     */
+    int64_t wait_ms;       /* --wait, 0: none */
+    int random_wait;       /* --random-wait */
+    struct pf__loop *loop; /* the timers of the waits */
 };
 
 struct pf__frontier_counts {
@@ -130,7 +174,10 @@ struct pf__frontier_ops {
     int (*runnable)(const struct pf__frontier *f);
     void (*counts)(const struct pf__frontier *f,
                    struct pf__frontier_counts *out);
-    /* h's robots.txt is in (rules taken; NULL allows everything). */
+    /*
+     * h's robots.txt is in (rules taken; NULL allows everything); its
+     * Crawl-delay (pf__robots_crawl_delay_ms()) sets h's wait.
+     */
     void (*robots_ready)(struct pf__frontier *f, struct pf__host *h,
                          struct pf__robots *rules);
     /* Stopping: nothing more leases; queued items are to be drained. */

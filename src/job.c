@@ -76,6 +76,12 @@ static int copy_strings(struct pf_crawler *c, const struct pf_config *cfg)
     c->cfg.nheaders = 0;
     c->cfg.accept = NULL; /* the frontier compiles them */
     c->cfg.reject = NULL;
+    c->cfg.cacert = NULL; /* the transfers keep their own */
+    c->cfg.proxy = NULL;
+    c->cfg.user = NULL;
+    c->cfg.netrc_file = NULL;
+    c->cfg.load_cookies = NULL;
+    c->cfg.save_cookies = NULL;
     return 0;
 }
 
@@ -96,12 +102,16 @@ static int open_frontier(struct pf_crawler *c, const struct pf_config *cfg)
     fc.span_hosts = cfg->span_hosts;
     fc.accept = cfg->accept;
     fc.reject = cfg->reject;
+    fc.wait_ms = cfg->wait_ms;
+    fc.random_wait = cfg->random_wait;
+    fc.loop = pf__sched_loop(c->s);
     memset(&hooks, 0, sizeof(hooks));
     hooks.is_done = cfg->resume && c->db != NULL ? pf__crawler_is_done : NULL;
     hooks.accepted =
         cfg->layout == PF_LAYOUT_FLAT ? pf__crawler_accepted : NULL;
     hooks.pending = c->db != NULL ? pf__crawler_pending : NULL;
     hooks.robots = pf__crawler_robots;
+    hooks.waiting = pf__crawler_waiting;
     hooks.ud = c;
     rc = pf__frontier_mem_new(&c->frontier, &fc, &hooks, why, sizeof(why));
     if (rc == PF_EINVAL)
@@ -131,6 +141,7 @@ static int open_outputs(struct pf_crawler *c, const struct pf_config *cfg)
             pf__free(errmsg);
             return rc;
         }
+        pf__db_set_json(c->db, cfg->json_out);
     }
     if (cfg->recursive || cfg->page_requisites || cfg->on_page != NULL) {
         rc = pf__pages_new(&c->pages, pf__sched_loop(c->s), cfg->parsers, c,
@@ -141,6 +152,24 @@ static int open_outputs(struct pf_crawler *c, const struct pf_config *cfg)
             return rc;
         }
     }
+    return 0;
+}
+
+/* The transfers, and what their options say once per run. */
+static int open_transfers(struct pf_crawler *c, const struct pf_config *cfg)
+{
+    char why[512] = "";
+    int rc = pf__transfers_new(&c->xfers, c->s, cfg, c->user_agent, c->store,
+                               &c->st.bytes, why, sizeof(why));
+
+    if (rc < 0) {
+        if (why[0] != '\0')
+            pf__job_say(c, PF_LOG_ERROR, "%s", why);
+        return rc;
+    }
+    if (cfg->insecure)
+        pf__job_say(c, PF_LOG_WARN,
+                    "warning: TLS certificates are not verified (--insecure)");
     return 0;
 }
 
@@ -173,8 +202,7 @@ int pf_crawler_new(pf_crawler **out, const struct pf_config *cfg)
     if (rc == 0)
         rc = open_frontier(c, cfg);
     if (rc == 0)
-        rc = pf__transfers_new(&c->xfers, c->s, cfg, c->user_agent, c->store,
-                               &c->st.bytes);
+        rc = open_transfers(c, cfg);
     if (rc < 0) {
         pf_crawler_free(c);
         return rc;
@@ -285,11 +313,18 @@ static int run_turn(struct pf_crawler *c, int block)
 
 static int run_end(struct pf_crawler *c)
 {
+    char why[512] = "";
+    int rc;
+
     atomic_store(&c->state, RUN_FINISHED);
     progress(c, pf__now_ms(), 1);
+    rc = pf__transfers_finish(c->xfers, why, sizeof(why));
+    if (rc < 0) {
+        pf__job_say(c, PF_LOG_ERROR, "%s", why[0] ? why : pf_strerror(rc));
+        pf__job_fatal(c, rc);
+    }
     if (c->db != NULL) {
-        int rc = pf__db_finish_run(c->db);
-
+        rc = pf__db_finish_run(c->db);
         if (rc < 0)
             pf__job_db_failed(c, rc);
     }
@@ -404,6 +439,7 @@ void pf_crawler_free(pf_crawler *c)
     pf__crawler_unwatch_lists(c);
     /* Coroutines (and the items they own) go with the scheduler. */
     pf_sched_free(c->s);
+    pf__crawler_cleanup(c);
     pf__frontier_free(c->frontier);
     pf__transfers_free(c->xfers);
     pf__urlset_free(&c->lists);

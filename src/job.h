@@ -60,6 +60,9 @@ struct pf_crawler {
        resumed rows are read (crawler.c, "Passwords of a resumed crawl") */
     struct pf__strmap passwords;
     char product[64]; /* robots.txt name: the UA's first word */
+    /* "host:port" -> struct robots_host: each host's robots.txt, fetched
+       once for the frontier and --sitemaps (crawler.c, "robots.txt") */
+    struct pf__strmap robots_hosts;
 };
 
 static inline int pf__job_state(const struct pf_crawler *c)
@@ -87,5 +90,9 @@ int pf__crawler_accepted(const char *url, void *ud);
 void pf__crawler_pending(const char *url, int depth, const char *parent,
                          int requisite, void *ud);
 int pf__crawler_robots(struct pf__host *h, const char *url, void *ud);
+void pf__crawler_waiting(const char *url, int64_t wait_ms, int crawl_delay,
+                         void *ud);
+/* What the story keeps until the job is freed (after the scheduler). */
+void pf__crawler_cleanup(struct pf_crawler *c);
 
 #endif /* PF_JOB_H */

@@ -361,6 +361,44 @@ int pf__name_tree_path(const char *url, char **out)
     return 0;
 }
 
+int pf__name_fit(const char *path, size_t max, char **out)
+{
+    size_t len = strlen(path), keep, fold;
+    const char *first = strchr(path, '/');
+    const char *last = strrchr(path, '/');
+    const char *s;
+    char tag[sizeof(PF__NAME_FOLD_TAG) + 17];
+    int n;
+
+    *out = NULL;
+    if (len <= max || first == NULL || first == last)
+        goto whole;
+    /* folded~HASH and the file name, after the kept directories. */
+    fold = strlen(PF__NAME_FOLD_TAG) + 16 + 1 + (size_t)(path + len - last);
+    if ((size_t)(first - path) + 1 + fold > max)
+        return PF_EIO;
+    /* Keep whole directories while the rest still fits. */
+    keep = (size_t)(first - path);
+    for (s = first; s < last;) {
+        const char *next = strchr(s + 1, '/');
+
+        if ((size_t)(next - path) + 1 + fold > max)
+            break;
+        keep = (size_t)(next - path);
+        s = next;
+    }
+    n = snprintf(tag, sizeof(tag), "%s%016llx", PF__NAME_FOLD_TAG,
+                 (unsigned long long)pf__hash64(
+                     path + keep + 1, (size_t)(last - path) - keep - 1));
+    *out = pf__asprintf("%.*s/%.*s%s", (int)keep, path, n, tag, last);
+    return *out != NULL ? 0 : PF_ENOMEM;
+whole:
+    if (len > max)
+        return PF_EIO;
+    *out = pf__strdup(path);
+    return *out != NULL ? 0 : PF_ENOMEM;
+}
+
 int pf__name_flat(const char *url, const char *cd, char **out)
 {
     struct pf__url_parts u;

@@ -40,6 +40,21 @@ int pf__name_tree_path(const char *url, char **out);
 int pf__name_flat(const char *url, const char *cd, char **out);
 
 /*
+ * Fit a tree path (as pf__name_tree_path() made it) into max bytes: the
+ * path itself when it fits; else its host directory, as many of its
+ * leading directories as fit, one directory "folded~" and the 16 hex
+ * digits of a 64-bit hash of the directories it replaces, and the file
+ * name.  So files of one deep directory stay together, and two URLs
+ * differing anywhere keep distinct paths.  *out is pf__malloc'd.  0,
+ * PF_ENOMEM, or PF_EIO when even host/folded~.../name is over max.
+ * Any thread.
+ */
+int pf__name_fit(const char *path, size_t max, char **out);
+
+/* Where a folded path's folding directory starts: "folded~". */
+#define PF__NAME_FOLD_TAG "folded~"
+
+/*
  * 1 when a response from final_url to a request of url is a slash
  * redirect: final_url is url with '/' appended to its path, the scheme,
  * host (in any case), port and query the same.  The tree layout then

@@ -182,6 +182,9 @@ static void judge_once(const struct pf__attempt *a, const struct pf__judge *j,
                a->range_total == a->resume_from) {
         /* Nothing past the end of the .part: it is the whole body. */
         v->next = PF__NEXT_KEEP;
+    } else if (a->status == 304 && a->conditional) {
+        /* -N: the saved file is still the server's: it stays. */
+        v->next = PF__NEXT_UNCHANGED;
     } else if (a->status < 200 || a->status > 299) {
         const char *reason = a->reason != NULL && a->reason[0] != '\0'
                                  ? a->reason

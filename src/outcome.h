@@ -40,16 +40,18 @@ struct pf__attempt {
     int64_t range_total; /* of its Content-Range, -1 if none */
     int64_t resume_from; /* Range asked from this byte; 0 = whole */
     const char *errtext; /* libcurl's words for the fault, or "" */
+    int conditional;     /* -N: asked with the saved file's validators */
 };
 
 /* What the attempt means, and what comes next. */
 enum pf__next {
-    PF__NEXT_SAVE,    /* a body to keep: commit the .part */
-    PF__NEXT_KEEP,    /* 416 past a whole .part: keep it, status 200 */
-    PF__NEXT_FAIL,    /* a final failure: err and msg say why */
-    PF__NEXT_RETRY,   /* transient: again after a backoff */
-    PF__NEXT_REFRESH, /* junk on a reused connection: at once, anew */
-    PF__NEXT_RESTART  /* the .part cannot be continued: truncate, again */
+    PF__NEXT_SAVE,     /* a body to keep: commit the .part */
+    PF__NEXT_KEEP,     /* 416 past a whole .part: keep it, status 200 */
+    PF__NEXT_FAIL,     /* a final failure: err and msg say why */
+    PF__NEXT_RETRY,    /* transient: again after a backoff */
+    PF__NEXT_REFRESH,  /* junk on a reused connection: at once, anew */
+    PF__NEXT_RESTART,  /* the .part cannot be continued: truncate, again */
+    PF__NEXT_UNCHANGED /* 304 to a conditional request: keep the file */
 };
 
 /* What the story knows beyond the attempt itself. */

@@ -90,6 +90,9 @@ void pf__page_job_free(struct pf__page_job *job)
     pf__free(job->ctype);
     pf__free(job->path);
     pf__free(job->abspath);
+    pf__free(job->sha256);
+    pf__free(job->etag);
+    pf__free(job->last_modified);
     pf__free(job);
 }
 
@@ -147,6 +150,12 @@ static int parse_task(void *arg, void **result)
     if (fd < 0) {
         job->err = PF_EIO;
         return job->err;
+    }
+    if (job->sitemap) {
+        job->err =
+            pf__sitemap_read_fd(fd, job->final_url, &job->links, &job->sm);
+        close(fd);
+        return job->err; /* a sitemap is no page: on_page never sees it */
     }
     job->err = pf__parse_fd(fd, job->type, job->final_url, &job->links);
     close(fd);

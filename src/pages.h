@@ -11,6 +11,7 @@
 
 #include "loop.h"
 #include "parse.h"
+#include "sitemap.h"
 
 struct pf__pages;
 
@@ -25,17 +26,22 @@ struct pf__page_job {
     const char *url; /* the URL asked (the item's) */
     int depth;       /* the page's */
     enum pf__doc_type type;
-    char *final_url;    /* owned: the base of its links */
-    char *ctype;        /* owned */
-    char *path;         /* owned: relative to the output directory */
-    char *abspath;      /* owned: what the parser opens */
-    int follow_links;   /* the story's: -r */
-    int follow_reqs;    /* the story's: -p */
-    struct pf_result r; /* the story's: the page's row, waiting */
+    char *final_url;     /* owned: the base of its links */
+    char *ctype;         /* owned */
+    char *path;          /* owned: relative to the output directory */
+    char *abspath;       /* owned: what the parser opens */
+    char *sha256;        /* owned: the row's, or NULL */
+    char *etag;          /* owned: the row's, or NULL */
+    char *last_modified; /* owned: the row's, or NULL */
+    int follow_links;    /* the story's: -r */
+    int follow_reqs;     /* the story's: -p */
+    int sitemap;         /* the story's: read it as a sitemap, into links */
+    struct pf_result r;  /* the story's: the page's row, waiting */
     /* ---- */
     int err; /* 0, PF_EIO, PF_ENOMEM, PF_ECANCELED */
     struct pf__links links;
     unsigned char *follow;    /* per link, from on_page; NULL = all */
+    struct pf__sitemap sm;    /* a sitemap's: index, caps reached */
     struct pf__post post;     /* the way back to the loop thread */
     struct pf__queue backlog; /* in the backlog while it waits */
     struct pf__pages *pages;

@@ -1,9 +1,12 @@
 /*
  * parse.c -- link extraction: the URLs an HTML page or a stylesheet refers
  * to, resolved, normalised and deduplicated, each marked as a page link or
- * a page requisite.  HTML goes through libxml2's HTML parser in SAX mode
- * (no tree is built); CSS (stylesheets, <style>, style="") through css.c's
- * scanner; what both find goes into the caller's list (links.c).
+ * a page requisite.  HTML goes through html.c's streaming tokenizer (the
+ * HTML standard's tokenizer, no tree), or, for a UTF-16 page and for the
+ * tests that compare the two (pf__parse_*_xml), through libxml2's HTML
+ * parser in SAX mode; CSS (stylesheets, <style>, style="") through css.c's
+ * scanner; what they find goes into the caller's list (links.c).  Both
+ * HTML parsers feed the same rules (start_element, end_element).
  *
  * This module owns the rules of what a link is (which element, which
  * attribute, which kind), how a reference becomes a URL (with url.c's
@@ -12,11 +15,13 @@
  * no-ops), never keep state between calls or change libxml2's global
  * settings (every call has its own parser context and curl URL handle,
  * so parser threads share nothing; the one exception, libxml2's
- * per-thread error handler, is set for the parse and put back), and
+ * per-thread error handler, is set for a libxml2 parse and put back), and
  * never let memory grow with the size of a document.  The caps that keep
  * it bounded:
  *
- *   - input is read and given to libxml2 in chunks of CHUNK (64 KiB);
+ *   - input is read and given to the parser in chunks of CHUNK (64 KiB);
+ *   - the tokenizer keeps only the tag being read, up to PF__HTML_TAG_MAX
+ *     (8 MiB; attributes past it are dropped, the parse goes on);
  *   - libxml2 keeps what it has not parsed yet, which is little, except
  *     when it waits for the end of a construct (an attribute value with no
  *     closing quote, a comment with no end): past BACKLOG_MAX (8 MiB)
@@ -31,9 +36,13 @@
  *   - at most LINKS_MAX (100,000) links per call; the rest of a document
  *     that has more is not parsed.
  *
- * Charset: libxml2 reads a BOM or <meta charset> and hands us UTF-8; the
- * URLs come out percent-encoded UTF-8 (browsers use the page's charset for
- * the query of a non-UTF-8 page: we do not).
+ * Charset: the tokenizer reads a UTF-8 BOM and the first <meta> that
+ * declares a charset, and converts attribute values to UTF-8 (iconv); a
+ * page that declares none is read as UTF-8, and a value that is not UTF-8
+ * as windows-1252.  libxml2 does the same for its pages (but reads an
+ * undeclared page as Latin-1 throughout).  The URLs come out
+ * percent-encoded UTF-8 (browsers use the page's charset for the query of
+ * a non-UTF-8 page: we do not).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -48,6 +57,7 @@
 #include <libxml/xmlversion.h>
 
 #include "css.h"
+#include "html.h"
 #include "links.h"
 #include "parse.h"
 #include "url.h"
@@ -77,10 +87,13 @@ struct parse {
     int have_base;          /* a <base href> was seen */
     int in_head;            /* links wait, in pending, for a <base> */
     int in_style;           /* in a <style> element */
+    int in_noscript;        /* in a <noscript> of the <head> (tokenizer) */
+    int body_bg;            /* a <body background> was taken */
     struct pf__buf pending; /* waiting links: kind byte, text, NUL */
     struct pf__urlres res;
     struct pf__buf url; /* the link being added */
     struct pf__css css;
+    struct pf__html html; /* the tokenizer, unless libxml2 parses */
     htmlParserCtxtPtr ctxt;
     char *buf; /* CHUNK bytes, for reading an fd */
 };
@@ -349,6 +362,61 @@ struct attrs {
     const char *rel, *type, *http_equiv, *content, *style;
 };
 
+/*
+ * Attribute k (a lowercased name) with value v, if it is one that matters.
+ * The first of a name counts, as the HTML standard says (libxml2 drops
+ * the others itself).
+ */
+static void set_attr(struct attrs *a, const char *k, const char *v)
+{
+    const char **slot = NULL;
+
+    switch (k[0]) {
+    case 'b':
+        if (strcmp(k, "background") == 0)
+            slot = &a->background;
+        break;
+    case 'c':
+        if (strcmp(k, "content") == 0)
+            slot = &a->content;
+        break;
+    case 'd':
+        if (strcmp(k, "data") == 0)
+            slot = &a->data;
+        break;
+    case 'h':
+        if (strcmp(k, "href") == 0)
+            slot = &a->href;
+        else if (strcmp(k, "http-equiv") == 0)
+            slot = &a->http_equiv;
+        break;
+    case 'p':
+        if (strcmp(k, "poster") == 0)
+            slot = &a->poster;
+        break;
+    case 'r':
+        if (strcmp(k, "rel") == 0)
+            slot = &a->rel;
+        break;
+    case 's':
+        if (strcmp(k, "src") == 0)
+            slot = &a->src;
+        else if (strcmp(k, "srcset") == 0)
+            slot = &a->srcset;
+        else if (strcmp(k, "style") == 0)
+            slot = &a->style;
+        break;
+    case 't':
+        if (strcmp(k, "type") == 0)
+            slot = &a->type;
+        break;
+    default:
+        break;
+    }
+    if (slot != NULL && *slot == NULL)
+        *slot = v;
+}
+
 static void read_attrs(struct attrs *a, const xmlChar **atts)
 {
     size_t i;
@@ -357,53 +425,8 @@ static void read_attrs(struct attrs *a, const xmlChar **atts)
     if (atts == NULL)
         return;
     for (i = 0; atts[i] != NULL; i += 2) {
-        const char *k = (const char *)atts[i];
-        const char *v = (const char *)atts[i + 1];
-
-        if (v == NULL)
-            continue; /* an attribute without a value */
-        switch (k[0]) {
-        case 'b':
-            if (strcmp(k, "background") == 0)
-                a->background = v;
-            break;
-        case 'c':
-            if (strcmp(k, "content") == 0)
-                a->content = v;
-            break;
-        case 'd':
-            if (strcmp(k, "data") == 0)
-                a->data = v;
-            break;
-        case 'h':
-            if (strcmp(k, "href") == 0 && a->href == NULL)
-                a->href = v;
-            else if (strcmp(k, "http-equiv") == 0)
-                a->http_equiv = v;
-            break;
-        case 'p':
-            if (strcmp(k, "poster") == 0)
-                a->poster = v;
-            break;
-        case 'r':
-            if (strcmp(k, "rel") == 0)
-                a->rel = v;
-            break;
-        case 's':
-            if (strcmp(k, "src") == 0 && a->src == NULL)
-                a->src = v;
-            else if (strcmp(k, "srcset") == 0)
-                a->srcset = v;
-            else if (strcmp(k, "style") == 0)
-                a->style = v;
-            break;
-        case 't':
-            if (strcmp(k, "type") == 0)
-                a->type = v;
-            break;
-        default:
-            break;
-        }
+        if (atts[i + 1] != NULL) /* NULL: an attribute without a value */
+            set_attr(a, (const char *)atts[i], (const char *)atts[i + 1]);
     }
 }
 
@@ -446,20 +469,18 @@ static void take_base(struct parse *st, const char *href)
 }
 
 /*
- * libxml2's startElement, on the parser thread: names come lowercased,
- * attribute values with entities decoded, in UTF-8.
+ * A start tag: its name lowercased, the attributes that matter decoded,
+ * in UTF-8.  Whichever parser found it.
  */
-static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
+static void start_element(struct parse *st, const char *n,
+                          const struct attrs *a_)
 {
-    struct parse *st = ctx;
-    const char *n = (const char *)name;
-    struct attrs a;
+    struct attrs a = *a_;
 
     if (st->err != 0 || st->full)
         return;
     if (st->in_head && !is_head_element(n))
         flush_pending(st);
-    read_attrs(&a, atts);
     switch (n[0]) {
     case 'a':
         if (strcmp(n, "a") == 0 || strcmp(n, "area") == 0)
@@ -470,8 +491,11 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
     case 'b':
         if (strcmp(n, "base") == 0)
             take_base(st, a.href);
-        else if (strcmp(n, "body") == 0)
+        else if (strcmp(n, "body") == 0 && !st->body_bg) {
+            /* Another <body> only adds what the first did not have. */
+            st->body_bg = a.background != NULL;
             add_attr(st, a.background, PF__LINK_REQ);
+        }
         break;
     case 'e':
         if (strcmp(n, "embed") == 0)
@@ -540,18 +564,38 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
     }
 }
 
-/* libxml2's endElement, on the parser thread. */
-static void on_end(void *ctx, const xmlChar *name)
+/*
+ * libxml2's startElement, on the parser thread: names come lowercased,
+ * attribute values with entities decoded, in UTF-8.
+ */
+static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 {
-    struct parse *st = ctx;
-    const char *n = (const char *)name;
+    struct attrs a;
 
+    read_attrs(&a, atts);
+    start_element(ctx, (const char *)name, &a);
+}
+
+/*
+ * An end tag, whichever parser found it.  libxml2's end of the <head>
+ * sends the links that waited; with the tokenizer they wait on, as the
+ * HTML standard has a <base> after </head> go into the head and apply to
+ * the whole document: the next element of the body or text sends them.
+ */
+static void end_element(struct parse *st, const char *n)
+{
     if (st->in_style && strcmp(n, "style") == 0) {
         css_finish(st);
         st->in_style = 0;
-    } else if (st->in_head && strcmp(n, "head") == 0) {
+    } else if (st->in_head && st->ctxt != NULL && strcmp(n, "head") == 0) {
         flush_pending(st);
     }
+}
+
+/* libxml2's endElement, on the parser thread. */
+static void on_end(void *ctx, const xmlChar *name)
+{
+    end_element(ctx, (const char *)name);
 }
 
 /* libxml2's characters and cdataBlock: only <style>'s matter. */
@@ -561,6 +605,57 @@ static void on_text(void *ctx, const xmlChar *ch, int len)
 
     if (st->in_style && len > 0)
         css_feed(st, (const char *)ch, (size_t)len);
+}
+
+/*
+ * The tokenizer's tags.  What libxml2 reports as the end of an element is
+ * here its end tag: the tokenizer has no tree, so an element closed by
+ * another (</head> left out) is seen through start_element's flush.
+ */
+static int tok_tag(const struct pf__html_tag *t, void *userdata)
+{
+    struct parse *st = userdata;
+
+    if (t->name_len == 8 && strcmp(t->name, "noscript") == 0)
+        st->in_noscript = !t->end_tag && st->in_head;
+    if (t->end_tag) {
+        end_element(st, t->name);
+    } else {
+        struct attrs a;
+        size_t i;
+
+        memset(&a, 0, sizeof(a));
+        for (i = 0; i < t->nattr; i++)
+            set_attr(&a, t->attr[i].name, t->attr[i].value);
+        start_element(st, t->name, &a);
+    }
+    st->html.want_data = st->in_head;
+    return st->err != 0 || st->full;
+}
+
+/*
+ * The tokenizer's text: a <style>'s, or text while links wait for a
+ * <base>, which ends the <head> when it is not white space, except in a
+ * <noscript> (raw text to a browser that runs scripts, as libxml2 also
+ * has it).
+ */
+static int tok_text(const char *text, size_t n, int raw, void *userdata)
+{
+    struct parse *st = userdata;
+    size_t i;
+
+    if (raw) {
+        if (st->in_style)
+            css_feed(st, text, n);
+    } else if (st->in_head && !st->in_noscript) {
+        for (i = 0; i < n && is_html_space((unsigned char)text[i]); i++)
+            ;
+        if (i < n) {
+            flush_pending(st);
+            st->html.want_data = 0;
+        }
+    }
+    return st->err != 0 || st->full;
 }
 
 /* libxml2's error and warning handlers: silence. */
@@ -863,6 +958,34 @@ static int run_html(struct parse *st, struct source *src, const char *p,
     return rc < 0 ? rc : 0;
 }
 
+/* Feed the document, starting with its first piece, to the tokenizer. */
+static int run_tok(struct parse *st, struct source *src, const char *p,
+                   size_t n)
+{
+    int rc = 0;
+
+    pf__html_init(&st->html, tok_tag, tok_text, st);
+    st->in_head = 1;
+    st->html.want_data = 1;
+    for (;;) {
+        pf__html_feed(&st->html, p, n);
+        if (st->html.err != 0)
+            fail(st, st->html.err);
+        if (st->html.stop)
+            break;
+        rc = source_next(st, src, 1, &p, &n);
+        if (rc <= 0)
+            break;
+    }
+    pf__html_finish(&st->html);
+    if (st->in_style)
+        css_finish(st);
+    if (st->in_head)
+        flush_pending(st);
+    pf__html_free(&st->html);
+    return rc < 0 ? rc : 0;
+}
+
 static int run_css(struct parse *st, struct source *src, const char *p,
                    size_t n)
 {
@@ -882,13 +1005,13 @@ static int run_css(struct parse *st, struct source *src, const char *p,
 }
 
 static int run(struct source *src, enum pf__doc_type type, const char *base_url,
-               struct pf__links *out)
+               struct pf__links *out, int xml)
 {
     xmlStructuredErrorFunc saved_handler;
     void *saved_context;
     struct parse *st;
-    const char *p;
-    size_t n;
+    const char *p = NULL;
+    size_t n = 0;
     int saved_errno = 0;
     int rc;
 
@@ -919,7 +1042,10 @@ static int run(struct source *src, enum pf__doc_type type, const char *base_url,
     if (rc > 0) {
         if (type == PF__DOC_UNKNOWN)
             type = looks_like_html(p, n) ? PF__DOC_HTML : PF__DOC_OTHER;
-        if (type == PF__DOC_HTML) {
+        if (type == PF__DOC_HTML && !xml &&
+            bom_encoding(p, n) == XML_CHAR_ENCODING_NONE) {
+            rc = run_tok(st, src, p, n);
+        } else if (type == PF__DOC_HTML) {
             /*
              * libxml2 reports some errors (bad bytes for the encoding a
              * page declares) with no parser context, so not through our
@@ -960,7 +1086,18 @@ int pf__parse_fd(int fd, enum pf__doc_type type, const char *base_url,
 
     if (fd < 0)
         return PF_EINVAL;
-    return run(&src, type, base_url, out);
+    return run(&src, type, base_url, out, 0);
+}
+
+/* Any thread: everything it uses is its own. */
+int pf__parse_fd_xml(int fd, enum pf__doc_type type, const char *base_url,
+                     struct pf__links *out)
+{
+    struct source src = {fd, NULL, 0, 0};
+
+    if (fd < 0)
+        return PF_EINVAL;
+    return run(&src, type, base_url, out, 1);
 }
 
 /* Any thread: everything it uses is its own. */
@@ -971,7 +1108,18 @@ int pf__parse_mem(const char *buf, size_t n, enum pf__doc_type type,
 
     if (buf == NULL && n > 0)
         return PF_EINVAL;
-    return run(&src, type, base_url, out);
+    return run(&src, type, base_url, out, 0);
+}
+
+/* Any thread: everything it uses is its own. */
+int pf__parse_mem_xml(const char *buf, size_t n, enum pf__doc_type type,
+                      const char *base_url, struct pf__links *out)
+{
+    struct source src = {-1, buf, n, 0};
+
+    if (buf == NULL && n > 0)
+        return PF_EINVAL;
+    return run(&src, type, base_url, out, 1);
 }
 
 /* Pages over this get no tree: it holds the whole page, and more. */

@@ -45,6 +45,17 @@ int pf__parse_mem(const char *buf, size_t n, enum pf__doc_type type,
                   const char *base_url, struct pf__links *out);
 
 /*
+ * pf__parse_fd() and pf__parse_mem() read HTML with html.c's tokenizer
+ * (a UTF-16 page, which it cannot read, with libxml2's parser).  These
+ * read it with libxml2's HTML parser, the way links were found before
+ * the tokenizer: for the tests that compare the two.
+ */
+int pf__parse_fd_xml(int fd, enum pf__doc_type type, const char *base_url,
+                     struct pf__links *out);
+int pf__parse_mem_xml(const char *buf, size_t n, enum pf__doc_type type,
+                      const char *base_url, struct pf__links *out);
+
+/*
  * The HTML document read from fd as a libxml2 tree (an htmlDocPtr, as
  * struct pf_page's doc hands it to on_page), built by a pull-mode parse
  * that holds the whole page: a file over 64 MiB gets none.  NULL for

@@ -26,7 +26,18 @@ void pf__resp_init(struct pf__resp *r)
 void pf__resp_free(struct pf__resp *r)
 {
     pf__free(r->disposition);
+    pf__free(r->etag);
+    pf__free(r->last_modified);
     r->disposition = NULL;
+    r->etag = NULL;
+    r->last_modified = NULL;
+}
+
+/* Keep the value v (n bytes) in *dst, replacing what was there. */
+static void keep_raw(char **dst, const char *v, size_t n)
+{
+    pf__free(*dst);
+    *dst = pf__strndup(v, n);
 }
 
 /* The value of a header line past its name: white space and CRLF off. */
@@ -171,12 +182,13 @@ int pf__resp_line(struct pf__resp *r, const char *p, size_t n)
             r->encoded = 1;
     } else if (n > 5 && strncasecmp(p, "etag:", 5) == 0) {
         v = value_of(p, n, 5, &vn);
+        keep_raw(&r->etag, v, vn);
         keep_validator(r, "etag", v, vn);
     } else if (n > 14 && strncasecmp(p, "last-modified:", 14) == 0) {
-        if (strncmp(r->validator, "etag", 4) != 0) { /* a strong ETag wins */
-            v = value_of(p, n, 14, &vn);
+        v = value_of(p, n, 14, &vn);
+        keep_raw(&r->last_modified, v, vn);
+        if (strncmp(r->validator, "etag", 4) != 0) /* a strong ETag wins */
             keep_validator(r, "date", v, vn);
-        }
     } else if (n > 14 && strncasecmp(p, "content-range:", 14) == 0) {
         v = value_of(p, n, 14, &vn);
         content_range(r, v, vn);

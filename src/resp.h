@@ -1,9 +1,9 @@
 /*
  * resp.h -- what pfetch reads from a response's header lines: the status
- * line, Content-Disposition, Content-Encoding, the validators of If-Range
- * (ETag, Last-Modified) and Content-Range (where a 206's piece starts,
- * the size in a 416).  A pure
- * parser of untrusted bytes: no curl, no I/O.  Any thread.
+ * line, Content-Disposition, Content-Encoding, the validators (ETag,
+ * Last-Modified: as received for the log, and the one If-Range can use) and
+ * Content-Range (where a 206's piece starts, the size in a 416).  A pure parser
+ * of untrusted bytes: no curl, no I/O.  Any thread.
  */
 #ifndef PF_RESP_H
 #define PF_RESP_H
@@ -19,6 +19,8 @@ struct pf__resp {
     char validator[192]; /* "etag <strong ETag>" or "date <date>", or "" */
     int64_t range_start; /* A of "Content-Range: bytes A-B/N", or -1 */
     int64_t range_total; /* N of "bytes A-B/N" or "bytes * /N", or -1 */
+    char *etag;          /* the ETag value as received (pf__malloc'd) */
+    char *last_modified; /* the Last-Modified value as received */
 };
 
 void pf__resp_init(struct pf__resp *r);

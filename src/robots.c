@@ -20,8 +20,12 @@
  *   - a UTF-8 byte order mark at the start is skipped; lines end at CR,
  *     LF or CRLF; '#' starts a comment; white space around names and
  *     values is dropped; a line without ':' is ignored, and so is a
- *     field we do not know (Sitemap, Crawl-delay, Host...), without
- *     ending the group it sits in;
+ *     field we do not know (Host, Clean-param...), without ending the
+ *     group it sits in;
+ *   - Crawl-delay (seconds, fractions allowed) is a member of the group
+ *     it sits in, as a rule is (a User-agent line after it starts the
+ *     next group); of the groups kept, the largest value counts.  Sitemap lines
+ * belong to no group: every one is kept (up to MAX_SITEMAPS), as written;
  *   - a group is one or more User-agent lines followed by rules; a
  *     User-agent line after a rule starts the next group; rules before
  *     any User-agent line belong to no group;
@@ -58,6 +62,15 @@
  */
 #define MAX_RULES 16384
 
+/* Sitemap lines kept: more than any site lists (the files hold 50,000 each). */
+#define MAX_SITEMAPS 1000
+
+/* Longest Sitemap value kept; longer ones are skipped. */
+#define MAX_SITEMAP_LEN 8192
+
+/* Crawl-delays past this (a year, in ms) are taken as this. */
+#define MAX_DELAY_MS ((int64_t)365 * 86400 * 1000)
+
 struct rule {
     size_t off;   /* pattern in robots->text: normalised, NUL-terminated */
     size_t len;   /* its length in octets, '$' included */
@@ -70,12 +83,16 @@ struct ruleset {
     struct rule *rules;
     size_t n, cap;
     struct pf__buf text;
+    int64_t delay_ms; /* the largest Crawl-delay of the groups, or -1 */
 };
 
 struct pf__robots {
     struct rule *rules; /* longest first; Allow before Disallow on a tie */
     size_t n;
-    struct pf__buf text; /* the patterns, back to back */
+    struct pf__buf text;     /* the patterns, back to back */
+    int64_t delay_ms;        /* Crawl-delay of our groups, or -1 */
+    struct pf__buf sitemaps; /* Sitemap values, each NUL-terminated */
+    size_t nsitemaps;
 };
 
 static unsigned char to_lower(unsigned char c)
@@ -283,7 +300,58 @@ struct parser {
     int group_ours; /* the current group names us */
     int group_star; /* the current group names "*" */
     int seen_ours;  /* some group named us */
+    struct pf__buf sitemaps;
+    size_t nsitemaps;
 };
+
+/*
+ * A Crawl-delay value: seconds, a decimal number with an optional
+ * fraction ("10", "0.5").  -1 for anything else (signs, exponents, hex,
+ * words), which is ignored as a line we do not understand.
+ */
+static int64_t parse_delay(const char *v, size_t n)
+{
+    int64_t ms = 0, scale = 1000;
+    size_t i = 0;
+    int digits = 0;
+
+    for (; i < n && v[i] >= '0' && v[i] <= '9'; i++, digits++) {
+        if (ms < MAX_DELAY_MS)
+            ms = ms * 10 + (v[i] - '0') * 1000;
+    }
+    if (i < n && v[i] == '.') {
+        for (i++; i < n && v[i] >= '0' && v[i] <= '9'; i++, digits++) {
+            scale /= 10;
+            ms += (v[i] - '0') * scale; /* past milliseconds: 0 */
+        }
+    }
+    if (i != n || digits == 0)
+        return -1;
+    return ms < MAX_DELAY_MS ? ms : MAX_DELAY_MS;
+}
+
+/* The larger of what set has and ms (the politest reading). */
+static void delay_add(struct ruleset *set, int64_t ms)
+{
+    if (ms > set->delay_ms)
+        set->delay_ms = ms;
+}
+
+/* A Sitemap line: its value kept as it is (the crawler reads the URL). */
+static int sitemap_add(struct parser *ps, const char *v, size_t n)
+{
+    int rc;
+
+    if (n == 0 || n > MAX_SITEMAP_LEN || ps->nsitemaps == MAX_SITEMAPS ||
+        memchr(v, '\0', n) != NULL)
+        return 0;
+    rc = pf__buf_append(&ps->sitemaps, v, n);
+    if (rc == 0)
+        rc = pf__buf_appendc(&ps->sitemaps, '\0');
+    if (rc == 0)
+        ps->nsitemaps++;
+    return rc;
+}
 
 /*
  * One line, comment and line end already cut off.  CR and LF end a line,
@@ -329,6 +397,19 @@ static int parse_line(struct parser *ps, const char *line, size_t n)
         }
         return 0;
     }
+    if (field_is(name, name_len, "sitemap"))
+        return sitemap_add(ps, value, value_len); /* of no group */
+    if (field_is(name, name_len, "crawl-delay")) {
+        int64_t ms = parse_delay(value, value_len);
+
+        /* A member of its group, like a rule: the agent list is closed. */
+        ps->in_agents = 0;
+        if (ms >= 0 && ps->group_ours)
+            delay_add(&ps->ours, ms);
+        if (ms >= 0 && ps->group_star)
+            delay_add(&ps->star, ms);
+        return 0;
+    }
     if (field_is(name, name_len, "allow"))
         allow = 1;
     else if (field_is(name, name_len, "disallow"))
@@ -362,6 +443,8 @@ int pf__robots_parse(const char *txt, size_t n, const char *product,
 
     *out = NULL;
     memset(&ps, 0, sizeof(ps));
+    ps.ours.delay_ms = -1;
+    ps.star.delay_ms = -1;
     ps.product = product != NULL ? product : "";
     ps.product_len = token_len(ps.product, strlen(ps.product));
     if (ps.product_len == 1 && ps.product[0] == '*')
@@ -396,12 +479,16 @@ int pf__robots_parse(const char *txt, size_t n, const char *product,
     if (r == NULL) {
         ruleset_free(&ps.ours);
         ruleset_free(&ps.star);
+        pf__buf_free(&ps.sitemaps);
         return PF_ENOMEM;
     }
     keep = ps.seen_ours ? &ps.ours : &ps.star;
     r->rules = keep->rules;
     r->n = keep->n;
     r->text = keep->text;
+    r->delay_ms = keep->delay_ms;
+    r->sitemaps = ps.sitemaps;
+    r->nsitemaps = ps.nsitemaps;
     memset(keep, 0, sizeof(*keep));
     ruleset_free(&ps.ours);
     ruleset_free(&ps.star);
@@ -454,11 +541,29 @@ int pf__robots_allowed(const struct pf__robots *r, const char *path)
     return allowed;
 }
 
+int64_t pf__robots_crawl_delay_ms(const struct pf__robots *r)
+{
+    return r != NULL ? r->delay_ms : -1;
+}
+
+const char *pf__robots_sitemap(const struct pf__robots *r, const char *prev)
+{
+    const char *next;
+
+    if (r == NULL || r->nsitemaps == 0)
+        return NULL;
+    if (prev == NULL)
+        return r->sitemaps.data;
+    next = prev + strlen(prev) + 1;
+    return next < r->sitemaps.data + r->sitemaps.len ? next : NULL;
+}
+
 void pf__robots_free(struct pf__robots *r)
 {
     if (r == NULL)
         return;
     pf__free(r->rules);
     pf__buf_free(&r->text);
+    pf__buf_free(&r->sitemaps);
     pf__free(r);
 }

@@ -6,6 +6,7 @@
 #define PF_ROBOTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct pf__robots;
 
@@ -25,6 +26,20 @@ int pf__robots_parse(const char *txt, size_t n, const char *product,
  * 9309 says; "/robots.txt" is always allowed.  r NULL allows everything.
  */
 int pf__robots_allowed(const struct pf__robots *r, const char *path);
+
+/*
+ * The Crawl-delay of the group that applies to us, in milliseconds (the
+ * largest when several of its lines give one), as written: capping it
+ * is the caller's policy.  -1 when none is given (or r is NULL).
+ */
+int64_t pf__robots_crawl_delay_ms(const struct pf__robots *r);
+
+/*
+ * The Sitemap values of the file, in order, as written (not checked as
+ * URLs): the first with prev NULL, then the one after prev; NULL at the
+ * end (or when r is NULL).
+ */
+const char *pf__robots_sitemap(const struct pf__robots *r, const char *prev);
 
 void pf__robots_free(struct pf__robots *r);
 

@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "pfetch.h"
 
 struct pf__store;
@@ -49,6 +51,9 @@ struct pf__sink {
     int sys_errno;  /* errno of the failed call, for messages */
     int validated;  /* a validator is attached to the .part */
     char *dir_url;  /* the directory URL whose index.html this is, or NULL */
+    EVP_MD_CTX *md; /* SHA-256 of the whole file: the resumed prefix too */
+    struct pf__hashjob *hj; /* md lent to the store's hasher, or NULL */
+    char sha256[65];        /* its hex digest once committed, else "" */
 };
 
 /* How pf__sink_open() treats a NAME.part already there. */
@@ -85,20 +90,39 @@ int pf__sink_open(struct pf__store *st, struct pf__sink *sk, const char *url,
 void pf__sink_set_validator(struct pf__sink *sk, const char *v);
 size_t pf__sink_get_validator(struct pf__sink *sk, char *buf, size_t n);
 
-/* Append n bytes.  PF_EIO or PF_EDISKFULL (ENOSPC, EDQUOT). */
+/*
+ * Append n bytes (and hash them).  PF_EIO or PF_EDISKFULL (ENOSPC,
+ * EDQUOT).
+ */
 int pf__sink_write(struct pf__sink *sk, const void *buf, size_t n);
 
 /* Truncate the .part file back to empty (server ignored a Range). */
 int pf__sink_truncate(struct pf__sink *sk);
 
 /*
- * Close NAME.part and rename it to NAME.  After this sk->relpath stays
- * valid until pf__sink_free().
+ * Close NAME.part and rename it to NAME.  After this sk->relpath and
+ * sk->sha256 (the hex SHA-256 of the whole file) stay valid until
+ * pf__sink_free().
  */
 int pf__sink_commit(struct pf__sink *sk);
 
 /* Close and, unless keep_part, unlink NAME.part.  Idempotent. */
 void pf__sink_abort(struct pf__sink *sk, int keep_part);
+
+/*
+ * The size of the regular file at relpath (relative to the output
+ * directory) in *size: 0, or -1 when there is none (or it is a symbolic
+ * link, a directory...).
+ */
+int pf__store_file_size(struct pf__store *st, const char *relpath,
+                        int64_t *size);
+
+/*
+ * The hex SHA-256 of the regular file at relpath into hex (65 bytes).
+ * 0, or -1 when it cannot be read.
+ */
+int pf__store_file_sha256(struct pf__store *st, const char *relpath,
+                          char hex[65]);
 
 /* Release what the sink holds (closes fds, frees strings); idempotent. */
 void pf__sink_free(struct pf__sink *sk);

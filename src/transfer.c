@@ -12,11 +12,15 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "coro.h"
 #include "fetch.h"
+#include "url.h"
 
 /*
  * curl's receive buffer.  Large, so big bodies move in few system calls
@@ -41,6 +45,12 @@ struct pf__transfers {
     CURL **pool;         /* idle easy handles */
     size_t npool, cap;
 
+    /* Network and identity (--cacert ... --http1.1), our copies. */
+    char *cacert, *proxy, *user, *netrc_file, *save_cookies;
+    int insecure, netrc, http1_1;
+    CURLSH *share;           /* the run's cookie jar, DNS and TLS sessions */
+    struct pf__strmap seeds; /* host:port of the seeds: --user goes there */
+
     /* The overall --rate cap: a token bucket; paused transfers wait. */
     int64_t tokens;
     int64_t tokens_ns;
@@ -62,17 +72,103 @@ struct attempt {
     int64_t last_rx_ns; /* when a byte (header or body) last came */
     int stalled;        /* aborted by the stall check */
     int64_t left;       /* of an announced body, bytes to come; -1 */
+    int creds;          /* this request may carry credentials */
+    char *location;     /* creds: the Location of a redirect, as sent */
+    char *hop;          /* creds: where a redirect to another host:port
+                           goes, after the transfer was stopped there */
 };
+
+/* A copy of an optional string: 0, or -1 when out of memory. */
+static int copy_opt(char **dst, const char *src)
+{
+    *dst = src != NULL ? pf__strdup(src) : NULL;
+    return src != NULL && *dst == NULL ? -1 : 0;
+}
+
+/*
+ * The run's share: one cookie jar for every transfer (a cookie set by
+ * one response goes with every later request it matches), and the DNS
+ * cache and TLS sessions, so that a new connection to a host resumes
+ * the TLS session of an earlier one.  Every handle of the job is used
+ * on the loop thread alone, so the share needs no lock callbacks.
+ */
+static int share_new(struct pf__transfers *t)
+{
+    t->share = curl_share_init();
+    if (t->share == NULL)
+        return -1;
+    if (curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE) !=
+            CURLSHE_OK ||
+        curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) !=
+            CURLSHE_OK ||
+        curl_share_setopt(t->share, CURLSHOPT_SHARE,
+                          CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
+        return -1;
+    return 0;
+}
+
+/*
+ * --load-cookies: the file's cookies into the shared jar, once, now
+ * (libcurl reads the Netscape format, and curl's and wget's files).
+ * 0, or PF_EIO with why said when the file cannot be read.
+ */
+static int load_cookies(struct pf__transfers *t, const char *path, char *why,
+                        size_t whylen)
+{
+    FILE *fp = fopen(path, "r");
+    CURL *e;
+
+    if (fp == NULL) {
+        snprintf(why, whylen, "cannot read cookies from %s: %s", path,
+                 strerror(errno));
+        return PF_EIO;
+    }
+    fclose(fp);
+    e = curl_easy_init();
+    if (e == NULL)
+        return PF_ENOMEM;
+    curl_easy_setopt(e, CURLOPT_SHARE, t->share);
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, path);
+    curl_easy_setopt(e, CURLOPT_COOKIELIST, "RELOAD");
+    curl_easy_cleanup(e);
+    return 0;
+}
+
+/* The options of "Network and identity", copied; 0 or PF_ENOMEM. */
+static int copy_identity(struct pf__transfers *t, const struct pf_config *cfg)
+{
+    t->insecure = cfg->insecure;
+    t->netrc = cfg->netrc || cfg->netrc_file != NULL;
+    t->http1_1 = cfg->http1_1;
+    if (copy_opt(&t->cacert, cfg->cacert) < 0 ||
+        copy_opt(&t->proxy, cfg->proxy) < 0 ||
+        copy_opt(&t->user, cfg->user) < 0 ||
+        copy_opt(&t->netrc_file, cfg->netrc_file) < 0 ||
+        copy_opt(&t->save_cookies, cfg->save_cookies) < 0 || share_new(t) < 0)
+        return PF_ENOMEM;
+    return 0;
+}
 
 int pf__transfers_new(struct pf__transfers **out, pf_sched *s,
                       const struct pf_config *cfg, const char *user_agent,
-                      struct pf__store *store, uint64_t *bytes)
+                      struct pf__store *store, uint64_t *bytes, char *why,
+                      size_t whylen)
 {
     struct pf__transfers *t = pf__calloc(1, sizeof(*t));
     size_t i;
+    int rc;
 
     if (t == NULL)
         return PF_ENOMEM;
+    if (copy_identity(t, cfg) < 0)
+        goto fail;
+    if (cfg->load_cookies != NULL) {
+        rc = load_cookies(t, cfg->load_cookies, why, whylen);
+        if (rc < 0) {
+            pf__transfers_free(t);
+            return rc;
+        }
+    }
     t->s = s;
     t->store = store;
     t->bytes = bytes;
@@ -97,7 +193,8 @@ int pf__transfers_new(struct pf__transfers **out, pf_sched *s,
             goto fail;
         t->headers = l;
     }
-    if (pf__fetch_set_maxconnects(s, (long)cfg->jobs) < 0)
+    if (pf__fetch_set_maxconnects(s, (long)cfg->jobs) < 0 ||
+        pf__fetch_set_multiplex(s, !cfg->http1_1) < 0)
         goto fail;
     *out = t;
     return 0;
@@ -112,12 +209,95 @@ void pf__transfers_free(struct pf__transfers *t)
 
     if (t == NULL)
         return;
-    for (i = 0; i < t->npool; i++)
+    for (i = 0; t->pool != NULL && i < t->npool; i++)
         curl_easy_cleanup(t->pool[i]);
     pf__free(t->pool);
     curl_slist_free_all(t->headers);
     pf__free(t->user_agent);
+    /* Every handle that used the share is gone by now. */
+    if (t->share != NULL)
+        curl_share_cleanup(t->share);
+    pf__free(t->cacert);
+    pf__free(t->proxy);
+    pf__free(t->user);
+    pf__free(t->netrc_file);
+    pf__free(t->save_cookies);
+    pf__strmap_free(&t->seeds, NULL);
     pf__free(t);
+}
+
+int pf__transfers_seed(struct pf__transfers *t, const char *url)
+{
+    char key[PF__HOSTPORT_BUF];
+    int n;
+
+    if (t->user == NULL)
+        return 0;
+    n = pf__url_hostport_buf(url, key, sizeof(key));
+    if (n < 0 || (size_t)n >= sizeof(key))
+        return 0; /* no such host gets --user */
+    return pf__strmap_put(&t->seeds, key, NULL) < 0 ? PF_ENOMEM : 0;
+}
+
+/* Is url's host:port one of the seeds'? */
+static int seed_host(const struct pf__transfers *t, const char *url)
+{
+    char key[PF__HOSTPORT_BUF];
+    int n = pf__url_hostport_buf(url, key, sizeof(key));
+
+    return n >= 0 && (size_t)n < sizeof(key) && pf__strmap_has(&t->seeds, key);
+}
+
+/*
+ * --save-cookies: the jar as libcurl lists it (Netscape lines, session
+ * cookies included), written to a temporary file beside the target and
+ * renamed over it, so that the file is whole or not there.  Readable by
+ * its owner only: cookies are credentials.
+ */
+int pf__transfers_finish(struct pf__transfers *t, char *why, size_t whylen)
+{
+    struct curl_slist *list = NULL, *l;
+    char *tmp;
+    CURL *e;
+    FILE *fp;
+    int fd, bad;
+
+    if (t == NULL || t->save_cookies == NULL)
+        return 0;
+    e = curl_easy_init();
+    tmp = pf__asprintf("%s.tmp", t->save_cookies);
+    if (e == NULL || tmp == NULL) {
+        curl_easy_cleanup(e);
+        pf__free(tmp);
+        return PF_ENOMEM;
+    }
+    curl_easy_setopt(e, CURLOPT_SHARE, t->share);
+    curl_easy_getinfo(e, CURLINFO_COOKIELIST, &list);
+    curl_easy_cleanup(e);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    bad = fp == NULL;
+    if (fp == NULL && fd >= 0)
+        close(fd);
+    if (fp != NULL) {
+        fputs("# Netscape HTTP Cookie File\n"
+              "# Written by pfetch; curl and wget read it.\n\n",
+              fp);
+        for (l = list; l != NULL; l = l->next)
+            fprintf(fp, "%s\n", l->data);
+        bad = fflush(fp) != 0 || fsync(fileno(fp)) != 0;
+        bad = fclose(fp) != 0 || bad;
+    }
+    if (!bad)
+        bad = rename(tmp, t->save_cookies) != 0;
+    if (bad) {
+        snprintf(why, whylen, "cannot save cookies to %s: %s", t->save_cookies,
+                 strerror(errno));
+        unlink(tmp);
+    }
+    curl_slist_free_all(list);
+    pf__free(tmp);
+    return bad ? PF_EIO : 0;
 }
 
 void pf__transfers_stopping(struct pf__transfers *t)
@@ -129,6 +309,49 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud);
 static size_t on_body(char *p, size_t size, size_t n, void *ud);
 static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow,
                        curl_off_t ultotal, curl_off_t ulnow);
+
+/*
+ * What every handle of the job carries of "Network and identity": the
+ * shared jar ("" turns the cookie engine on and reads no file), TLS
+ * trust, the proxy, netrc, the HTTP version.  Credentials never go to
+ * another host:port after a redirect (curl's rule, which transfer_run
+ * checks again).
+ */
+static void easy_identity(struct pf__transfers *t, CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_SHARE, t->share);
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+    curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    if (t->cacert != NULL) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, t->cacert);
+        curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, t->cacert);
+    }
+    if (t->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYHOST, 0L);
+    }
+    if (t->proxy != NULL) {
+        /* "" is no proxy at all, whatever the environment says. */
+        curl_easy_setopt(e, CURLOPT_PROXY, t->proxy);
+        /* A proxy given is for every request: no_proxy does not apply. */
+        if (t->proxy[0] != '\0')
+            curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+    }
+    if (t->netrc) {
+        curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+        if (t->netrc_file != NULL)
+            curl_easy_setopt(e, CURLOPT_NETRC_FILE, t->netrc_file);
+    }
+    /* Basic, or Digest when a 401 asks for it, within one transfer. */
+    if (t->netrc || t->user != NULL)
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH,
+                         (long)(CURLAUTH_BASIC | CURLAUTH_DIGEST));
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                     t->http1_1 ? (long)CURL_HTTP_VERSION_1_1
+                                : (long)CURL_HTTP_VERSION_2TLS);
+}
 
 /*
  * A new easy handle with what every request of the job shares: redirects,
@@ -159,6 +382,7 @@ static CURL *easy_new(struct pf__transfers *t)
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
                          (long)((t->stall_ms + 999) / 1000));
     }
+    easy_identity(t, e);
     return e;
 }
 
@@ -196,14 +420,92 @@ static void easy_put(struct pf__transfers *t, CURL *e)
     curl_easy_cleanup(e);
 }
 
+/*
+ * "host:port" of the URL in u into buf, the port the scheme's default
+ * when none is given; -1 when it is not an http(s) URL.
+ */
+static int hostport_of(CURLU *u, char *buf, size_t size)
+{
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int rc = -1;
+
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+        rc = snprintf(buf, size, "%s:%s", host, port) < (int)size ? 0 : -1;
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    return rc;
+}
+
+/*
+ * The headers of a redirect of a request that carries credentials have
+ * come: does it lead to another host:port?  Then a->hop gets the URL it
+ * leads to (curl_free'd) and the transfer stops here; transfer_run goes
+ * on there with a request of its own that carries none.  curl would
+ * not send them either (CURLOPT_UNRESTRICTED_AUTH is 0), but this rule
+ * is ours to keep, so it is checked here rather than taken on trust.
+ */
+static int leaves_host(struct attempt *a)
+{
+    char from[PF__HOSTPORT_BUF], to[PF__HOSTPORT_BUF];
+    long code = a->res->resp.status;
+    char *eff = NULL;
+    CURLU *u;
+    int leaves = 0;
+
+    if (code < 300 || code > 399 || a->location == NULL)
+        return 0;
+    curl_easy_getinfo(a->easy, CURLINFO_EFFECTIVE_URL, &eff);
+    u = curl_url();
+    if (u != NULL && eff != NULL &&
+        curl_url_set(u, CURLUPART_URL, eff, 0) == CURLUE_OK &&
+        hostport_of(u, from, sizeof(from)) == 0 &&
+        curl_url_set(u, CURLUPART_URL, a->location, 0) == CURLUE_OK &&
+        hostport_of(u, to, sizeof(to)) == 0 && strcmp(from, to) != 0) {
+        leaves = 1;
+        if (curl_url_get(u, CURLUPART_URL, &a->hop, 0) != CURLUE_OK)
+            a->hop = NULL; /* out of memory: the transfer just stops */
+    }
+    curl_url_cleanup(u);
+    return leaves;
+}
+
+/* With credentials on: keep a redirect's Location, stop at another host. */
+static int watch_redirect(struct attempt *a, const char *p, size_t len,
+                          int new_response)
+{
+    static const char name[] = "location:";
+    size_t n = sizeof(name) - 1;
+
+    if (new_response) {
+        pf__free(a->location);
+        a->location = NULL;
+    } else if (len > n && strncasecmp(p, name, n) == 0) {
+        while (n < len && pf__is_http_space((unsigned char)p[n]))
+            n++;
+        while (len > n && pf__is_space((unsigned char)p[len - 1]))
+            len--;
+        pf__free(a->location);
+        a->location = pf__strndup(p + n, len - n);
+    } else if (len <= 2 && (p[0] == '\r' || p[0] == '\n')) {
+        return leaves_host(a) ? -1 : 0; /* the end of the headers */
+    }
+    return 0;
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     struct attempt *a = ud;
     struct pf__result *res = a->res;
     size_t len = size * n;
+    int new_response;
 
     a->last_rx_ns = pf__sched_now_ns(a->t->s);
-    if (pf__resp_line(&res->resp, p, len)) {
+    new_response = pf__resp_line(&res->resp, p, len);
+    if (new_response) {
         /* A new response: the URL it answers (a refused redirect has none). */
         char *eff = NULL;
 
@@ -214,6 +516,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
             res->final_url = pf__strdup(eff);
         }
     }
+    if (a->creds && watch_redirect(a, p, len, new_response) < 0)
+        return 0;
     return len;
 }
 
@@ -438,6 +742,39 @@ static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 }
 
 /*
+ * The request headers of one attempt: the user's, and the conditional
+ * lines given (NULL entries skipped).  0 with *out set, or -1 when out
+ * of memory.
+ */
+static int with_headers(struct pf__transfers *t, const char *const *lines,
+                        size_t n, struct curl_slist **out)
+{
+    const struct curl_slist *h;
+    struct curl_slist *l = NULL, *nl;
+    size_t i;
+
+    for (h = t->headers; h != NULL; h = h->next) {
+        nl = curl_slist_append(l, h->data);
+        if (nl == NULL)
+            goto fail;
+        l = nl;
+    }
+    for (i = 0; i < n; i++) {
+        if (lines[i] == NULL)
+            continue;
+        nl = curl_slist_append(l, lines[i]);
+        if (nl == NULL)
+            goto fail;
+        l = nl;
+    }
+    *out = l;
+    return 0;
+fail:
+    curl_slist_free_all(l);
+    return -1;
+}
+
+/*
  * The request headers of a resumed attempt: the user's, and If-Range
  * with the validator kept with the .part.  0 with *out set, or -1 when
  * there is no validator (the resume then goes with Range alone).
@@ -446,26 +783,52 @@ static int if_range(struct pf__transfers *t, const char *v,
                     struct curl_slist **out)
 {
     char line[sizeof(((struct pf__resp *)0)->validator) + 16];
-    const struct curl_slist *h;
-    struct curl_slist *l = NULL, *n;
+    const char *lines[1] = {line};
 
     if (strlen(v) < 6)
         return -1;
-    for (h = t->headers; h != NULL; h = h->next) {
-        n = curl_slist_append(l, h->data);
-        if (n == NULL)
-            goto fail;
-        l = n;
-    }
     snprintf(line, sizeof(line), "If-Range: %s", v + 5);
-    n = curl_slist_append(l, line);
-    if (n == NULL)
-        goto fail;
-    *out = n;
-    return 0;
-fail:
-    curl_slist_free_all(l);
-    return -1;
+    return with_headers(t, lines, 1, out);
+}
+
+/*
+ * A validator fit for a request header: printable ASCII and spaces
+ * only, so that no byte a server sent can end the line or add one.
+ */
+static int header_safe(const char *v)
+{
+    if (v == NULL || v[0] == '\0')
+        return 0;
+    for (; *v != '\0'; v++)
+        if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
+            return 0;
+    return 1;
+}
+
+/*
+ * -N: If-None-Match and If-Modified-Since with the saved file's
+ * validators.  1 with *out set when the request is conditional, 0 when
+ * there is nothing to ask with, -1 when out of memory.
+ */
+static int conditional(struct pf__transfers *t, const struct pf__try *try,
+                       struct curl_slist **out)
+{
+    char *lines[2] = {NULL, NULL};
+    int rc = 0;
+
+    if (header_safe(try->if_none_match))
+        lines[0] = pf__asprintf("If-None-Match: %s", try->if_none_match);
+    if (header_safe(try->if_modified_since))
+        lines[1] =
+            pf__asprintf("If-Modified-Since: %s", try->if_modified_since);
+    if ((header_safe(try->if_none_match) && lines[0] == NULL) ||
+        (header_safe(try->if_modified_since) && lines[1] == NULL))
+        rc = -1;
+    else if (lines[0] != NULL || lines[1] != NULL)
+        rc = with_headers(t, (const char *const *)lines, 2, out) == 0 ? 1 : -1;
+    pf__free(lines[0]);
+    pf__free(lines[1]);
+    return rc;
 }
 
 /*
@@ -529,6 +892,28 @@ static int junk_on_reused(CURL *e, CURLcode cc, long code)
     return connects == 0;
 }
 
+/* The HTTP version of the last response, as the log writes it. */
+static const char *version_text(CURL *e)
+{
+    long v = 0;
+
+    curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &v);
+    switch (v) {
+    case CURL_HTTP_VERSION_1_0:
+        return "1.0";
+    case CURL_HTTP_VERSION_1_1:
+        return "1.1";
+    case CURL_HTTP_VERSION_2_0:
+        return "2";
+#if LIBCURL_VERSION_NUM >= 0x074200
+    case CURL_HTTP_VERSION_3:
+        return "3";
+#endif
+    default:
+        return NULL;
+    }
+}
+
 /* What the attempt came to, into res->a.  After the transfer. */
 static void describe(struct attempt *a, int rc, CURLcode cc)
 {
@@ -547,6 +932,7 @@ static void describe(struct attempt *a, int rc, CURLcode cc)
         res->retry_after_s = (int64_t)ra;
     o->rc = rc;
     res->curl_code = rc < 0 ? CURLE_ABORTED_BY_CALLBACK : (int)cc;
+    res->http_version = code > 0 ? version_text(a->easy) : NULL;
     o->status = code;
     o->reason = res->resp.reason;
     o->encoded = res->resp.encoded;
@@ -597,7 +983,88 @@ static struct curl_slist *ask_rest(struct attempt *a)
      */
     if (from > 0 && if_range(a->t, a->try->part_validator, &if_hdrs) == 0)
         curl_easy_setopt(a->easy, CURLOPT_HTTPHEADER, if_hdrs);
+    /* -N: a file saved before is asked for only if it changed. */
+    if (from == 0 && conditional(a->t, a->try, &if_hdrs) == 1) {
+        a->res->a.conditional = 1;
+        curl_easy_setopt(a->easy, CURLOPT_HTTPHEADER, if_hdrs);
+    }
     return if_hdrs;
+}
+
+/* Does url (normalised) hold a user name or password? */
+static int url_has_userinfo(const char *url)
+{
+    const char *p = strstr(url, "://");
+
+    if (p == NULL)
+        return 0;
+    p += 3;
+    return memchr(p, '@', strcspn(p, "/?#")) != NULL;
+}
+
+/*
+ * The credentials of a request for url: --user to a seed's host:port,
+ * netrc to the machine it names (libcurl looks it up), those of the
+ * URL; none at all on the far side of a redirect to another host:port
+ * (first is 0 there).
+ */
+static void set_credentials(struct attempt *a, const char *url, int first)
+{
+    struct pf__transfers *t = a->t;
+    int user = first && t->user != NULL && seed_host(t, url);
+
+    curl_easy_setopt(a->easy, CURLOPT_USERPWD, user ? t->user : (char *)NULL);
+    if (t->netrc)
+        curl_easy_setopt(a->easy, CURLOPT_NETRC,
+                         first ? (long)CURL_NETRC_OPTIONAL
+                               : (long)CURL_NETRC_IGNORED);
+    a->creds = first && (user || t->netrc || url_has_userinfo(url));
+}
+
+/*
+ * Perform the request for url, and when a redirect that would carry
+ * credentials leads to another host:port, the rest of the chain from
+ * there without them, within the redirect budget.  Returns pf_fetch()'s.
+ */
+static int perform(struct attempt *a, CURLcode *cc)
+{
+    const char *url = a->try->url;
+    long budget = 10, followed;
+    char *hop = NULL;
+    int rc, first = 1;
+
+    for (;;) {
+        set_credentials(a, url, first);
+        curl_easy_setopt(a->easy, CURLOPT_URL, url);
+        curl_easy_setopt(a->easy, CURLOPT_MAXREDIRS, budget);
+        /* https: wait for a connection that may multiplex (HTTP/2). */
+        curl_easy_setopt(
+            a->easy, CURLOPT_PIPEWAIT,
+            (long)(!a->t->http1_1 && strncmp(url, "https:", 6) == 0));
+        rc = pf_fetch(a->t->s, a->easy, cc);
+        curl_free(hop);
+        hop = a->hop;
+        a->hop = NULL;
+        if (rc < 0 || hop == NULL)
+            break;
+        followed = 0;
+        curl_easy_getinfo(a->easy, CURLINFO_REDIRECT_COUNT, &followed);
+        budget -= followed + 1;
+        if (budget < 0) {
+            *cc = CURLE_TOO_MANY_REDIRECTS;
+            snprintf(a->res->errtext, sizeof(a->res->errtext),
+                     "Maximum (10) redirects followed");
+            break;
+        }
+        a->res->errtext[0] = '\0';
+        url = hop;
+        first = 0;
+    }
+    curl_free(hop);
+    pf__free(a->location);
+    a->location = NULL;
+    a->creds = 0;
+    return rc;
 }
 
 int pf__transfer_run(struct pf__transfers *t, const struct pf__try *try,
@@ -622,7 +1089,6 @@ int pf__transfer_run(struct pf__transfers *t, const struct pf__try *try,
     /* A .part kept by an earlier run or attempt goes on from its end. */
     if (*try->sink_open)
         res->a.resume_from = try->sink->offset + try->sink->bytes;
-    curl_easy_setopt(a.easy, CURLOPT_URL, try->url);
     curl_easy_setopt(a.easy, CURLOPT_HEADERDATA, &a);
     curl_easy_setopt(a.easy, CURLOPT_WRITEDATA, &a);
     curl_easy_setopt(a.easy, CURLOPT_ERRORBUFFER, res->errtext);
@@ -631,7 +1097,7 @@ int pf__transfer_run(struct pf__transfers *t, const struct pf__try *try,
     if_hdrs = ask_rest(&a);
     if (try->fresh_connect)
         curl_easy_setopt(a.easy, CURLOPT_FRESH_CONNECT, 1L);
-    rc = pf_fetch(t->s, a.easy, &cc);
+    rc = perform(&a, &cc);
     if (try->fresh_connect)
         curl_easy_setopt(a.easy, CURLOPT_FRESH_CONNECT, 0L);
     if (if_hdrs != NULL) {
@@ -687,6 +1153,8 @@ int pf__transfer_get(struct pf__transfers *t, const char *url, size_t max,
         return PF_ENOMEM;
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    /* robots.txt is asked without credentials. */
+    curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, got_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &g);
     rc = pf_fetch(t->s, e, &cc);

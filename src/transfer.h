@@ -19,12 +19,27 @@ struct pf__transfers;
 
 /*
  * The job's transfer state.  cfg, store and bytes (the job's counter of
- * body bytes received) must outlive it; cfg's strings are read at once.
+ * body bytes received) must outlive it; cfg's strings are read at once,
+ * and cfg->load_cookies's file too: PF_EIO, with why said, when it
+ * cannot be read.
  */
 int pf__transfers_new(struct pf__transfers **out, pf_sched *s,
                       const struct pf_config *cfg, const char *user_agent,
-                      struct pf__store *store, uint64_t *bytes);
+                      struct pf__store *store, uint64_t *bytes, char *why,
+                      size_t whylen);
 void pf__transfers_free(struct pf__transfers *t);
+
+/*
+ * A seed (normalised) was accepted: its host:port gets cfg->user's
+ * credentials.  0 or PF_ENOMEM.
+ */
+int pf__transfers_seed(struct pf__transfers *t, const char *url);
+
+/*
+ * The run ends (interrupted or not): cfg->save_cookies gets the jar.
+ * 0, PF_ENOMEM, or PF_EIO with why said.
+ */
+int pf__transfers_finish(struct pf__transfers *t, char *why, size_t whylen);
 
 /*
  * For the progress display: how many attempts in flight have announced
@@ -44,17 +59,24 @@ struct pf__try {
     int *sink_open;        /* *sink_open once the .part is open */
     char *part_validator;  /* [192] in/out: what the .part's body had */
     int fresh_connect;     /* go on a new connection */
+    /*
+     * -N: the validators of the file saved before, for If-None-Match and
+     * If-Modified-Since (NULL: none).  Not sent when a .part goes on.
+     */
+    const char *if_none_match;
+    const char *if_modified_since;
 };
 
 /* The attempt's result; pf__result_free() gives back what it holds. */
 struct pf__result {
-    struct pf__attempt a;  /* for pf__outcome_judge() */
-    struct pf__resp resp;  /* the last response's header fields */
-    char *final_url;       /* the last response's URL, or NULL */
-    char *content_type;    /* its Content-Type, or NULL */
-    int64_t retry_after_s; /* its Retry-After, 0 if none */
-    int curl_code;         /* libcurl's code, for struct pf_result */
-    char errtext[256];     /* libcurl's words (its error buffer) */
+    struct pf__attempt a;     /* for pf__outcome_judge() */
+    struct pf__resp resp;     /* the last response's header fields */
+    char *final_url;          /* the last response's URL, or NULL */
+    char *content_type;       /* its Content-Type, or NULL */
+    int64_t retry_after_s;    /* its Retry-After, 0 if none */
+    int curl_code;            /* libcurl's code, for struct pf_result */
+    const char *http_version; /* "1.1", "2"... (static), NULL if none */
+    char errtext[256];        /* libcurl's words (its error buffer) */
 };
 
 /*

@@ -5,12 +5,15 @@
 
 #include "util.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 /*
  * Fault injection for the OOM tests.  Only single-threaded tests arm it,
@@ -172,6 +175,186 @@ uint64_t pf__hash64(const void *p, size_t n)
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+/* Fingerprints. */
+
+static uint64_t fp_key[2];
+static pthread_once_t fp_once = PTHREAD_ONCE_INIT;
+
+static void fp_key_init(void)
+{
+    if (getrandom(fp_key, sizeof(fp_key), GRND_NONBLOCK) !=
+        (ssize_t)sizeof(fp_key)) {
+        /* No entropy yet: still a key nobody chose beforehand. */
+        fp_key[0] = (uint64_t)pf__now_ns() ^ ((uint64_t)getpid() << 32);
+        fp_key[1] = pf__hash64(fp_key, sizeof(fp_key[0]));
+    }
+    fp_key[0] |= 1;
+    fp_key[1] |= 1;
+}
+
+/* The high and low halves of a * b, folded together. */
+static inline uint64_t fold_mul(uint64_t a, uint64_t b)
+{
+    unsigned __int128 r = (unsigned __int128)a * b;
+
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+uint64_t pf__fingerprint(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h, w;
+
+    (void)pthread_once(&fp_once, fp_key_init);
+    h = fp_key[1] ^ (n * 0x9E3779B97F4A7C15ULL);
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = fold_mul(h ^ w, fp_key[0]);
+    }
+    w = 0;
+    if (n > 0)
+        memcpy(&w, s, n);
+    h = fold_mul(h ^ w ^ ((uint64_t)n << 56), fp_key[0]);
+    h = fold_mul(h ^ (h >> 31), fp_key[1]);
+    h &= ~PF__FP_TAG_MASK;
+    return h != 0 ? h : PF__FP_TAG_MASK + 1;
+}
+
+/* The slot of fp in slots, or the empty one where it would go. */
+static uint64_t *fp_slot(uint64_t *slots, size_t cap, uint64_t fp)
+{
+    size_t i = (size_t)(fp >> PF__FP_TAG_BITS) & (cap - 1);
+
+    while (slots[i] != 0 && (slots[i] & ~PF__FP_TAG_MASK) != fp)
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+int pf__fpset_get(const struct pf__fpset *s, uint64_t fp)
+{
+    uint64_t *slot;
+
+    if (s->cap == 0)
+        return -1;
+    slot = fp_slot(s->slots, s->cap, fp);
+    return *slot != 0 ? (int)(*slot & PF__FP_TAG_MASK) : -1;
+}
+
+int pf__fpset_put(struct pf__fpset *s, uint64_t fp, unsigned tag)
+{
+    uint64_t *slot;
+
+    if ((s->len + 1) * 4 > s->cap * 3) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        uint64_t *slots = pf__calloc(cap, sizeof(*slots));
+        size_t i;
+
+        if (slots == NULL)
+            return PF_ENOMEM;
+        for (i = 0; i < s->cap; i++)
+            if (s->slots[i] != 0)
+                *fp_slot(slots, cap, s->slots[i] & ~PF__FP_TAG_MASK) =
+                    s->slots[i];
+        pf__free(s->slots);
+        s->slots = slots;
+        s->cap = cap;
+    }
+    slot = fp_slot(s->slots, s->cap, fp);
+    if (*slot != 0)
+        return 0;
+    *slot = fp | (tag & PF__FP_TAG_MASK);
+    s->len++;
+    return 1;
+}
+
+void pf__fpset_free(struct pf__fpset *s)
+{
+    pf__free(s->slots);
+    memset(s, 0, sizeof(*s));
+}
+
+struct pf__fpmap_slot {
+    uint64_t fp; /* 0: empty */
+    void *v;
+};
+
+static struct pf__fpmap_slot *fpmap_slot(struct pf__fpmap_slot *slots,
+                                         size_t cap, uint64_t fp)
+{
+    size_t i = (size_t)(fp >> PF__FP_TAG_BITS) & (cap - 1);
+
+    while (slots[i].fp != 0 && slots[i].fp != fp)
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+void *pf__fpmap_get(const struct pf__fpmap *m, uint64_t fp)
+{
+    return m->cap == 0 ? NULL : fpmap_slot(m->slots, m->cap, fp)->v;
+}
+
+int pf__fpmap_set(struct pf__fpmap *m, uint64_t fp, void *v)
+{
+    struct pf__fpmap_slot *slot;
+
+    if ((m->len + 1) * 4 > m->cap * 3) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        struct pf__fpmap_slot *slots = pf__calloc(cap, sizeof(*slots));
+        size_t i;
+
+        if (slots == NULL)
+            return PF_ENOMEM;
+        for (i = 0; i < m->cap; i++)
+            if (m->slots[i].fp != 0)
+                *fpmap_slot(slots, cap, m->slots[i].fp) = m->slots[i];
+        pf__free(m->slots);
+        m->slots = slots;
+        m->cap = cap;
+    }
+    slot = fpmap_slot(m->slots, m->cap, fp);
+    if (slot->fp == 0)
+        m->len++;
+    slot->fp = fp;
+    slot->v = v;
+    return 0;
+}
+
+/*
+ * Deletion by backward shift: the members after the hole that probed past
+ * it move into it, so that every member stays reachable from its home
+ * slot without tombstones.
+ */
+void pf__fpmap_del(struct pf__fpmap *m, uint64_t fp)
+{
+    size_t mask = m->cap - 1, hole, i;
+    struct pf__fpmap_slot *slot;
+
+    if (m->cap == 0)
+        return;
+    slot = fpmap_slot(m->slots, m->cap, fp);
+    if (slot->fp == 0)
+        return;
+    hole = (size_t)(slot - m->slots);
+    for (i = (hole + 1) & mask; m->slots[i].fp != 0; i = (i + 1) & mask) {
+        size_t home = (size_t)(m->slots[i].fp >> PF__FP_TAG_BITS) & mask;
+
+        /* Does i's probe path from home pass through the hole? */
+        if (((i - home) & mask) >= ((i - hole) & mask)) {
+            m->slots[hole] = m->slots[i];
+            hole = i;
+        }
+    }
+    m->slots[hole].fp = 0;
+    m->slots[hole].v = NULL;
+    m->len--;
+}
+
+void pf__fpmap_free(struct pf__fpmap *m)
+{
+    pf__free(m->slots);
+    memset(m, 0, sizeof(*m));
 }
 
 /* The string map: linear probing, no deletion (not needed: sets grow). */

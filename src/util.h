@@ -235,4 +235,50 @@ int pf__strmap_lookup(const struct pf__strmap *m, const char *key,
 int pf__strmap_set(struct pf__strmap *m, const char *key, void *value);
 void pf__strmap_free(struct pf__strmap *m, void (*free_value)(void *));
 
+/*
+ * Fingerprints: a 64-bit keyed hash of a string (the key is drawn at
+ * random once per process, so that no page can choose URLs that collide),
+ * with its low PF__FP_TAG_BITS bits clear and never 0.  Sets of millions
+ * of URLs or paths keep these 8 bytes instead of a copy of each string.
+ * Two strings with one fingerprint count as one: for n members the odds
+ * that any two collide are about n * n / 2^62, 2e-7 for a million.
+ */
+#define PF__FP_TAG_BITS 3
+#define PF__FP_TAG_MASK ((uint64_t)((1u << PF__FP_TAG_BITS) - 1))
+
+uint64_t pf__fingerprint(const void *p, size_t n);
+
+/*
+ * A set of fingerprints, each with a tag (0..PF__FP_TAG_MASK), in one flat
+ * array of 8-byte slots: linear probing, no deletion.  Loop thread.
+ */
+struct pf__fpset {
+    uint64_t *slots;
+    size_t cap; /* power of two, or 0 */
+    size_t len;
+};
+
+/* The tag of fp, or -1 when fp is not in the set. */
+int pf__fpset_get(const struct pf__fpset *s, uint64_t fp);
+/* 1 if inserted with tag, 0 if fp was there (its tag left alone), <0. */
+int pf__fpset_put(struct pf__fpset *s, uint64_t fp, unsigned tag);
+void pf__fpset_free(struct pf__fpset *s);
+
+/*
+ * A map from fingerprints to borrowed pointers, with deletion: for the
+ * few members that need a value (URLs waiting in a crawl's queues) while
+ * a pf__fpset holds all of them.  Loop thread.
+ */
+struct pf__fpmap {
+    struct pf__fpmap_slot *slots;
+    size_t cap; /* power of two, or 0 */
+    size_t len;
+};
+
+void *pf__fpmap_get(const struct pf__fpmap *m, uint64_t fp);
+/* Set fp's value (v not NULL), inserting it if absent: 0, or PF_ENOMEM. */
+int pf__fpmap_set(struct pf__fpmap *m, uint64_t fp, void *v);
+void pf__fpmap_del(struct pf__fpmap *m, uint64_t fp);
+void pf__fpmap_free(struct pf__fpmap *m);
+
 #endif /* PF_UTIL_H */

@@ -49,7 +49,9 @@ static void on_done(pf_crawler *c, const struct pf_result *r, void *userdata)
 
     (void)c;
     pthread_mutex_lock(&x->mu);
-    printf("done %ld %s\n", r->status, r->url);
+    printf("done %ld %s %s %s\n", r->status, r->url,
+           r->sha256 != NULL ? r->sha256 : "-",
+           r->http_version != NULL ? r->http_version : "-");
     pthread_mutex_unlock(&x->mu);
 }
 

@@ -6,11 +6,11 @@
 #   tests/deps.sh           that, and what the test suite needs too
 set -eu
 
-# Building and running: the compiler and libraries (hiredis for shared
-# crawls), python3 for the demo's local server, sqlite3 to query the log,
-# CA certificates for https.
+# Building and running: the compiler and libraries (libssl-dev for
+# libcrypto's SHA-256, hiredis for shared crawls), python3 for the demo's
+# local server, sqlite3 to query the log, CA certificates for https.
 PKGS="gcc make cmake pkg-config libcurl4-openssl-dev libxml2-dev \
-libsqlite3-dev libhiredis-dev sqlite3 python3 ca-certificates"
+libsqlite3-dev libssl-dev libhiredis-dev sqlite3 python3 ca-certificates"
 # The documentation sites test_mirror_wget.py mirrors with wget and pfetch.
 # Their names carry the release's versions (Debian 12): one the archive
 # does not have is left out, and the test skips that site.
@@ -20,8 +20,11 @@ case "${1:-}" in
     "")
         # The tests: man page lint, the sanitizer and fuzz builds (clang),
         # TLS certificates for the test server, cppcheck, valgrind, and
-        # wget to compare mirrors with, redis-server for shared crawls.
-        PKGS="$PKGS mandoc clang openssl cppcheck wget valgrind redis-server"
+        # wget to compare mirrors with; nginx (TLS and http2) for the
+        # HTTP/2 test, curl to read and write cookie jars beside pfetch,
+        # redis-server for shared crawls.
+        PKGS="$PKGS mandoc clang openssl cppcheck wget valgrind nginx curl \
+redis-server"
         DOC_PKGS="postgresql-doc-15 python3.11-doc" ;;
     *)
         echo "usage: tests/deps.sh [--build]" >&2

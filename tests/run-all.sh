@@ -31,9 +31,10 @@ TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
 export TSAN_OPTIONS
 ctest --test-dir build-tsan --output-on-failure -j "$JOBS" -L unit
 # The threaded paths of the real program: parser pool, posts back to the
-# loop, URLs added from parser threads, the log writer.
+# loop, URLs added from parser threads, the log writer (and its --json
+# lines, written from its thread).
 ctest --test-dir build-tsan --output-on-failure -j "$JOBS" \
-    -R '^integration[.](crawl|crawl_api|crawl_requisites|embed|examples|listing_example|shared_log|interrupt)$'
+    -R '^integration[.](crawl|crawl_api|crawl_requisites|embed|examples|listing_example|shared_log|interrupt|validation|sitemaps)$'
 
 run build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPF_SANITIZE=address,undefined \
     -DCMAKE_C_COMPILER=clang -DPF_FUZZ=ON

@@ -11,7 +11,8 @@ Responses carry Content-Length (or chunked encoding where said) and
 connections are kept alive (HTTP/1.1) unless a scenario closes them.
 The server exits by itself when its parent process goes away.
 
-Normal paths are files under --root (404 without one).  A file named
+Normal paths are files under --root (404 without one); with the query
+"?gzip=1", a file is sent with Content-Encoding: gzip.  A file named
 ".generated" at the root lists virtual files, one "PATH SIZE" per line
 (e.g. "downloads/data.bin 1048576"): each is served as SIZE pattern bytes
 seeded with PATH, so large binaries need not be committed.  With
@@ -49,11 +50,18 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
                                   [?chunk=BYTES, default 1000] with ms
                                   between chunks, ETag "<key>-v<V>" and a
                                   Last-Modified of version V (none with
-                                  ?validators=none); Range honoured, and
-                                  If-Range: a validator of another version
-                                  gets the whole body (200)
+                                  ?validators=none; only one with
+                                  ?validators=etag or =date); Range
+                                  honoured, and If-Range: a validator of
+                                  another version gets the whole body
+                                  (200); If-None-Match naming the ETag,
+                                  or else If-Modified-Since not before the
+                                  version's date, gets a 304
   /_/bump/<key>                   the next version V of <key> (V starts
                                   at 1)
+  /_/hostile[/<seed>]             200, 16 pattern bytes, with an ETag, a
+                                  Last-Modified and a Content-Type holding
+                                  bytes 0x01, 0x7f and 0xff
   /_/stall[/<n>]                  headers (Content-Length 1000), n bytes
                                   (default 0), then nothing until the
                                   client goes away
@@ -97,7 +105,14 @@ Fault scenarios live under /_/; <seed> is the rest of the path as sent
   /_/basic-auth/<b64>/<key>       401 unless Authorization is
                                   "Basic <b64>", else pattern(64, key)
                                   [?flaky=1: the first request of key
-                                  gets a 503 whatever it sends]
+                                  gets a 503 whatever it sends; ?to=URL:
+                                  once authorized, a 302 to URL]
+  /_/digest-auth/<u>/<p>/<key>    401 with a Digest challenge (MD5,
+                                  qop=auth) unless the request answers
+                                  it with user u and password p, else
+                                  pattern(64, key)
+  /_/set-cookie/<name>/<value>    Set-Cookie: name=value; Path=/
+                                  [?max_age=N: a persistent cookie]
   /_/stats                        JSON {request target: count} of every
                                   request so far except /_/stats and
                                   /_/requests themselves
@@ -291,6 +306,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return
         if ROOT is not None:
             local = self.translate_path(path)
+            if "gzip=1" in target.partition("?")[2].split("&") and \
+                    os.path.isfile(local):
+                with open(local, "rb") as f:
+                    self.reply(200, gzip.compress(f.read(), mtime=0),
+                               headers=[("Content-Encoding", "gzip")],
+                               ctype=self.guess_type(local))
+                return
             if os.path.exists(local):
                 if VARS and self.send_substituted(path, local):
                     return
@@ -536,6 +558,24 @@ def version_of(key):
         return STATE.versions.get(key, 1)
 
 
+def not_modified(h, etag, mtime):
+    """Does a conditional GET get a 304?  If-None-Match, when sent,
+    decides alone (RFC 9110, 13.2.2); else If-Modified-Since."""
+    inm = h.headers.get("If-None-Match")
+    if inm is not None:
+        return etag is not None and (
+            inm.strip() == "*" or
+            etag in [t.strip() for t in inm.split(",")])
+    ims = h.headers.get("If-Modified-Since")
+    if ims is None or mtime is None:
+        return False
+    try:
+        when = email.utils.parsedate_to_datetime(ims).timestamp()
+    except (TypeError, ValueError):
+        return False
+    return mtime <= when
+
+
 @scenario("versioned")
 def sc_versioned(h, args, query):
     """A resource that changes: /_/bump/<key> makes its next version."""
@@ -546,8 +586,15 @@ def sc_versioned(h, args, query):
     modified = email.utils.formatdate(1700000000 + 86400 * v, usegmt=True)
     step = max(1, int(query.get("chunk", "1000")))
     body = pattern(n, "%s:v%d" % (key, v))
-    validators = [] if query.get("validators") == "none" else [
-        ("ETag", etag), ("Last-Modified", modified)]
+    which = query.get("validators", "both")
+    validators = [(name, value) for name, value, kind in
+                  (("ETag", etag, "etag"), ("Last-Modified", modified, "date"))
+                  if which in ("both", kind)]
+    if not_modified(h, etag if which in ("both", "etag") else None,
+                    1700000000 + 86400 * v if which in ("both", "date")
+                    else None):
+        h.reply(304, b"", validators, ctype=None)
+        return
     rng = h.if_range(n, query, (etag, modified))
     if rng is False:
         return
@@ -573,6 +620,17 @@ def sc_bump(h, args, query):
         STATE.versions[key] = STATE.versions.get(key, 1) + 1
         v = STATE.versions[key]
     h.reply(200, b"v%d\n" % v, ctype="text/plain")
+
+
+@scenario("hostile")
+def sc_hostile(h, args, query):
+    """Validators and a type no one should trust: control bytes, DEL
+    and a byte that is not UTF-8 (sent as latin-1 bytes)."""
+    seed = "/".join(args)
+    h.send_pattern(200, 16, seed, [
+        ("ETag", '"a\x01b\xffc"'),
+        ("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT\x7f\x01")],
+        ctype="text/plain; x=\x01\xff")
 
 
 @scenario("stall")
@@ -733,8 +791,73 @@ def sc_basic_auth(h, args, query):
         h.reply(401, b"401 Unauthorized\n",
                 [("WWW-Authenticate", 'Basic realm="test"')],
                 ctype="text/plain")
+    elif "to" in query:
+        h.reply(302, b"", location(h, query["to"]))
     else:
         h.send_pattern(200, 64, key)
+
+
+DIGEST_NONCE = "pfetch-test-nonce"
+
+
+def digest_fields(value):
+    """The name=value pairs of a Digest Authorization header, unquoted."""
+    fields = {}
+    for m in re.finditer(r'(\w+)=("([^"]*)"|[^,\s]*)', value):
+        fields[m.group(1).lower()] = (m.group(3) if m.group(3) is not None
+                                      else m.group(2))
+    return fields
+
+
+def digest_ok(h, user, password):
+    """Does the request's Authorization answer our challenge rightly?"""
+    auth = h.headers.get("Authorization") or ""
+    if not auth.startswith("Digest "):
+        return False
+    f = digest_fields(auth[7:])
+    if f.get("username") != user or f.get("nonce") != DIGEST_NONCE:
+        return False
+
+    def md5(text):
+        return hashlib.md5(text.encode()).hexdigest()
+    ha1 = md5("%s:%s:%s" % (user, f.get("realm", ""), password))
+    ha2 = md5("%s:%s" % (h.command, f.get("uri", "")))
+    if f.get("qop") == "auth":
+        want = md5(":".join([ha1, DIGEST_NONCE, f.get("nc", ""),
+                             f.get("cnonce", ""), "auth", ha2]))
+    else:
+        want = md5("%s:%s:%s" % (ha1, DIGEST_NONCE, ha2))
+    return f.get("response") == want and f.get("uri") == h.path
+
+
+@scenario("digest-auth")
+def sc_digest_auth(h, args, query):
+    """/_/digest-auth/USER/PASSWORD/KEY: 401 with a Digest challenge
+    unless the request answers it with USER and PASSWORD, else
+    pattern(64, KEY)."""
+    user = args[0] if args else ""
+    password = args[1] if len(args) > 1 else ""
+    key = "/".join(args[2:])
+    if digest_ok(h, user, password):
+        h.send_pattern(200, 64, key)
+    else:
+        h.reply(401, b"401 Unauthorized\n",
+                [("WWW-Authenticate",
+                  'Digest realm="test", qop="auth", nonce="%s", '
+                  'algorithm=MD5' % DIGEST_NONCE)],
+                ctype="text/plain")
+
+
+@scenario("set-cookie")
+def sc_set_cookie(h, args, query):
+    """/_/set-cookie/NAME/VALUE: Set-Cookie NAME=VALUE, Path=/ (and
+    Max-Age=N with ?max_age=N, a persistent cookie); body "ok"."""
+    name = args[0] if args else "c"
+    value = args[1] if len(args) > 1 else ""
+    cookie = "%s=%s; Path=/" % (name, value)
+    if "max_age" in query:
+        cookie += "; Max-Age=%s" % query["max_age"]
+    h.reply(200, b"ok\n", [("Set-Cookie", cookie)], ctype="text/plain")
 
 
 @scenario("stats")

@@ -120,7 +120,8 @@ static void test_schema(void)
 {
     static const char *const fetch_columns =
         "id,run_id,url,final_url,status,bytes,path,content_type,error,"
-        "attempts,depth,parent_url,elapsed_ms,started_at";
+        "attempts,depth,parent_url,elapsed_ms,started_at,sha256,etag,"
+        "last_modified,http_version";
     struct scratch s;
     struct pf__db *db = NULL;
     int64_t run_id = 0;
@@ -136,7 +137,7 @@ static void test_schema(void)
 
     h = peek_open(s.db);
     CHECK(h != NULL);
-    CHECK_EQ(peek_int(h, "PRAGMA user_version"), 2);
+    CHECK_EQ(peek_int(h, "PRAGMA user_version"), 3);
     CHECK_STR(peek_text(h, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
     CHECK_STR(peek_text(h,
                         "SELECT group_concat(name, ',') FROM "
@@ -581,7 +582,7 @@ static void test_newer_schema(void)
     db = NULL;
     h = peek_open(s.db);
     CHECK(h != NULL);
-    CHECK_EQ(sqlite3_exec(h, "PRAGMA user_version = 3", NULL, NULL, NULL),
+    CHECK_EQ(sqlite3_exec(h, "PRAGMA user_version = 4", NULL, NULL, NULL),
              SQLITE_OK);
     sqlite3_close(h);
     CHECK_EQ(pf__db_open(&db, s.db, NULL, NULL, &err), PF_EDB);
@@ -622,7 +623,7 @@ static void test_frontier(void)
     pf__db_close(db);
     h = peek_open(s.db);
     CHECK(h != NULL);
-    CHECK_EQ(peek_int(h, "PRAGMA user_version"), 2);
+    CHECK_EQ(peek_int(h, "PRAGMA user_version"), 3);
     CHECK_STR(peek_text(h,
                         "SELECT group_concat(url || ' ' || depth || ' ' || "
                         "parent_url || ' ' || requisite, '|') FROM "
@@ -777,9 +778,73 @@ static void test_timing(void)
     scratch_remove(&s);
 }
 
+/*
+ * A log of pfetch 0.1 (no user_version, no frontier, fetches without the
+ * validation columns) is upgraded in place: columns added, old rows kept
+ * with NULL in them, new rows filled.
+ */
+static void test_upgrade_01(void)
+{
+    struct scratch s;
+    struct pf__db *db = NULL;
+    struct pf_result r;
+    sqlite3 *h;
+    char buf[512];
+
+    CHECK_EQ(scratch_make(&s), 0);
+    CHECK_EQ(sqlite3_open(s.db, &h), SQLITE_OK);
+    CHECK_EQ(sqlite3_exec(h,
+                          "CREATE TABLE runs(id INTEGER PRIMARY KEY,"
+                          " started_at TEXT, finished_at TEXT, argv TEXT,"
+                          " version TEXT);"
+                          "CREATE TABLE fetches(id INTEGER PRIMARY KEY,"
+                          " run_id INTEGER REFERENCES runs(id),"
+                          " url TEXT NOT NULL, final_url TEXT, status INTEGER,"
+                          " bytes INTEGER, path TEXT, content_type TEXT,"
+                          " error TEXT, attempts INTEGER, depth INTEGER,"
+                          " parent_url TEXT, elapsed_ms INTEGER,"
+                          " started_at TEXT);"
+                          "INSERT INTO runs(started_at, version)"
+                          " VALUES('2026-01-01T00:00:00.000Z', '0.1.0');"
+                          "INSERT INTO fetches(run_id, url, status, bytes)"
+                          " VALUES(1, 'http://old.example/', 200, 5);",
+                          NULL, NULL, NULL),
+             SQLITE_OK);
+    sqlite3_close(h);
+
+    CHECK_EQ(pf__db_open(&db, s.db, NULL, NULL, NULL), 0);
+    memset(&r, 0, sizeof(r));
+    r.url = "http://new.example/";
+    r.status = 200;
+    r.sha256 = "ab";
+    r.etag = "\"e\"";
+    r.last_modified = "Mon, 01 Jan 2026 00:00:00 GMT";
+    r.http_version = "1.1";
+    CHECK_EQ(pf__db_log_fetch(db, &r), 0);
+    CHECK_EQ(pf__db_flush(db), 0);
+    pf__db_close(db);
+    h = peek_open(s.db);
+    CHECK(h != NULL);
+    CHECK_EQ(peek_int(h, "PRAGMA user_version"), 3);
+    CHECK_STR(peek_text(h,
+                        "SELECT group_concat(url || ' ' || status || ' ' ||"
+                        " bytes || ' ' || ifnull(sha256, '-') || ' ' ||"
+                        " ifnull(etag, '-') || ' ' ||"
+                        " ifnull(last_modified, '-') || ' ' ||"
+                        " ifnull(http_version, '-'), '|')"
+                        " FROM (SELECT * FROM fetches ORDER BY id)",
+                        buf, sizeof(buf)),
+              "http://old.example/ 200 5 - - - -|"
+              "http://new.example/ 200 0 ab \"e\" "
+              "Mon, 01 Jan 2026 00:00:00 GMT 1.1");
+    CHECK_EQ(peek_int(h, "SELECT count(*) FROM frontier"), 0);
+    sqlite3_close(h);
+    scratch_remove(&s);
+}
+
 TEST_MAIN(TEST(test_schema), TEST(test_is_done_uses_index), TEST(test_columns),
           TEST(test_batching), TEST(test_two_runs), TEST(test_is_done),
           TEST(test_saved_path), TEST(test_finish_run), TEST(test_wal_mode),
           TEST(test_open_errors), TEST(test_newer_schema), TEST(test_frontier),
           TEST(test_masked), TEST(test_null_and_args), TEST(test_oom),
-          TEST(test_timing))
+          TEST(test_timing), TEST(test_upgrade_01))

@@ -2,21 +2,37 @@
  * test_frontier.c -- the in-memory frontier on its own: dedupe, scope and
  * filters, per-host fairness and the -j cap, the depth gate, a URL found
  * again at a shorter depth, requeued retries, robots.txt's place in the
- * order, draining at a stop, and -c's skipping of done URLs.
+ * order, draining at a stop, -c's skipping of done URLs, and the waits
+ * of --wait and Crawl-delay on a real loop's timers.
  */
 #include <string.h>
 
 #include "frontier.h"
+#include "loop.h"
 #include "robots.h"
 #include "test.h"
 
 struct hooks_seen {
-    int pending;           /* pending hook calls */
-    int robots;            /* robots hook calls */
-    struct pf__host *host; /* the last host asked for */
-    const char *done;      /* is_done says yes to this URL */
-    int accepted;          /* accepted hook calls */
+    int pending;               /* pending hook calls */
+    int robots;                /* robots hook calls */
+    struct pf__host *host;     /* the last host asked for */
+    const char *done;          /* is_done says yes to this URL */
+    int accepted;              /* accepted hook calls */
+    struct pf__host *hosts[4]; /* every host asked for, in order */
+    int waiting;               /* waiting hook calls */
+    int64_t wait_ms;           /* the last wait it gave */
+    int crawl_delay;           /* and whether a Crawl-delay set it */
 };
+
+static void waiting(const char *url, int64_t wait_ms, int crawl_delay, void *ud)
+{
+    struct hooks_seen *h = ud;
+
+    (void)url;
+    h->waiting++;
+    h->wait_ms = wait_ms;
+    h->crawl_delay = crawl_delay;
+}
 
 static int accepted(const char *url, void *ud)
 {
@@ -47,6 +63,8 @@ static int robots(struct pf__host *host, const char *url, void *ud)
     struct hooks_seen *h = ud;
 
     (void)url;
+    if (h->robots < 4)
+        h->hosts[h->robots] = host;
     h->robots++;
     h->host = host;
     return 0;
@@ -59,6 +77,7 @@ static struct pf__frontier *make(struct pf__frontier_conf *conf,
                                        .accepted = accepted,
                                        .pending = pending,
                                        .robots = robots,
+                                       .waiting = waiting,
                                        .ud = seen};
     struct pf__frontier *f = NULL;
     char why[256];
@@ -450,8 +469,167 @@ static void test_drain_and_resume(void)
     pf__frontier_free(f);
 }
 
+/* Lease url, or NULL (and a message) when something else comes. */
+static struct pf__item *lease_url(struct pf__frontier *f, const char *url)
+{
+    struct pf__item *it = pf__frontier_lease(f);
+
+    if (it != NULL && strcmp(it->url, url) == 0)
+        return it;
+    fprintf(stderr, "  leased %s, not %s\n", it != NULL ? it->url : "nothing",
+            url);
+    return NULL;
+}
+
+static void done(struct pf__frontier *f, struct pf__item *it)
+{
+    if (it == NULL)
+        return;
+    pf__frontier_release(f, it);
+    pf__frontier_complete(f, it);
+}
+
+/*
+ * Host a's robots.txt asks for Crawl-delay: 0.1; b's has none.  With
+ * -j 2 and no --per-host, a runs one request at a time, and b takes the
+ * slots meanwhile; once a's request is over, a is off the ready list
+ * until its timer fires on the loop, 100 ms after its request started.
+ */
+static void test_crawl_delay_timer(void)
+{
+    static const char txt[] = "User-agent: *\nCrawl-delay: 0.1\n";
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(2, 0);
+    struct pf__frontier *f;
+    struct pf__robots *rules = NULL;
+    struct pf__item *a1, *b;
+    struct pf__loop loop;
+    int64_t t0;
+    int polls;
+
+    CHECK_EQ(pf__loop_init(&loop), 0);
+    c.parsing = 1;
+    c.robots = 1;
+    c.loop = &loop;
+    f = make(&c, &h);
+    CHECK(f != NULL);
+    pf__frontier_accept(f, "http://a.test/", 0, NULL, 0);
+    pf__frontier_accept(f, "http://b.test/", 0, NULL, 0);
+    pf__frontier_accept(f, "http://a.test/1", 1, "http://a.test/",
+                        PF__ACCEPT_DISCOVERED);
+    pf__frontier_accept(f, "http://b.test/1", 1, "http://b.test/",
+                        PF__ACCEPT_DISCOVERED);
+    pf__frontier_accept(f, "http://b.test/2", 1, "http://b.test/",
+                        PF__ACCEPT_DISCOVERED);
+    a1 = lease_url(f, "http://a.test/");
+    CHECK(a1 != NULL);
+    done(f, a1);
+    b = lease_url(f, "http://b.test/");
+    CHECK(b != NULL);
+    done(f, b);
+    CHECK_EQ(h.robots, 2);
+    CHECK_EQ(pf__robots_parse(txt, strlen(txt), "pfetch", &rules), 0);
+    pf__frontier_robots_ready(f, h.hosts[0], rules);
+    CHECK_EQ(h.waiting, 1); /* said when robots.txt is in */
+    CHECK_EQ(h.wait_ms, 100);
+    CHECK_EQ(h.crawl_delay, 1);
+    pf__frontier_robots_ready(f, h.hosts[1], NULL);
+    /* a's seed started just now: a waits, b goes on with both slots. */
+    t0 = pf__now_ns();
+    b = lease_url(f, "http://b.test/1");
+    CHECK(b != NULL);
+    a1 = lease_url(f, "http://b.test/2");
+    CHECK(a1 != NULL);
+    done(f, a1);
+    CHECK(pf__frontier_lease(f) == NULL);
+    CHECK(!pf__frontier_runnable(f));
+    CHECK(pf__loop_next_deadline_ns(&loop) >= 0); /* a's timer */
+    for (polls = 0; polls < 100 && !pf__frontier_runnable(f); polls++)
+        CHECK_EQ(pf__loop_poll(&loop, 1), 0);
+    CHECK(pf__frontier_runnable(f));
+    CHECK(pf__now_ns() - t0 >= 90 * 1000000LL);
+    a1 = lease_url(f, "http://a.test/1");
+    CHECK(a1 != NULL);
+    done(f, b);
+    done(f, a1);
+    CHECK_EQ(h.waiting, 1);
+    pf__frontier_close(f);
+    CHECK(pf__loop_next_deadline_ns(&loop) < 0); /* close stops timers */
+    pf__frontier_free(f);
+    pf__loop_cleanup(&loop);
+}
+
+/*
+ * robots.txt is asked for as soon as a discovered link waits, even while
+ * its host is full (--per-host 1, the seed running): the rules, and a
+ * Crawl-delay, are in by the time the link may start.
+ */
+static void test_robots_asked_while_full(void)
+{
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(4, 1);
+    struct pf__frontier *f;
+    struct pf__item *seed, *it;
+
+    c.parsing = 1;
+    c.robots = 1;
+    f = make(&c, &h);
+    CHECK(f != NULL);
+    pf__frontier_accept(f, "http://a.test/", 0, NULL, 0);
+    seed = lease_url(f, "http://a.test/");
+    CHECK(seed != NULL);
+    pf__frontier_accept(f, "http://a.test/1", 1, "http://a.test/",
+                        PF__ACCEPT_DISCOVERED);
+    CHECK_EQ(h.robots, 1);
+    CHECK(pf__frontier_lease(f) == NULL); /* full, and no rules yet */
+    pf__frontier_robots_ready(f, h.host, NULL);
+    CHECK(pf__frontier_lease(f) == NULL); /* still full */
+    done(f, seed);
+    it = lease_url(f, "http://a.test/1");
+    CHECK(it != NULL);
+    done(f, it);
+    pf__frontier_free(f);
+}
+
+/* --wait: one request at a time per host, whatever --per-host says. */
+static void test_wait_one_at_a_time(void)
+{
+    struct hooks_seen h = {0};
+    struct pf__frontier_conf c = conf_of(4, 4);
+    struct pf__frontier *f;
+    struct pf__item *a1;
+    struct pf__loop loop;
+    int polls;
+
+    CHECK_EQ(pf__loop_init(&loop), 0);
+    c.wait_ms = 30;
+    c.random_wait = 1;
+    c.loop = &loop;
+    f = make(&c, &h);
+    CHECK(f != NULL);
+    pf__frontier_accept(f, "http://a.test/1", 0, NULL, 0);
+    pf__frontier_accept(f, "http://a.test/2", 0, NULL, 0);
+    a1 = lease_url(f, "http://a.test/1");
+    CHECK(a1 != NULL);
+    CHECK_EQ(h.waiting, 1);
+    CHECK_EQ(h.wait_ms, 30);
+    CHECK_EQ(h.crawl_delay, 0);
+    CHECK(pf__frontier_lease(f) == NULL); /* one in flight */
+    done(f, a1);
+    for (polls = 0; polls < 100 && !pf__frontier_runnable(f); polls++)
+        CHECK_EQ(pf__loop_poll(&loop, 1), 0);
+    a1 = lease_url(f, "http://a.test/2");
+    CHECK(a1 != NULL);
+    done(f, a1);
+    CHECK_EQ(h.waiting, 1);
+    pf__frontier_free(f);
+    pf__loop_cleanup(&loop);
+}
+
 TEST_MAIN(TEST(test_dedupe), TEST(test_accepted_and_alias),
           TEST(test_scope_and_filters), TEST(test_fairness_and_caps),
           TEST(test_round_robin_and_jobs), TEST(test_depth_gate),
           TEST(test_shorter_path_moves_up), TEST(test_requeue),
-          TEST(test_robots), TEST(test_drain_and_resume))
+          TEST(test_robots), TEST(test_drain_and_resume),
+          TEST(test_crawl_delay_timer), TEST(test_robots_asked_while_full),
+          TEST(test_wait_one_at_a_time))

@@ -195,9 +195,79 @@ static void test_unknown_fields_keep_group(void)
 
     CHECK(JUDGE(txt, v));
     /* An unknown field between agent lines does not split the group. */
-    CHECK(JUDGE("User-agent: x\nCrawl-delay: 1\nUser-agent: pfetch\n"
+    CHECK(JUDGE("User-agent: x\nHost: x.org\nUser-agent: pfetch\n"
                 "Disallow: /a\nDisallow: /b\n",
                 v));
+}
+
+static int64_t delay_of(const char *txt, const char *product)
+{
+    struct pf__robots *r = parse_as(txt, product);
+    int64_t ms = pf__robots_crawl_delay_ms(r);
+
+    pf__robots_free(r);
+    return ms;
+}
+
+/*
+ * Crawl-delay: of the group that applies (the largest when merged),
+ * seconds with fractions; a member of its group, so a User-agent line
+ * after it starts the next one; values that are not plain decimals are
+ * ignored.
+ */
+static void test_crawl_delay(void)
+{
+    const char *two = "User-agent: pfetch\nCrawl-delay: 0.6\n\n"
+                      "User-agent: *\nCrawl-delay: 5\nDisallow: /x\n";
+
+    CHECK_EQ(delay_of("User-agent: *\nDisallow: /\n", "pfetch"), -1);
+    CHECK_EQ(delay_of("User-agent: *\nCrawl-delay: 10\n", "pfetch"), 10000);
+    CHECK_EQ(delay_of(two, "pfetch"), 600);
+    CHECK_EQ(delay_of(two, "other"), 5000);
+    CHECK_EQ(delay_of("User-agent: pfetch\nCrawl-delay: 1\n"
+                      "User-agent: pfetch\nCrawl-delay: 2.5\n",
+                      "pfetch"),
+             2500);
+    CHECK_EQ(delay_of("User-agent: other\nCrawl-delay: 3\n", "pfetch"), -1);
+    CHECK_EQ(delay_of("User-agent: *\nCrawl-delay: 0.0005\n", "pfetch"), 0);
+    CHECK_EQ(delay_of("User-agent: *\ncrawl-DELAY :  7 # comment\n", "pfetch"),
+             7000);
+    CHECK_EQ(delay_of("User-agent: *\nCrawl-delay: -1\n", "pfetch"), -1);
+    CHECK_EQ(delay_of("User-agent: *\nCrawl-delay: 1e3\n", "pfetch"), -1);
+    CHECK_EQ(delay_of("User-agent: *\nCrawl-delay: 0x10\n", "pfetch"), -1);
+    CHECK_EQ(delay_of("User-agent: *\nCrawl-delay: .\n", "pfetch"), -1);
+    CHECK_EQ(delay_of("User-agent: *\nCrawl-delay: 99999999999999999999\n",
+                      "pfetch"),
+             (int64_t)365 * 86400 * 1000);
+    /* The group that names us wins, but its rules count too. */
+    CHECK(JUDGE("User-agent: pfetch\nCrawl-delay: 1\nUser-agent: *\n"
+                "Disallow: /a\n",
+                ((const struct verdict[]){{"/a", 1}})));
+}
+
+/* Sitemap lines: every one, in order, as written, wherever they are. */
+static void test_sitemaps(void)
+{
+    struct pf__robots *r =
+        parse_as("Sitemap: http://a.org/1.xml\nUser-agent: other\n"
+                 "Disallow: /\nsitemap:http://a.org/2.xml.gz  \n"
+                 "Sitemap:\nSitemap: /relative.xml\n",
+                 "pfetch");
+    const char *v;
+
+    CHECK(r != NULL);
+    v = pf__robots_sitemap(r, NULL);
+    CHECK(v != NULL && strcmp(v, "http://a.org/1.xml") == 0);
+    v = pf__robots_sitemap(r, v);
+    CHECK(v != NULL && strcmp(v, "http://a.org/2.xml.gz") == 0);
+    v = pf__robots_sitemap(r, v);
+    CHECK(v != NULL && strcmp(v, "/relative.xml") == 0);
+    CHECK(pf__robots_sitemap(r, v) == NULL);
+    pf__robots_free(r);
+    r = parse_as("User-agent: *\nDisallow: /\n", "pfetch");
+    CHECK(r != NULL && pf__robots_sitemap(r, NULL) == NULL);
+    pf__robots_free(r);
+    CHECK(pf__robots_sitemap(NULL, NULL) == NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -649,7 +719,8 @@ TEST_MAIN(TEST(test_no_rules_allows_all), TEST(test_star_group),
           TEST(test_star_groups_merged), TEST(test_multi_agent_group),
           TEST(test_agent_after_rule_starts_group),
           TEST(test_rules_before_any_agent_ignored),
-          TEST(test_unknown_fields_keep_group), TEST(test_longest_match),
+          TEST(test_unknown_fields_keep_group), TEST(test_crawl_delay),
+          TEST(test_sitemaps), TEST(test_longest_match),
           TEST(test_allow_wins_tie), TEST(test_longer_wildcard_rule_wins),
           TEST(test_empty_disallow), TEST(test_disallow_all),
           TEST(test_wildcards), TEST(test_dollar_anchor),

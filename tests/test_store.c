@@ -681,6 +681,128 @@ static void test_truncate(void)
     in_scratch(truncate_body);
 }
 
+/* The digest covers the whole file: a resumed prefix, after a truncate. */
+static void sha256_body(const char *dir)
+{
+    /* sha256("") and sha256("abcdef"). */
+    static const char empty[] =
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    static const char abcdef[] =
+        "bef57ec7f53a6d40beb640a780a639c83bc29ac8a9816f1fc6c5c6dcd93c4721";
+    struct pf__store *st = NULL;
+    struct pf__sink sk;
+    char hex[65];
+
+    CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/e", NULL, NULL, 0), 0);
+    CHECK_EQ(pf__sink_commit(&sk), 0);
+    CHECK_STR(sk.sha256, empty);
+    pf__sink_free(&sk);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/r", NULL, NULL, 0), 0);
+    CHECK_EQ(pf__sink_write(&sk, "abc", 3), 0);
+    pf__sink_abort(&sk, 1);
+    pf__sink_free(&sk);
+    pf__store_close(st); /* a later run resumes it */
+    CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/r", NULL, NULL, 1), 0);
+    CHECK_EQ(sk.offset, 3);
+    CHECK_EQ(pf__sink_write(&sk, "def", 3), 0);
+    CHECK_EQ(pf__sink_commit(&sk), 0);
+    CHECK_STR(sk.sha256, abcdef);
+    pf__sink_free(&sk);
+    CHECK_EQ(pf__store_file_sha256(st, "h/r", hex), 0);
+    CHECK_STR(hex, abcdef);
+    CHECK_EQ(pf__sink_open(st, &sk, "http://h/t", NULL, NULL, 0), 0);
+    CHECK_EQ(pf__sink_write(&sk, "xyz", 3), 0);
+    CHECK_EQ(pf__sink_truncate(&sk), 0);
+    CHECK_EQ(pf__sink_write(&sk, "abcdef", 6), 0);
+    CHECK_EQ(pf__sink_commit(&sk), 0);
+    CHECK_STR(sk.sha256, abcdef);
+    pf__sink_free(&sk);
+    pf__store_close(st);
+}
+
+static void test_sha256(void)
+{
+    in_scratch(sha256_body);
+}
+
+/* The PATH_MAX rule: deep directories folded, names kept. */
+#define LONG_TREE_PATH "h/aaaaaaaaaa/bbbbbbbbbb/cccccccccc/dddddddddd/f"
+
+static void test_fit(void)
+{
+    char *out = NULL;
+
+    CHECK_EQ(pf__name_fit("h/a/b/c", 100, &out), 0);
+    CHECK_STR(out, "h/a/b/c");
+    pf__free(out);
+    CHECK_EQ(pf__name_fit(LONG_TREE_PATH, 40, &out), 0);
+    CHECK(strncmp(out, "h/aaaaaaaaaa/folded~", 20) == 0);
+    CHECK(strlen(out) <= 40);
+    CHECK(strcmp(out + strlen(out) - 2, "/f") == 0);
+    pf__free(out);
+    CHECK_EQ(pf__name_fit(LONG_TREE_PATH, 30, &out), 0);
+    CHECK(strncmp(out, "h/folded~", 9) == 0);
+    CHECK_EQ(strlen(out), 27);
+    pf__free(out);
+    CHECK_EQ(pf__name_fit(LONG_TREE_PATH, 20, &out), PF_EIO);
+    CHECK(out == NULL);
+    CHECK_EQ(pf__name_fit("hostname/file-name", 10, &out), PF_EIO);
+}
+
+/* 0 when open() of dir/rel, as one path, succeeds. */
+static int open_whole(const char *dir, const char *rel)
+{
+    char *path = pf__asprintf("%s/%s", dir, rel);
+    int fd = path != NULL ? open(path, O_RDONLY) : -1;
+
+    pf__free(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static void long_path_body(const char *dir)
+{
+    struct pf__store *st = NULL;
+    struct pf__sink a, b;
+    struct pf__buf url = {NULL, 0, 0};
+    char seg[201];
+    int i;
+
+    memset(seg, 's', 200);
+    seg[200] = '\0';
+    CHECK_EQ(pf__buf_append(&url, "http://h", 8), 0);
+    for (i = 0; i < 25; i++) {
+        CHECK_EQ(pf__buf_appendc(&url, '/'), 0);
+        CHECK_EQ(pf__buf_append(&url, seg, 200), 0);
+    }
+    CHECK_EQ(pf__buf_append(&url, "/x", 3), 0); /* NUL included */
+    CHECK_EQ(pf__store_open(&st, dir, PF_LAYOUT_TREE, NULL), 0);
+    CHECK_EQ(pf__sink_open(st, &a, url.data, NULL, NULL, 0), 0);
+    url.data[url.len - 2] = 'y';
+    CHECK_EQ(pf__sink_open(st, &b, url.data, NULL, NULL, 0), 0);
+    CHECK(strlen(dir) + 1 + strlen(a.relpath) + 5 <= 4095);
+    CHECK(strstr(a.relpath, "/folded~") != NULL);
+    CHECK(strcmp(a.relpath, b.relpath) != 0);
+    CHECK_EQ(pf__sink_commit(&a), 0);
+    CHECK_EQ(pf__sink_commit(&b), 0);
+    /* Plain open() of the whole path works. */
+    CHECK_EQ(open_whole(dir, a.relpath), 0);
+    CHECK_EQ(open_whole(dir, b.relpath), 0);
+    pf__sink_free(&a);
+    pf__sink_free(&b);
+    pf__buf_free(&url);
+    pf__store_close(st);
+}
+
+static void test_long_path(void)
+{
+    in_scratch(long_path_body);
+}
+
 static char elsewhere[DIR_BUF];
 
 static void symlink_body(const char *dir)
@@ -1596,4 +1718,5 @@ TEST_MAIN(TEST(test_tree_table), TEST(test_tree_bad_urls),
           TEST(test_store_open), TEST(test_disk_full),
           TEST(test_slash_redirect), TEST(test_slash_sinks),
           TEST(test_flat_reserved), TEST(test_resume_only), TEST(test_oom),
-          TEST(test_fuzz_regressions))
+          TEST(test_fuzz_regressions), TEST(test_sha256), TEST(test_fit),
+          TEST(test_long_path))

@@ -38,7 +38,7 @@ void args_init(struct args *a, const struct args_option *opts, size_t nopts,
  * The next option or operand.  Returns an option's id, with *value its
  * value (NULL for a switch); ARGS_OPERAND with *value the operand;
  * ARGS_END when argv is read; or ARGS_ERROR with the reason in msg, such
- * as "unknown option '--user'; did you mean --user-agent?".
+ * as "unknown option '--use'; did you mean --user-agent or --user?".
  */
 int args_next(struct args *a, const char **value, char *msg, size_t msglen);
 

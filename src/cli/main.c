@@ -56,6 +56,8 @@ static void usage(FILE *fp)
           "DIR/pfetch.db)\n"
           "  -c, --continue           skip URLs done in an earlier run, "
           "resume .part files\n"
+          "  -N, --timestamping       ask again for files saved before, "
+          "only if changed\n"
           "  -j, --jobs N             transfers at once (default 16)\n"
           "      --per-host N         transfers at once per host:port "
           "(default: no cap)\n"
@@ -76,6 +78,12 @@ static void usage(FILE *fp)
           "  -p, --page-requisites    fetch the images, stylesheets, scripts "
           "of pages\n"
           "      --no-robots          ignore robots.txt\n"
+          "      --sitemaps           also crawl what the seeds' hosts' "
+          "sitemaps list\n"
+          "      --wait S             at least S seconds between requests "
+          "to a host\n"
+          "      --random-wait        each wait drawn from 0.5 to 1.5 times "
+          "--wait\n"
           "\n"
           "      --retries N          retries of transient failures "
           "(default 3)\n"
@@ -91,8 +99,27 @@ static void usage(FILE *fp)
           "      --max-filesize BYTES refuse larger bodies\n"
           "  -U, --user-agent S       the User-Agent header\n"
           "  -H, --header 'K: V'      an extra request header (repeatable)\n"
+          "\n"
+          "Network and identity:\n"
+          "      --cacert FILE        verify TLS peers against these CA "
+          "certificates (PEM)\n"
+          "      --insecure           do not verify TLS peers\n"
+          "      --proxy URL          through this proxy (http://, https://, "
+          "socks5h://);\n"
+          "                           '' for none (default: http_proxy, "
+          "https_proxy)\n"
+          "  -u, --user USER:PASS     Basic or Digest credentials, for the "
+          "operands' hosts\n"
+          "      --netrc              credentials from ~/.netrc\n"
+          "      --netrc-file FILE    credentials from FILE\n"
+          "      --load-cookies FILE  start with these cookies (Netscape "
+          "format)\n"
+          "      --save-cookies FILE  write the cookies to FILE at the end\n"
+          "      --http1.1            never negotiate HTTP/2\n"
+          "\n"
           "  -q, --quiet              print errors only\n"
           "  -v, --verbose            print retries and other details\n"
+          "      --json               a JSON line per URL on standard output\n"
           "      --progress bar|lines|none\n"
           "                           progress display (default: bar on a "
           "terminal)\n"
@@ -222,7 +249,19 @@ enum {
     OPT_SPAN_HOSTS,
     OPT_ACCEPT,
     OPT_REJECT,
-    OPT_NO_ROBOTS
+    OPT_NO_ROBOTS,
+    OPT_JSON,
+    OPT_CACERT,
+    OPT_INSECURE,
+    OPT_PROXY,
+    OPT_NETRC,
+    OPT_NETRC_FILE,
+    OPT_LOAD_COOKIES,
+    OPT_SAVE_COOKIES,
+    OPT_HTTP1_1,
+    OPT_WAIT,
+    OPT_RANDOM_WAIT,
+    OPT_SITEMAPS
 };
 
 /*
@@ -235,6 +274,7 @@ static const struct args_option options[] = {
     {"layout", 0, 1, OPT_LAYOUT},
     {"db", 0, 1, OPT_DB},
     {"continue", 'c', 0, 'c'},
+    {"timestamping", 'N', 0, 'N'},
     {"jobs", 'j', 1, 'j'},
     {"per-host", 0, 1, OPT_PER_HOST},
     {"parsers", 'P', 1, 'P'},
@@ -246,6 +286,9 @@ static const struct args_option options[] = {
     {"reject", 0, 1, OPT_REJECT},
     {"page-requisites", 'p', 0, 'p'},
     {"no-robots", 0, 0, OPT_NO_ROBOTS},
+    {"sitemaps", 0, 0, OPT_SITEMAPS},
+    {"wait", 0, 1, OPT_WAIT},
+    {"random-wait", 0, 0, OPT_RANDOM_WAIT},
     {"retries", 0, 1, OPT_RETRIES},
     {"retry-backoff", 0, 1, OPT_RETRY_BACKOFF},
     {"timeout", 0, 1, OPT_TIMEOUT},
@@ -255,8 +298,18 @@ static const struct args_option options[] = {
     {"max-filesize", 0, 1, OPT_MAX_FILESIZE},
     {"user-agent", 'U', 1, 'U'},
     {"header", 'H', 1, 'H'},
+    {"cacert", 0, 1, OPT_CACERT},
+    {"insecure", 0, 0, OPT_INSECURE},
+    {"proxy", 0, 1, OPT_PROXY},
+    {"user", 'u', 1, 'u'},
+    {"netrc", 0, 0, OPT_NETRC},
+    {"netrc-file", 0, 1, OPT_NETRC_FILE},
+    {"load-cookies", 0, 1, OPT_LOAD_COOKIES},
+    {"save-cookies", 0, 1, OPT_SAVE_COOKIES},
+    {"http1.1", 0, 0, OPT_HTTP1_1},
     {"quiet", 'q', 0, 'q'},
     {"verbose", 'v', 0, 'v'},
+    {"json", 0, 0, OPT_JSON},
     {"progress", 0, 1, OPT_PROGRESS},
     {"help", 'h', 0, 'h'},
     {"version", 0, 0, OPT_VERSION}};
@@ -284,6 +337,9 @@ static int set_job_option(struct pf_config *cfg, int id, const char *v)
         break;
     case 'c':
         cfg->resume = 1;
+        break;
+    case 'N':
+        cfg->timestamping = 1;
         break;
     case 'j':
         cfg->jobs = parse_count("-j/--jobs", v, 1, 100000);
@@ -319,6 +375,15 @@ static int set_job_option(struct pf_config *cfg, int id, const char *v)
         break;
     case OPT_NO_ROBOTS:
         cfg->no_robots = 1;
+        break;
+    case OPT_SITEMAPS:
+        cfg->sitemaps = 1;
+        break;
+    case OPT_WAIT:
+        cfg->wait_ms = parse_seconds("--wait", v);
+        break;
+    case OPT_RANDOM_WAIT:
+        cfg->random_wait = 1;
         break;
     case OPT_RETRIES:
         cfg->retries = parse_count("--retries", v, 0, 1000);
@@ -365,10 +430,78 @@ static int set_limit_option(struct pf_config *cfg, int id, const char *v)
     return 1;
 }
 
+/* A file the run reads must be readable now: a usage error if not. */
+static const char *readable(const char *opt, const char *path)
+{
+    if (access(path, R_OK) != 0) {
+        char msg[256];
+
+        snprintf(msg, sizeof(msg), "%s '%%s': %s", opt, strerror(errno));
+        die_usage(msg, path);
+    }
+    return path;
+}
+
+/* --proxy: a URL of a scheme libcurl proxies through, or "" for none. */
+static const char *proxy_url(const char *v)
+{
+    static const char *const schemes[] = {"http://", "https://", "socks5h://"};
+    size_t i;
+
+    if (v[0] == '\0')
+        return v;
+    for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+        if (strncmp(v, schemes[i], strlen(schemes[i])) == 0 &&
+            v[strlen(schemes[i])] != '\0')
+            return v;
+    die_usage("--proxy '%s': an http://, https:// or socks5h:// URL, or ''", v);
+    return NULL;
+}
+
+/* The network and identity options.  Returns 0 if id is not one. */
+static int set_identity_option(struct pf_config *cfg, int id, const char *v)
+{
+    switch (id) {
+    case OPT_CACERT:
+        cfg->cacert = readable("--cacert", v);
+        break;
+    case OPT_INSECURE:
+        cfg->insecure = 1;
+        break;
+    case OPT_PROXY:
+        cfg->proxy = proxy_url(v);
+        break;
+    case 'u':
+        if (strchr(v, ':') == NULL || strpbrk(v, "\r\n") != NULL)
+            die_usage("%s", "-u/--user takes USER:PASSWORD");
+        cfg->user = v;
+        break;
+    case OPT_NETRC:
+        cfg->netrc = 1;
+        break;
+    case OPT_NETRC_FILE:
+        cfg->netrc_file = readable("--netrc-file", v);
+        break;
+    case OPT_LOAD_COOKIES:
+        cfg->load_cookies = readable("--load-cookies", v);
+        break;
+    case OPT_SAVE_COOKIES:
+        cfg->save_cookies = v;
+        break;
+    case OPT_HTTP1_1:
+        cfg->http1_1 = 1;
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
 /* The request headers, the display, --help and --version. */
 static void set_option(struct cli *o, int id, const char *v)
 {
-    if (set_job_option(&o->cfg, id, v) || set_limit_option(&o->cfg, id, v))
+    if (set_job_option(&o->cfg, id, v) || set_limit_option(&o->cfg, id, v) ||
+        set_identity_option(&o->cfg, id, v))
         return;
     switch (id) {
     case 'U':
@@ -385,6 +518,9 @@ static void set_option(struct cli *o, int id, const char *v)
         break;
     case 'q':
         o->quiet = 1;
+        break;
+    case OPT_JSON:
+        o->cfg.json_out = stdout;
         break;
     case 'v':
         o->verbose = 1;
@@ -439,6 +575,8 @@ static int parse_command_line(struct cli *o, int argc, char **argv)
     }
     if (o->noperands == 0)
         die_usage("%s", "no URL or list given");
+    if (o->cfg.sitemaps && !o->cfg.recursive)
+        die_usage("%s", "--sitemaps needs -r: sitemaps list pages to crawl");
     o->cfg.headers = o->headers;
     o->cfg.nheaders = o->nheaders;
     return 0;

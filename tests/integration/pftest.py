@@ -120,7 +120,8 @@ def clean_env(extra=None):
 class Server:
     """tests/server.py in its own process group; always killed on exit."""
 
-    def __init__(self, args=(), root=None):
+    def __init__(self, args=(), root=None, script="server.py"):
+        self.script = script
         self.args = list(args)
         if root is not None:
             self.args += ["--root", str(root)]
@@ -130,7 +131,7 @@ class Server:
     def __enter__(self):
         self.errlog = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, str(SRC / "tests" / "server.py")] + self.args,
+            [sys.executable, str(SRC / "tests" / self.script)] + self.args,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=self.errlog, start_new_session=True, env=clean_env())
         try:
@@ -247,6 +248,125 @@ class Servers:
         self.servers = []
 
 
+def openssl(*args):
+    subprocess.run(["openssl"] + [str(a) for a in args], check=True,
+                   stdin=subprocess.DEVNULL, capture_output=True)
+
+
+def make_ca(d):
+    """A private CA and a certificate it signed for 127.0.0.1 and
+    localhost, made with the openssl command in directory d: returns
+    {"ca": CA cert, "cert": server cert, "key": its key, "self": a
+    self-signed cert for 127.0.0.1, "self_key": its key}.  skip()s
+    when openssl is missing."""
+    import shutil
+    if shutil.which("openssl") is None:
+        skip("openssl is not installed")
+    d = Path(d)
+    d.mkdir(parents=True, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+          "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", d / "ca.key", "-out",
+            d / "ca.pem", "-days", "2", "-subj", "/CN=pfetch test CA")
+    openssl("req", *ec, "-keyout", d / "srv.key", "-out", d / "srv.csr",
+            "-subj", "/CN=127.0.0.1")
+    (d / "ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl("x509", "-req", "-in", d / "srv.csr", "-CA", d / "ca.pem",
+            "-CAkey", d / "ca.key", "-CAcreateserial", "-out", d / "srv.pem",
+            "-days", "2", "-extfile", d / "ext")
+    openssl("req", "-x509", *ec, "-keyout", d / "self.key", "-out",
+            d / "self.pem", "-days", "2", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1")
+    return {"ca": d / "ca.pem", "cert": d / "srv.pem", "key": d / "srv.key",
+            "self": d / "self.pem", "self_key": d / "self.key"}
+
+
+class Nginx:
+    """nginx serving root over TLS (cert, key) with http2 on a free
+    port of 127.0.0.1, logging "$connection $server_protocol $uri
+    $status $ssl_session_reused" per request to .access_log.  skip()s
+    when nginx is missing.  A context manager."""
+
+    def __init__(self, d, root, cert, key, upstream=None):
+        """upstream: a port on 127.0.0.1 that /_/ is passed to, over
+        HTTP/1.1, one connection per request (the test server's)."""
+        self.d, self.root, self.cert, self.key = Path(d), root, cert, key
+        self.upstream = upstream
+        self.proc = None
+
+    def __enter__(self):
+        import shutil
+        nginx = shutil.which("nginx") or (
+            "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+        if nginx is None:
+            skip("nginx is not installed")
+        self.d.mkdir(parents=True, exist_ok=True)
+        self.access_log = self.d / "access.log"
+        for attempt in range(5):
+            self.port = free_port()
+            conf = self.d / "nginx.conf"
+            conf.write_text("""daemon off; worker_processes 1;
+pid %(d)s/nginx.pid; error_log %(d)s/error.log;
+%(user)s
+events { worker_connections 1024; }
+http {
+  log_format t
+    '$connection $server_protocol $uri $status $ssl_session_reused';
+  access_log %(d)s/access.log t;
+  client_body_temp_path %(d)s; proxy_temp_path %(d)s;
+  fastcgi_temp_path %(d)s; uwsgi_temp_path %(d)s; scgi_temp_path %(d)s;
+  server {
+    listen 127.0.0.1:%(port)d ssl http2;
+    ssl_certificate %(cert)s; ssl_certificate_key %(key)s;
+    root %(root)s;
+    %(proxy)s
+  }
+}
+""" % {"d": self.d, "port": self.port, "cert": self.cert, "key": self.key,
+                "root": self.root,
+                "proxy": "" if self.upstream is None else
+                "location /_/ { proxy_pass http://127.0.0.1:%d; "
+                "proxy_buffering off; }" % self.upstream,
+                "user": "user root;" if os.geteuid() == 0 else ""})
+            self.proc = subprocess.Popen(
+                [nginx, "-c", str(conf), "-p", str(self.d)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port),
+                                             0.2).close()
+                    self.base = "https://127.0.0.1:%d" % self.port
+                    return self
+                except OSError:
+                    time.sleep(0.05)
+            self.kill()
+        raise Fail("nginx did not start: %s"
+                   % (self.d / "error.log").read_text(errors="replace"))
+
+    def kill(self):
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+            self.proc = None
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    def log(self):
+        """[(connection, protocol, uri, status, reused)] of the requests
+        so far (reused: "r" when the TLS session was resumed, else ".")
+        (nginx writes a line when a request ends)."""
+        if not self.access_log.exists():
+            return []
+        return [tuple(l.split(" ")) for l in
+                self.access_log.read_text().splitlines() if l]
+
+
 # ---------------------------------------------------------------------------
 # Running pfetch.
 
@@ -289,9 +409,11 @@ class Env:
         p.write_bytes("".join(l + eol for l in lines).encode())
         return p
 
-    def pfetch(self, *args, out=True, timeout=60, input=None, cwd=None):
+    def pfetch(self, *args, out=True, timeout=60, input=None, cwd=None,
+               env=None):
         """Run pfetch with args (plus -o OUT unless out is False) to the
-        end; no stdin unless input (bytes) is given."""
+        end; no stdin unless input (bytes) is given; env: variables to
+        set in clean_env()'s environment."""
         argv = [str(PFETCH)] + [str(a) for a in args]
         if out:
             argv += ["-o", str(self.out)]
@@ -301,7 +423,7 @@ class Env:
                 argv, input=input,
                 stdin=None if input is not None else subprocess.DEVNULL,
                 capture_output=True, timeout=timeout, cwd=cwd or self.tmp,
-                env=clean_env())
+                env=clean_env(env))
         except subprocess.TimeoutExpired as e:
             self.last = Result(argv, None, e.stdout or b"", e.stderr or b"",
                                time.monotonic() - start)

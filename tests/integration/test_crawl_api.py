@@ -33,7 +33,7 @@ def run(env, depth, skip=None):
     out = p.stdout.decode()
     t.check(p.returncode == 0, "crawl_pages exited %d:\n%s"
             % (p.returncode, p.stderr.decode()[-2000:]))
-    pages, done = {}, []
+    pages, done, results = {}, [], {}
     for line in out.splitlines():
         f = line.split(" ")
         if f[0] == "page":
@@ -41,7 +41,13 @@ def run(env, depth, skip=None):
             pages[f[4]] = (int(f[1]), int(f[2]), int(f[3]))
         elif f[0] == "done":
             done.append(f[2])
-    return site, seed, pages, done, env.db().fetches()
+            results[f[2]] = (None if f[3] == "-" else f[3],
+                             None if f[4] == "-" else f[4])
+    rows = env.db().fetches()
+    for r in rows:
+        t.eq(results.get(r["url"]), (r["sha256"], r["http_version"]),
+             "sha256 and http_version given to on_done for %s" % r["url"])
+    return site, seed, pages, done, rows
 
 
 @t.case

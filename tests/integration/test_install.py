@@ -159,7 +159,8 @@ def pkg_config_static_link(env):
     reqs = (pkg_config("--print-requires", "pfetch") +
             pkg_config("--print-requires-private", "pfetch"))
     names = [r for r in reqs if re.match(r"^[A-Za-z]", r)]
-    t.eq(sorted(set(names)), ["hiredis", "libcurl", "libxml-2.0", "sqlite3"],
+    t.eq(sorted(set(names)),
+         ["hiredis", "libcrypto", "libcurl", "libxml-2.0", "sqlite3"],
          "packages required by pfetch.pc")
     exe = env.tmp / "consumer_static"
     run([cc(), "-std=c11", "-o", exe, CONSUMER / "consumer.c"] +

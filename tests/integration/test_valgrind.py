@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """valgrind memcheck on representative runs of the real program: a list,
 a two-host crawl with page requisites and robots.txt, and a run stopped
-by SIGINT.  No error, no leak (definite, indirect or possible).  Skipped
+by SIGINT, and one with every network and identity option (TLS with a
+private CA, a proxy's CONNECT, --user with a redirect to another port,
+netrc, cookies loaded and saved).  No error, no leak (definite, indirect or possible).  Skipped
 where valgrind is missing and in sanitizer builds (the two do not mix)."""
 
 import shutil
@@ -69,6 +71,34 @@ def stopped_by_sigint(env):
     err = err.decode()
     t.eq(p.returncode, 130, "exit status:\n" + err[-2000:])
     t.check("==" not in err, "valgrind said:\n" + err[-4000:])
+
+
+
+@t.case
+def network_and_identity(env):
+    usable()
+    import base64
+    b64 = base64.b64encode(b"alice:secret").decode()
+    c = t.make_ca(env.tmp / "pki")
+    rc_file = env.tmp / "netrc"
+    rc_file.write_text("machine 127.0.0.1 login alice password secret\n")
+    cookies = env.tmp / "in.txt"
+    cookies.write_text("# Netscape HTTP Cookie File\n"
+                       "127.0.0.1\tFALSE\t/\tFALSE\t0\tk\tv\n")
+    with t.Server(["--tls", c["cert"], c["key"]]) as tls, \
+            t.Server(script="proxy.py") as proxy:
+        rc = memcheck(env, "-j", "2", "--cacert", c["ca"], "--proxy",
+                      "http://127.0.0.1:%d" % proxy.port,
+                      "-u", "alice:secret", "--netrc-file", rc_file,
+                      "--load-cookies", cookies, "--save-cookies",
+                      env.tmp / "out.txt",
+                      "https://127.0.0.1:%d/_/set-cookie/a/1" % tls.port,
+                      "https://127.0.0.1:%d/_/digest-auth/alice/secret/d"
+                      % tls.port,
+                      env.url("/_/basic-auth/%s/x?to=https://127.0.0.1:%d"
+                              "/_/echo-headers" % (b64, tls.port)))
+    t.eq(rc, 0, "exit status")
+    t.contains((env.tmp / "out.txt").read_text(), "\ta\t1", "saved jar")
 
 
 t.run()
